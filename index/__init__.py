@@ -1,0 +1,1 @@
+"""Knowledge → searchable index: extract, clean, chunk, embed, store, search."""

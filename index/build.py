@@ -1,0 +1,73 @@
+"""Build the index from the knowledge folder: load → chunk → embed (cached) → BM25 + FAISS → publish."""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from tqdm import tqdm
+
+from index import store
+from index.chunk import chunk_documents
+from index.documents import document_hash, load_documents
+from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder
+from index.keyword import KeywordIndex
+from index.settings import Settings
+
+
+@dataclass
+class BuildReport:
+    version: str | None
+    documents: int
+    chunks: int
+    embedded_now: int
+    seconds: float
+    up_to_date: bool = False
+
+
+def _params(settings: Settings, model_id: str) -> tuple:
+    return (store.FORMAT_VERSION, model_id, settings.chunk_size, settings.chunk_overlap)
+
+
+def build_index(settings: Settings, rebuild: bool = False, embedder: Embedder | None = None,
+                show_progress: bool = True) -> BuildReport:
+    started = time.perf_counter()
+    docs = load_documents(settings.knowledge_dir)
+    hashes = {d.id: document_hash(d) for d in docs}
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cache_path = data_dir / "cache" / "embeddings.sqlite"
+    if rebuild:
+        shutil.rmtree(cache_path.parent, ignore_errors=True)
+    embedder = embedder or load_embedder(settings)
+
+    live = store.current_version(data_dir)
+    if live and not rebuild:
+        try:
+            manifest = store.read_manifest(store.indexes_dir(data_dir) / live)
+            same = (manifest.format, manifest.model, manifest.chunk_size, manifest.chunk_overlap)
+            if same == _params(settings, embedder.model_id) and manifest.documents == hashes:
+                return BuildReport(live, len(docs), manifest.chunk_count, 0, time.perf_counter() - started, True)
+        except (OSError, ValueError, TypeError):
+            pass  # unreadable live index: build a fresh one
+
+    chunks = chunk_documents(docs, settings.chunk_size, settings.chunk_overlap)
+    cache = EmbeddingCache(cache_path)
+    try:
+        with tqdm(total=len(chunks), desc="Nhúng đoạn văn", unit="đoạn", disable=not show_progress) as bar:
+            vectors, embedded = embed_passages_cached(embedder, [c.text for c in chunks], cache, bar.update)
+    finally:
+        cache.close()
+    keyword = KeywordIndex.build([c.text for c in chunks])
+    version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    seconds = time.perf_counter() - started
+    manifest = store.Manifest(
+        format=store.FORMAT_VERSION, model=embedder.model_id, dim=embedder.dim,
+        chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, documents=hashes,
+        chunk_count=len(chunks), built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        build_seconds=round(seconds, 2), embedded_now=embedded,
+    )
+    store.write_version(data_dir, version, manifest, chunks, vectors, keyword)
+    store.publish(data_dir, version)
+    return BuildReport(version, len(docs), len(chunks), embedded, seconds)

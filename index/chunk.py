@@ -1,0 +1,108 @@
+"""Split documents into passages along their outline; every passage carries a header naming its place.
+
+No chunk straddles two sections (MarkdownHeaderTextSplitter cuts at headings first), and the
+indexed text starts with "title | ward, city | year | section path" so a question that names a
+ward or a year finds the right plan.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date as Date
+
+from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+
+from index.types import Chunk, Document
+
+HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+RE_SOURCE_LINE = re.compile(r"^>\s*Nguồn\s*:\s*(.+)$", re.M)
+CARD_SECTION = "Thông tin văn bản"
+
+
+def display_date(value: str | None) -> str | None:
+    """'2026-01-26' -> '26/01/2026'; partial dates keep what is known ('tháng 8/2025')."""
+    if not value:
+        return None
+    parts = str(value).split("-")
+    if len(parts) == 3:
+        return f"{parts[2]}/{parts[1]}/{parts[0]}"
+    if len(parts) == 2:
+        return f"tháng {int(parts[1])}/{parts[0]}"
+    return f"năm {parts[0]}"
+
+
+def place(doc: Document) -> str:
+    return ", ".join(p for p in (doc.ward, doc.city) if p)
+
+
+def header(doc: Document, section: str) -> str:
+    parts = [doc.title, place(doc), f"năm {doc.year}" if doc.year else "", section]
+    return " | ".join(p for p in parts if p)
+
+
+def document_card(doc: Document) -> str:
+    """One passage with the document's metadata, so 'who signed it', 'when' find an answer."""
+    extra = doc.extra
+    lines = [f"{doc.title}."]
+    if doc.number:
+        lines.append(f"Số hiệu: {doc.number}.")
+    elif extra.get("attached_to"):
+        lines.append(f"Ban hành kèm theo {extra['attached_to']}.")
+    if doc.date:
+        lines.append(f"Ngày ban hành: {display_date(doc.date)}.")
+    if doc.issuer:
+        lines.append(f"Cơ quan ban hành: {doc.issuer}.")
+    if place(doc):
+        lines.append(f"Địa bàn: {place(doc)}.")
+    if doc.period:
+        lines.append(f"Thời gian thực hiện: {doc.period}.")
+    if doc.signer:
+        title = extra.get("signer_title")
+        lines.append(f"Người ký: {doc.signer}{f' ({title})' if title else ''}.")
+    if extra.get("deadline_note"):
+        lines.append(f"{extra['deadline_note']}.")
+    if extra.get("last_reviewed"):
+        reviewed = extra["last_reviewed"]
+        reviewed = reviewed.isoformat() if isinstance(reviewed, Date) else str(reviewed)
+        lines.append(f"Rà soát lần cuối: {display_date(reviewed)}.")
+    return " ".join(lines)
+
+
+def section_path(meta: dict) -> str:
+    return " > ".join(meta[k] for k in ("h2", "h3") if meta.get(k))
+
+
+def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    by_heading = MarkdownHeaderTextSplitter(HEADINGS, strip_headers=True)
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=SEPARATORS, keep_separator="end"
+    )
+    common = dict(doc_id=doc.id, title=doc.title, date=doc.date, ward=doc.ward, year=doc.year,
+                  doc_type=doc.type, source=doc.source)
+    card = document_card(doc)
+    chunks = [Chunk(id=f"{doc.id}#0", section=CARD_SECTION, text=f"{header(doc, CARD_SECTION)}\n{card}",
+                    passage=card, **common)]
+    for section in by_heading.split_text(doc.body):
+        path = section_path(section.metadata)
+        content = section.page_content
+        sources = RE_SOURCE_LINE.findall(content)
+        content = RE_SOURCE_LINE.sub("", content).strip()
+        if not content:
+            continue
+        section_common = dict(common, source="; ".join(sources) if sources else doc.source)
+        for piece in splitter.split_text(content):
+            piece = piece.strip()
+            if len(piece) < 20:
+                continue
+            chunks.append(Chunk(
+                id=f"{doc.id}#{len(chunks)}",
+                section=path or doc.title,
+                text=f"{header(doc, path)}\n{piece}",
+                passage=piece,
+                **section_common,
+            ))
+    return chunks
+
+
+def chunk_documents(docs: list[Document], chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    return [c for doc in docs for c in chunk_document(doc, chunk_size, chunk_overlap)]

@@ -1,0 +1,78 @@
+"""Knowledge documents on disk: Markdown with YAML front matter that officers read and edit."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import frontmatter
+
+from index.types import Document
+
+FIELDS = ("id", "title", "type", "number", "date", "issuer", "ward", "city", "year", "period", "signer", "source")
+
+
+class KnowledgeError(Exception):
+    """A knowledge file cannot be used; the message says which file and what to fix."""
+
+
+def _as_text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def read_document(path: Path) -> Document:
+    try:
+        post = frontmatter.load(path)
+    except Exception as exc:  # YAML errors come in many types
+        raise KnowledgeError(f"{path}: phần đầu (front matter) không đọc được: {exc}") from exc
+    meta = dict(post.metadata)
+    if not meta.get("id") or not meta.get("title"):
+        raise KnowledgeError(f"{path}: thiếu 'id' hoặc 'title' trong phần đầu; hãy bổ sung rồi chạy lại.")
+    if not post.content.strip():
+        raise KnowledgeError(f"{path}: văn bản rỗng.")
+    year = meta.get("year")
+    return Document(
+        id=str(meta.pop("id")),
+        title=str(meta.pop("title")),
+        body=post.content.strip(),
+        type=str(meta.pop("type", None) or "văn bản"),
+        number=_as_text(meta.pop("number", None)),
+        date=_as_text(meta.pop("date", None)),
+        issuer=_as_text(meta.pop("issuer", None)),
+        ward=_as_text(meta.pop("ward", None)),
+        city=_as_text(meta.pop("city", None)),
+        year=int(year) if year else None,
+        period=_as_text(meta.pop("period", None)),
+        signer=_as_text(meta.pop("signer", None)),
+        source=_as_text(meta.pop("source", None)),
+        extra={k: v for k, v in meta.items() if k != "year"},
+    )
+
+
+def write_document(doc: Document, path: Path) -> None:
+    meta = {k: v for k, v in doc.metadata().items() if v is not None or k in FIELDS}
+    ordered = {k: meta.pop(k) for k in FIELDS if k in meta} | meta
+    post = frontmatter.Post(doc.body + "\n", **ordered)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(frontmatter.dumps(post, sort_keys=False, allow_unicode=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_documents(knowledge_dir: Path) -> list[Document]:
+    if not knowledge_dir.is_dir():
+        raise KnowledgeError(
+            f"Không tìm thấy thư mục tri thức {knowledge_dir}. Đặt CCHC_KNOWLEDGE_DIR trỏ tới thư mục knowledge/."
+        )
+    docs = [read_document(p) for p in sorted(knowledge_dir.rglob("*.md")) if p.name.lower() != "readme.md"]
+    ids = [d.id for d in docs]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise KnowledgeError(f"Trùng mã văn bản (id) trong {knowledge_dir}: {', '.join(sorted(duplicates))}")
+    if not docs:
+        raise KnowledgeError(f"Thư mục {knowledge_dir} chưa có văn bản nào (*.md).")
+    return docs
+
+
+def document_hash(doc: Document) -> str:
+    payload = repr(sorted(doc.metadata().items(), key=lambda kv: kv[0])) + doc.body
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]

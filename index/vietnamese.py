@@ -1,0 +1,118 @@
+"""Vietnamese text helpers shared by cleaning, keyword search and the answer core.
+
+Citizens type on phones: often without diacritics, with abbreviations (tthc, dvc, sdt, ko, đc).
+Everything that compares words goes through `fold` and `expand_abbreviations` so both sides meet.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"[0-9a-zA-ZÀ-ỹđĐ]+(?:[./,][0-9]+)*", re.UNICODE)
+
+# Folded abbreviation -> folded expansion. Applied to questions and passages alike.
+ABBREVIATIONS: dict[str, str] = {
+    "tthc": "thu tuc hanh chinh",
+    "cchc": "cai cach hanh chinh",
+    "dvc": "dich vu cong",
+    "dvctt": "dich vu cong truc tuyen",
+    "ubnd": "uy ban nhan dan",
+    "hdnd": "hoi dong nhan dan",
+    "ubmttq": "uy ban mat tran to quoc",
+    "ubmttqvn": "uy ban mat tran to quoc viet nam",
+    "mttq": "mat tran to quoc",
+    "sdt": "so dien thoai",
+    "dt": "dien thoai",
+    "cccd": "can cuoc cong dan",
+    "bhxh": "bao hiem xa hoi",
+    "bhyt": "bao hiem y te",
+    "gplx": "giay phep lai xe",
+    "ko": "khong",
+    "k": "khong",
+    "kh": "ke hoach",
+    "hong": "khong",
+    "hok": "khong",
+    "dc": "duoc",
+    "dk": "dang ky",
+    "dky": "dang ky",
+    "tp": "thanh pho",
+    "vp": "van phong",
+    "hcc": "hanh chinh cong",
+    "ttdt": "thong tin dien tu",
+    "cqnn": "co quan nha nuoc",
+    "cbcc": "can bo cong chuc",
+    "cbccvc": "can bo cong chuc vien chuc",
+    "dvsncl": "don vi su nghiep cong lap",
+    "vhxh": "van hoa xa hoi",
+    "ntn": "nhu the nao",
+    "bn": "bao nhieu",
+    "j": "gi",
+    "z": "gi",
+    "onl": "truc tuyen",
+    "online": "truc tuyen",
+    "hotline": "duong day nong tong dai",
+    "web": "trang thong tin dien tu",
+    "website": "trang thong tin dien tu",
+    "hs": "ho so",
+    "ng": "nguoi",
+}
+
+# Words that carry no topic: function words and chat fillers. Folded.
+STOPWORDS: frozenset[str] = frozenset(
+    """a ah ak ad oi nhe nha nhi ha hi ui la gi ma va cua cac nhung voi cho khong co duoc hay nao sao
+    nhu minh toi em anh vay roi thoi xin biet muon giup lam o tai ve den tu trong tren vao ra di se da
+    neu khi nay do moi mot con deu len luon bi toi vs ko""".split()
+)
+
+_VIETNAMESE_LETTERS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip diacritics: 'Thủ tục Đăng ký' -> 'thu tuc dang ky'."""
+    text = unicodedata.normalize("NFD", text.lower())
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    return text.replace("đ", "d")
+
+
+def has_vietnamese_diacritics(text: str) -> bool:
+    return bool(_VIETNAMESE_LETTERS.search(text))
+
+
+def _strip_leading_zeros(token: str) -> str:
+    if not token[0].isdigit():
+        return token
+    return re.sub(r"(?<![0-9])0+(?=[0-9])", "", token)
+
+
+def syllables(text: str) -> list[str]:
+    """Folded syllables; numbers like 1800.1096 or 26/01/2026 stay one token ('06' == '6')."""
+    return [_strip_leading_zeros(tok) for tok in _WORD.findall(fold(nfc(text)))]
+
+
+def expand_abbreviations(tokens: list[str]) -> list[str]:
+    out: list[str] = []
+    for tok in tokens:
+        expansion = ABBREVIATIONS.get(tok)
+        out.extend(expansion.split() if expansion else [tok])
+    return out
+
+
+def normalized_tokens(text: str) -> list[str]:
+    """Folded syllables with abbreviations expanded: the shared vocabulary of questions and passages."""
+    return expand_abbreviations(syllables(text))
+
+
+def content_tokens(tokens: list[str]) -> list[str]:
+    return [t for t in tokens if t not in STOPWORDS]
+
+
+def keyword_terms(text: str) -> list[str]:
+    """BM25 terms: content syllables plus bigrams of adjacent syllables ('thu_tuc')."""
+    tokens = normalized_tokens(text)
+    unigrams = content_tokens(tokens)
+    bigrams = [f"{a}_{b}" for a, b in zip(tokens, tokens[1:]) if a not in STOPWORDS or b not in STOPWORDS]
+    return unigrams + bigrams
