@@ -1,0 +1,152 @@
+"""The answer core: question in, a short cited Vietnamese answer (or an honest "not found") out.
+
+Channels call `Assistant.answer`; they never touch the index. The assistant loads the model and
+the index once and is safe to share between threads (all state is read-only after start).
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from bot import replies
+from bot.compose import lead_in, select_sentences, trim
+from bot.intents import read
+from bot.types import Answer, Citation
+from index import store
+from index.build import build_index
+from index.embed import Embedder, load_embedder
+from index.metadata import ward_key
+from index.search import Mode, Searcher
+from index.settings import Settings, get_settings
+from index.types import Hit
+from index.vietnamese import fold
+
+RE_YEAR = re.compile(r"\b(20[2-3]\d)\b")
+
+
+@dataclass
+class Place:
+    """Which wards and years a question names."""
+
+    wards: set[str]
+    years: set[int]
+
+
+class Assistant:
+    def __init__(self, settings: Settings, searcher: Searcher) -> None:
+        self.settings = settings
+        self.searcher = searcher
+        self._doc_wards: dict[str, str | None] = {}
+        self._doc_years: dict[str, int | None] = {}
+        self._doc_types: dict[str, str] = {}
+        for c in searcher.chunks:
+            self._doc_wards[c.doc_id] = ward_key(c.ward)
+            self._doc_years[c.doc_id] = c.year
+            self._doc_types[c.doc_id] = c.doc_type
+        self._wards = {w for w in self._doc_wards.values() if w}
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, embedder: Embedder | None = None,
+             build_if_missing: bool = False, show_progress: bool = False) -> "Assistant":
+        settings = settings or get_settings()
+        embedder = embedder or load_embedder(settings)
+        try:
+            index = store.load(settings.data_dir, embedder.model_id)
+        except store.IndexMissing:
+            if not build_if_missing:
+                raise
+            build_index(settings, embedder=embedder, show_progress=show_progress)
+            index = store.load(settings.data_dir, embedder.model_id)
+        return cls(settings, Searcher(index, embedder, settings.dense_weight))
+
+    # -- locality and time -------------------------------------------------------------
+    def place(self, question: str) -> Place:
+        folded = " " + re.sub(r"[^a-z0-9 ]+", " ", fold(question)) + " "
+        wards = {w for w in self._wards if f" {w} " in folded}
+        years = {int(y) for y in RE_YEAR.findall(question)}
+        return Place(wards, years)
+
+    def boosts(self, place: Place) -> dict[str, float]:
+        """Prefer the named ward and year; with no year named, prefer each ward's newest plan."""
+        newest: dict[str | None, int] = {}
+        for doc, ward in self._doc_wards.items():
+            year = self._doc_years.get(doc)
+            if ward and year:
+                newest[ward] = max(newest.get(ward, year), year)
+        factors: dict[str, float] = {}
+        for doc, ward in self._doc_wards.items():
+            if self._doc_types.get(doc) == "hướng dẫn":
+                continue
+            year = self._doc_years.get(doc)
+            f = 1.0
+            if place.wards:
+                f *= 1.5 if ward in place.wards else 0.6
+            if place.years:
+                f *= 1.3 if year in place.years else 0.7
+            elif ward and year and year == newest.get(ward) and sum(
+                1 for d, w in self._doc_wards.items() if w == ward) > 1:
+                f *= 1.1
+            factors[doc] = f
+        return factors
+
+    # -- retrieval -----------------------------------------------------------------------
+    def retrieve(self, question: str, mode: Mode = "hybrid", k: int | None = None) -> list[Hit]:
+        return self.searcher.search(question, k or self.settings.top_k, mode=mode,
+                                    boosts=self.boosts(self.place(question)))
+
+    def decide(self, question: str, hits: list[Hit]) -> tuple[bool, float]:
+        """Does the knowledge base answer this? Coverage of the question by the best passages."""
+        if not hits:
+            return False, 0.0
+        coverage = max(self.searcher.coverage(question, h) for h in hits[:3])
+        return coverage >= self.settings.found_threshold, coverage
+
+    # -- the whole turn ------------------------------------------------------------------
+    def answer(self, question: str, mode: Mode = "hybrid") -> Answer:
+        started = time.perf_counter()
+        reading = read(question, self.settings.max_question_chars)
+        if reading.reply is not None:
+            total = (time.perf_counter() - started) * 1000
+            return Answer(question, reading.reply, reading.kind == "smalltalk", kind=reading.kind,
+                          timings_ms={"retrieve": 0.0, "compose": 0.0, "total": round(total, 1)})
+        hits = self.retrieve(reading.question, mode=mode)
+        retrieved = time.perf_counter()
+        found, coverage = self.decide(reading.question, hits)
+        answer = self._compose(question, reading.question, hits) if found else None
+        if answer is None:
+            answer = Answer(question, replies.NOT_FOUND, False, kind="not_found")
+        done = time.perf_counter()
+        answer.timings_ms = {
+            "retrieve": round((retrieved - started) * 1000, 1),
+            "compose": round((done - retrieved) * 1000, 1),
+            "total": round((done - started) * 1000, 1),
+        }
+        answer.debug = {"coverage": round(coverage, 3), "hits": hits}
+        return answer
+
+    def _compose(self, raw: str, question: str, hits: list[Hit]) -> Answer | None:
+        # Quote only passages from documents that matter: the best one, and others close to it.
+        top = hits[0].score
+        usable = [h for h in hits[:3] if h.score >= 0.6 * top]
+        chosen = select_sentences(question, usable, self.searcher.index.keyword.idf)
+        if not chosen:
+            return None
+        citations: list[Citation] = []
+        numbers: dict[str, int] = {}
+        lines: list[str] = []
+        for unit, h in chosen:
+            hit = usable[h]
+            key = hit.chunk.id
+            if key not in numbers:
+                numbers[key] = len(numbers) + 1
+                citations.append(Citation(
+                    n=numbers[key], doc_id=hit.chunk.doc_id, title=hit.chunk.title, section=hit.chunk.section,
+                    source=hit.chunk.source, text=hit.chunk.passage, score=round(hit.score, 4), date=hit.chunk.date,
+                ))
+            lines.append(f"• {trim(unit)} [{numbers[key]}]")
+        head = lead_in(usable[chosen[0][1]])
+        body = "\n".join(lines)
+        sources = "\n".join(c.label() for c in citations)
+        text = f"{head}\n{body}\n\nNguồn:\n{sources}"
+        return Answer(raw, text, True, citations, kind="answer")

@@ -1,0 +1,81 @@
+"""Compose a short answer from retrieved passages: the sentences that answer, each with its [n].
+
+Extractive on purpose: every sentence shown is a sentence of a cited document, so nothing is
+invented. (LLM generation is a separate, later decision.)
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from index.chunk import display_date
+from index.keyword import unigram_set
+from index.types import Hit
+from index.vietnamese import content_tokens, normalized_tokens
+
+RE_SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[-–•A-ZĐÀ-Ỹ0-9(“\"])|\n+")
+MAX_SENTENCES = 3
+MAX_CHARS = 700
+
+
+def split_units(passage: str) -> list[str]:
+    """Sentences and list items of a passage, short fragments merged into their neighbour."""
+    units: list[str] = []
+    for piece in RE_SENTENCE.split(passage):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if units and (len(piece) < 25 or len(units[-1]) < 25):
+            units[-1] = f"{units[-1]} {piece}"
+        else:
+            units.append(piece)
+    return units
+
+
+def score_unit(unit: str, query_terms: set[str], idf: Callable[[str], float], query_bigrams: set[str]) -> float:
+    tokens = normalized_tokens(unit)
+    present = set(content_tokens(tokens))
+    bigrams = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
+    unigram_score = sum(idf(t) for t in query_terms & present)
+    return unigram_score + 0.5 * len(query_bigrams & bigrams)
+
+
+def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]) -> list[tuple[str, int]]:
+    """Best (sentence, hit index) pairs, at most MAX_SENTENCES, in reading order per hit."""
+    tokens = normalized_tokens(question)
+    terms = set(content_tokens(tokens))
+    bigrams = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
+    scored: list[tuple[float, int, int, str]] = []
+    for h, hit in enumerate(hits):
+        for u, unit in enumerate(split_units(hit.chunk.passage)):
+            # The best passage's sentences win ties: rank by score, then by hit order.
+            scored.append((score_unit(unit, terms, idf, bigrams) * (1.0 - 0.15 * h), h, u, unit))
+    scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+    if not scored or scored[0][0] <= 0:
+        return []
+    best = scored[0][0]
+    chosen, length = [], 0
+    for score, h, u, unit in scored:
+        if len(chosen) >= MAX_SENTENCES or score < 0.5 * best:
+            break
+        if length + len(unit) > MAX_CHARS and chosen:
+            continue
+        chosen.append((h, u, unit))
+        length += len(unit)
+    chosen.sort(key=lambda c: (c[0], c[1]))
+    return [(unit, h) for h, _, unit in chosen]
+
+
+def trim(unit: str, limit: int = 450) -> str:
+    if len(unit) <= limit:
+        return unit
+    cut = unit[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + " …"
+
+
+def lead_in(hit: Hit) -> str:
+    c = hit.chunk
+    when = display_date(c.date)
+    if c.doc_type == "hướng dẫn":
+        return f"Theo {c.title}:"
+    return f"Theo {c.title}" + (f" ({when})" if when and when not in c.title else "") + ":"

@@ -1,0 +1,51 @@
+"""What the core hands to every channel."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from index.chunk import CARD_SECTION, display_date
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    source: str | None
+    text: str  # the passage
+    score: float
+    date: str | None = None
+
+    def label(self) -> str:
+        """'[1] Kế hoạch …, mục II > 1, ngày 26/01/2026' — what citizens see under an answer."""
+        parts = [self.title]
+        if self.section and self.section not in (self.title, CARD_SECTION):
+            parts.append(f"mục {self.section}")
+        if self.date:
+            parts.append(f"ngày {display_date(self.date)}" if "-" in self.date and len(self.date) == 10
+                         else display_date(self.date))
+        return f"[{self.n}] " + ", ".join(parts)
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    found: bool
+    citations: list[Citation] = field(default_factory=list)
+    kind: str = "answer"  # answer | not_found | smalltalk | invalid
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    debug: dict = field(default_factory=dict)  # retrieval evidence for officers (console, eval)
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "found": self.found,
+            "citations": [
+                {k: v for k, v in asdict(c).items() if k in ("n", "doc_id", "title", "section", "source", "text", "score")}
+                for c in self.citations
+            ],
+            "timings_ms": self.timings_ms,
+        }
