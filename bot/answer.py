@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from bot import replies
-from bot.compose import lead_in, select_sentences, trim
+from bot.compose import lead_in, section_leaf, select_sentences, trim
 from bot.intents import read
 from bot.types import Answer, Citation
 from index import store
@@ -91,9 +91,11 @@ class Assistant:
         return factors
 
     # -- retrieval -----------------------------------------------------------------------
-    def retrieve(self, question: str, mode: Mode = "hybrid", k: int | None = None) -> list[Hit]:
+    def retrieve(self, question: str, mode: Mode = "hybrid", k: int | None = None,
+                 corrected: str | None = None) -> list[Hit]:
+        corrected = corrected or self.searcher.correct(question)
         return self.searcher.search(question, k or self.settings.top_k, mode=mode,
-                                    boosts=self.boosts(self.place(question)))
+                                    boosts=self.boosts(self.place(corrected)), keyword_query=corrected)
 
     def decide(self, question: str, hits: list[Hit]) -> tuple[bool, float]:
         """Does the knowledge base answer this? Coverage of the question by the best passages."""
@@ -110,10 +112,11 @@ class Assistant:
             total = (time.perf_counter() - started) * 1000
             return Answer(question, reading.reply, reading.kind == "smalltalk", kind=reading.kind,
                           timings_ms={"retrieve": 0.0, "compose": 0.0, "total": round(total, 1)})
-        hits = self.retrieve(reading.question, mode=mode)
+        corrected = self.searcher.correct(reading.question)
+        hits = self.retrieve(reading.question, mode=mode, corrected=corrected)
         retrieved = time.perf_counter()
-        found, coverage = self.decide(reading.question, hits)
-        answer = self._compose(question, reading.question, hits) if found else None
+        found, coverage = self.decide(corrected, hits)
+        answer = self._compose(question, corrected, hits) if found else None
         if answer is None:
             answer = Answer(question, replies.NOT_FOUND, False, kind="not_found")
         done = time.perf_counter()
@@ -128,7 +131,7 @@ class Assistant:
     def _compose(self, raw: str, question: str, hits: list[Hit]) -> Answer | None:
         # Quote only passages from documents that matter: the best one, and others close to it.
         top = hits[0].score
-        usable = [h for h in hits[:3] if h.score >= 0.6 * top]
+        usable = [h for h in hits if h.score >= 0.5 * top]
         chosen = select_sentences(question, usable, self.searcher.index.keyword.idf)
         if not chosen:
             return None
@@ -144,7 +147,9 @@ class Assistant:
                     n=numbers[key], doc_id=hit.chunk.doc_id, title=hit.chunk.title, section=hit.chunk.section,
                     source=hit.chunk.source, text=hit.chunk.passage, score=round(hit.score, 4), date=hit.chunk.date,
                 ))
-            lines.append(f"• {trim(unit)} [{numbers[key]}]")
+            leaf = section_leaf(hit.chunk.section)
+            prefix = f"{leaf}: " if leaf and fold(leaf) not in fold(unit) else ""
+            lines.append(f"• {prefix}{trim(unit)} [{numbers[key]}]")
         head = lead_in(usable[chosen[0][1]])
         body = "\n".join(lines)
         sources = "\n".join(c.label() for c in citations)

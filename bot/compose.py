@@ -9,7 +9,6 @@ import re
 from collections.abc import Callable
 
 from index.chunk import display_date
-from index.keyword import unigram_set
 from index.types import Hit
 from index.vietnamese import content_tokens, normalized_tokens
 
@@ -18,10 +17,22 @@ MAX_SENTENCES = 3
 MAX_CHARS = 700
 
 
+RE_CLAUSE = re.compile(r"(?<=;)\s+|\s+(?=- [A-ZĐÀ-Ỹ])")
+LONG_UNIT = 300
+
+
+def _pieces(passage: str) -> list[str]:
+    for sentence in RE_SENTENCE.split(passage):
+        if len(sentence) > LONG_UNIT:
+            yield from RE_CLAUSE.split(sentence)  # long list items: score each clause on its own
+        else:
+            yield sentence
+
+
 def split_units(passage: str) -> list[str]:
     """Sentences and list items of a passage, short fragments merged into their neighbour."""
     units: list[str] = []
-    for piece in RE_SENTENCE.split(passage):
+    for piece in _pieces(passage):
         piece = piece.strip()
         if not piece:
             continue
@@ -40,6 +51,19 @@ def score_unit(unit: str, query_terms: set[str], idf: Callable[[str], float], qu
     return unigram_score + 0.5 * len(query_bigrams & bigrams)
 
 
+def section_leaf(section: str) -> str:
+    """'V. TỔ CHỨC THỰC HIỆN > 2. Trung tâm Phục vụ…' -> 'Trung tâm Phục vụ…' (the unit a passage is about)."""
+    if " > " not in section:
+        return ""
+    return re.sub(r"^\d+\.\s*", "", section.rsplit(" > ", 1)[1]).strip()
+
+
+def context_terms(hit: Hit) -> set[str]:
+    """Words that only say which document this is (title, ward, year): they locate, they do not answer."""
+    c = hit.chunk
+    return set(content_tokens(normalized_tokens(" ".join(filter(None, [c.title, c.ward, str(c.year or "")])))))
+
+
 def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]) -> list[tuple[str, int]]:
     """Best (sentence, hit index) pairs, at most MAX_SENTENCES, in reading order per hit."""
     tokens = normalized_tokens(question)
@@ -47,9 +71,12 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
     bigrams = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
     scored: list[tuple[float, int, int, str]] = []
     for h, hit in enumerate(hits):
+        topical = terms - context_terms(hit)
+        leaf = section_leaf(hit.chunk.section)
         for u, unit in enumerate(split_units(hit.chunk.passage)):
-            # The best passage's sentences win ties: rank by score, then by hit order.
-            scored.append((score_unit(unit, terms, idf, bigrams) * (1.0 - 0.15 * h), h, u, unit))
+            # The section a list item sits under is part of what it says ("1. Phòng Văn hóa - Xã hội: a) chủ trì…").
+            score = score_unit(f"{leaf} {unit}", topical, idf, bigrams)
+            scored.append((score * (1.0 - 0.08 * h), h, u, unit))
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     if not scored or scored[0][0] <= 0:
         return []

@@ -12,12 +12,16 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
-from index.vietnamese import content_tokens, keyword_terms, normalized_tokens
+from index.vietnamese import STOPWORDS, content_bigrams, content_tokens, keyword_terms, normalized_tokens
 
 
-def unigram_set(text: str) -> set[str]:
-    return set(content_tokens(normalized_tokens(text)))
+def topic_terms(text: str) -> set[str]:
+    """Content syllables and content bigrams: what 'covering a question' is measured on."""
+    tokens = normalized_tokens(text)
+    return set(content_tokens(tokens)) | set(content_bigrams(tokens))
 
 
 class KeywordIndex:
@@ -33,7 +37,7 @@ class KeywordIndex:
         bm25.index(corpus, show_progress=False)
         doc_freq: dict[str, int] = {}
         for text in texts:
-            for term in unigram_set(text):
+            for term in topic_terms(text):
                 doc_freq[term] = doc_freq.get(term, 0) + 1
         return cls(bm25, doc_freq, len(texts))
 
@@ -42,6 +46,32 @@ class KeywordIndex:
         if not terms:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+
+    def correct(self, text: str) -> str:
+        """Folded text with unknown syllables replaced by the closest known one ('tiu' -> 'tieu').
+
+        Phone typos ("mục tiu", "quyết địn", "bao nhiu") otherwise make a plan question look
+        out of scope. Only one edit away, only words of 3+ letters, most frequent candidate first.
+        """
+        out = []
+        for tok in normalized_tokens(text):
+            if tok in self.doc_freq or tok in STOPWORDS or len(tok) < 3 or not tok.isalpha():
+                out.append(tok)
+                continue
+            matches = process.extract(tok, self._vocab, scorer=Levenshtein.distance, score_cutoff=1, limit=5)
+            if matches:
+                # Phone typos mostly drop a letter: prefer the candidate that adds one back.
+                best = max(matches, key=lambda m: (-m[1], len(m[0]) > len(tok), self.doc_freq.get(m[0], 0)))
+                out.append(best[0])
+            else:
+                out.append(tok)
+        return " ".join(out)
+
+    @property
+    def _vocab(self) -> list[str]:
+        if not hasattr(self, "_vocab_cache"):
+            self._vocab_cache = [t for t in self.doc_freq if t.isalpha() and "_" not in t]
+        return self._vocab_cache
 
     def idf(self, term: str) -> float:
         df = self.doc_freq.get(term, 0)

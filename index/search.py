@@ -11,10 +11,10 @@ from typing import Literal
 import numpy as np
 
 from index.embed import Embedder
-from index.keyword import unigram_set
+from index.keyword import topic_terms
 from index.store import StoredIndex
 from index.types import Chunk, Hit
-from index.vietnamese import content_tokens, normalized_tokens
+from index.vietnamese import content_bigrams, content_tokens, normalized_tokens
 
 Mode = Literal["hybrid", "keyword", "dense"]
 
@@ -38,14 +38,18 @@ class Searcher:
         self.embedder = embedder
         self.dense_weight = dense_weight
         self.chunks: list[Chunk] = index.chunks
-        self._terms = {c.id: unigram_set(c.text) for c in self.chunks}
+        self._terms = {c.id: topic_terms(c.text) for c in self.chunks}
 
-    def search(self, query: str, k: int = 5, mode: Mode = "hybrid",
-               boosts: dict[str, float] | None = None, dense_weight: float | None = None) -> list[Hit]:
+    def correct(self, query: str) -> str:
+        return self.index.keyword.correct(query)
+
+    def search(self, query: str, k: int = 5, mode: Mode = "hybrid", boosts: dict[str, float] | None = None,
+               dense_weight: float | None = None, keyword_query: str | None = None) -> list[Hit]:
+        """`keyword_query` is the typo-corrected, folded question (see `correct`); e5 reads the original."""
         n = len(self.chunks)
         if n == 0:
             return []
-        keyword = self.index.keyword.scores(query)
+        keyword = self.index.keyword.scores(keyword_query or query)
         dense = np.zeros(n, dtype=np.float32)
         if mode != "keyword":
             q = self.embedder.embed_queries([query])
@@ -75,15 +79,23 @@ class Searcher:
         ]
 
     def coverage(self, query: str, hit: Hit) -> float:
-        """IDF-weighted share of the question's content words that the passage contains.
+        """How much of the question the passage covers: IDF-weighted, on syllables and on syllable pairs.
 
-        Words the knowledge base has never seen weigh most: a question about "bảo hiểm thất nghiệp"
-        is not answered by a passage that only shares "thủ tục hành chính".
+        Words the knowledge base has never seen weigh most, and pairs guard against folding
+        collisions ("căn cước" vs "cán bộ" share "can"): a question about "khai sinh" is not
+        answered by a passage that only shares "thủ tục hành chính".
         """
-        terms = set(content_tokens(normalized_tokens(query)))
-        if not terms:
-            return 0.0
+        tokens = normalized_tokens(query)
         present = self._terms[hit.chunk.id]
-        weights = {t: self.index.keyword.idf(t) for t in terms}
-        total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+        keyword = self.index.keyword
+
+        def share(terms: set[str]) -> float | None:
+            weights = {t: keyword.idf(t) for t in terms}
+            total = sum(weights.values())
+            return sum(w for t, w in weights.items() if t in present) / total if total else None
+
+        unigrams = share(set(content_tokens(tokens)))
+        if unigrams is None:
+            return 0.0
+        bigrams = share(set(content_bigrams(tokens)))
+        return unigrams if bigrams is None else (unigrams + bigrams) / 2

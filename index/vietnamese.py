@@ -54,6 +54,12 @@ ABBREVIATIONS: dict[str, str] = {
     "web": "trang thong tin dien tu",
     "website": "trang thong tin dien tu",
     "hs": "ho so",
+    "vh": "van hoa",
+    "xh": "xa hoi",
+    "qg": "quoc gia",
+    "nv": "nhiem vu",
+    "p": "phuong",
+    "tthcc": "thu tuc hanh chinh cong",
     "ng": "nguoi",
 }
 
@@ -61,7 +67,7 @@ ABBREVIATIONS: dict[str, str] = {
 STOPWORDS: frozenset[str] = frozenset(
     """a ah ak ad oi nhe nha nhi ha hi ui la gi ma va cua cac nhung voi cho khong co duoc hay nao sao
     nhu minh toi em anh vay roi thoi xin biet muon giup lam o tai ve den tu trong tren vao ra di se da
-    neu khi nay do moi mot con deu len luon bi toi vs ko""".split()
+    neu khi nay do moi mot con deu len luon bi toi vs ko ai dau may nhieu ne vui long""".split()
 )
 
 _VIETNAMESE_LETTERS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)
@@ -108,6 +114,11 @@ def normalized_tokens(text: str) -> list[str]:
 
 def content_tokens(tokens: list[str]) -> list[str]:
     return [t for t in tokens if t not in STOPWORDS]
+
+
+def content_bigrams(tokens: list[str]) -> list[str]:
+    """Adjacent topic-word pairs ('khai_sinh', 'can_cuoc'): folding merges many syllables, pairs rarely collide."""
+    return [f"{a}_{b}" for a, b in zip(tokens, tokens[1:]) if a not in STOPWORDS and b not in STOPWORDS]
 
 
 def keyword_terms(text: str) -> list[str]:
