@@ -72,10 +72,11 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
     scored: list[tuple[float, int, int, str]] = []
     for h, hit in enumerate(hits):
         topical = terms - context_terms(hit)
+        topical_bigrams = {b for b in bigrams if set(b.split("_")) & topical}
         leaf = section_leaf(hit.chunk.section)
         for u, unit in enumerate(split_units(hit.chunk.passage)):
             # The section a list item sits under is part of what it says ("1. Phòng Văn hóa - Xã hội: a) chủ trì…").
-            score = score_unit(f"{leaf} {unit}", topical, idf, bigrams)
+            score = score_unit(f"{leaf} {unit}", topical, idf, topical_bigrams)
             scored.append((score * (1.0 - 0.08 * h), h, u, unit))
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     if not scored or scored[0][0] <= 0:

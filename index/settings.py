@@ -37,7 +37,7 @@ class Settings(BaseSettings):
 
     # Retrieval and answer decision (calibrated with `cchc eval --calibrate`).
     dense_weight: float = 0.15
-    found_threshold: float = 0.55
+    found_threshold: float = 0.525
     top_k: int = 5
     max_question_chars: int = 1000
 
