@@ -130,8 +130,14 @@ class Assistant:
 
     def _compose(self, raw: str, question: str, hits: list[Hit]) -> Answer | None:
         # Quote only passages from documents that matter: the best one, and others close to it.
-        top = hits[0].score
-        usable = [h for h in hits if h.score >= 0.5 * top]
+        # One answer, one document (say which plan it comes from); the two guidance notes may combine.
+        best = hits[0]
+        guidance = best.chunk.doc_type == "hướng dẫn"
+        usable = [
+            h for h in hits
+            if h.score >= 0.5 * best.score
+            and (h.chunk.doc_id == best.chunk.doc_id or (guidance and h.chunk.doc_type == "hướng dẫn"))
+        ]
         chosen = select_sentences(question, usable, self.searcher.index.keyword.idf)
         if not chosen:
             return None

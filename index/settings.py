@@ -5,7 +5,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +19,7 @@ def _default_data_dir() -> Path:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="CCHC_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="CCHC_", env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
 
     knowledge_dir: Path = PROJECT_ROOT / "knowledge"
@@ -40,6 +40,26 @@ class Settings(BaseSettings):
     found_threshold: float = 0.525
     top_k: int = 5
     max_question_chars: int = 1000
+
+    # Channels (names are a contract with deployment scripts: no CCHC_ prefix). Secrets only from env/.env.
+    telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field(default="https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL")
+    telegram_webhook_url: str | None = Field(default=None, validation_alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
+    zalo_bot_token: SecretStr | None = Field(default=None, validation_alias="ZALO_BOT_TOKEN")
+    zalo_bot_api_base_url: str = Field(default="https://bot-api.zaloplatforms.com/bot", validation_alias="ZALO_BOT_API_BASE_URL")
+    zalo_bot_webhook_url: str | None = Field(default=None, validation_alias="ZALO_BOT_WEBHOOK_URL")
+    zalo_bot_webhook_secret: SecretStr | None = Field(default=None, validation_alias="ZALO_BOT_WEBHOOK_SECRET")
+    zalo_oa_app_id: str | None = Field(default=None, validation_alias="ZALO_OA_APP_ID")
+    zalo_oa_secret_key: SecretStr | None = Field(default=None, validation_alias="ZALO_OA_SECRET_KEY")
+    zalo_app_secret: SecretStr | None = Field(default=None, validation_alias="ZALO_APP_SECRET")
+    zalo_oa_access_token: SecretStr | None = Field(default=None, validation_alias="ZALO_OA_ACCESS_TOKEN")
+    zalo_oa_refresh_token: SecretStr | None = Field(default=None, validation_alias="ZALO_OA_REFRESH_TOKEN")
+    zalo_oa_api_base_url: str = Field(default="https://openapi.zalo.me", validation_alias="ZALO_OA_API_BASE_URL")
+    zalo_oauth_base_url: str = Field(default="https://oauth.zaloapp.com", validation_alias="ZALO_OAUTH_BASE_URL")
+    zalo_oa_webhook_path: str = Field(default="/zalo/oa", validation_alias="ZALO_OA_WEBHOOK_PATH")
+    webhook_host: str = "127.0.0.1"  # CCHC_WEBHOOK_HOST
+    webhook_port: int = 8443  # CCHC_WEBHOOK_PORT
 
 
 @lru_cache(maxsize=1)
