@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from bot import replies
-from bot.compose import lead_in, section_leaf, select_sentences, trim
+from bot.compose import excerpt, lead_in, section_leaf, select_sentences
 from bot.intents import read
 from bot.types import Answer, Citation
 from index import store
@@ -143,7 +143,8 @@ class Assistant:
             return None
         citations: list[Citation] = []
         numbers: dict[str, int] = {}
-        lines: list[str] = []
+        groups: dict[str, list[str]] = {}  # section -> bullets, in reading order
+        idf = self.searcher.index.keyword.idf
         for unit, h in chosen:
             hit = usable[h]
             key = hit.chunk.id
@@ -154,10 +155,12 @@ class Assistant:
                     source=hit.chunk.source, text=hit.chunk.passage, score=round(hit.score, 4), date=hit.chunk.date,
                 ))
             leaf = section_leaf(hit.chunk.section)
-            prefix = f"{leaf}: " if leaf and fold(leaf) not in fold(unit) else ""
-            lines.append(f"• {prefix}{trim(unit)} [{numbers[key]}]")
-        head = lead_in(usable[chosen[0][1]])
-        body = "\n".join(lines)
+            heading = leaf if leaf and fold(leaf) not in fold(unit) else ""
+            quote = re.sub(r"^[-–+•]\s*", "", excerpt(unit, question, idf))
+            groups.setdefault(heading, []).append(f"• {quote} [{numbers[key]}]")
+        parts = [lead_in(usable[chosen[0][1]])]
+        for heading, bullets in groups.items():
+            parts.append((f"{heading}:\n" if heading else "") + "\n".join(bullets))
         sources = "\n".join(c.label() for c in citations)
-        text = f"{head}\n{body}\n\nNguồn:\n{sources}"
+        text = "\n".join(parts) + f"\n\nNguồn:\n{sources}"
         return Answer(raw, text, True, citations, kind="answer")

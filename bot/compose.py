@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from index.chunk import display_date
 from index.types import Hit
 from index.vietnamese import content_tokens, normalized_tokens
 
 RE_SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[-–•A-ZĐÀ-Ỹ0-9(“\"])|\n+")
-MAX_SENTENCES = 3
-MAX_CHARS = 700
+MAX_SENTENCES = 4
+MAX_CHARS = 800
+# Questions that ask for a number or a date: a sentence without digits does not answer them.
+RE_QUANTITY = re.compile(
+    r"\b(bao nhieu|bao nhiu|bn|so may|may (phan tram|ngay|thang|nam|gio|lan|nguoi)|ngay nao|ngay may|"
+    r"khi nao|bao gio|bao lau|han chot|truoc ngay|phan tram|ty le|chi tieu)\b"
+)
 
 
 RE_CLAUSE = re.compile(r"(?<=;)\s+|\s+(?=- [A-ZĐÀ-Ỹ])")
@@ -58,14 +64,28 @@ def section_leaf(section: str) -> str:
     return re.sub(r"^\d+\.\s*", "", section.rsplit(" > ", 1)[1]).strip()
 
 
-def context_terms(hit: Hit) -> set[str]:
+@lru_cache(maxsize=4096)
+def _context(title: str, ward: str | None, year: int | None) -> frozenset[str]:
+    return frozenset(content_tokens(normalized_tokens(" ".join(filter(None, [title, ward, str(year or "")])))))
+
+
+def context_terms(hit: Hit) -> frozenset[str]:
     """Words that only say which document this is (title, ward, year): they locate, they do not answer."""
     c = hit.chunk
-    return set(content_tokens(normalized_tokens(" ".join(filter(None, [c.title, c.ward, str(c.year or "")])))))
+    return _context(c.title, c.ward, c.year)
+
+
+def asks_quantity(folded_question: str) -> bool:
+    return bool(RE_QUANTITY.search(folded_question))
 
 
 def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]) -> list[tuple[str, int]]:
-    """Best (sentence, hit index) pairs, at most MAX_SENTENCES, in reading order per hit."""
+    """Best (sentence, hit index) pairs, at most MAX_SENTENCES, in reading order per hit.
+
+    `question` is the folded, corrected question. For "how many / when" questions only sentences
+    with a number qualify: a plan that never states the figure does not answer the question.
+    """
+    need_number = asks_quantity(question)
     tokens = normalized_tokens(question)
     terms = set(content_tokens(tokens))
     bigrams = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
@@ -75,6 +95,8 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
         topical_bigrams = {b for b in bigrams if set(b.split("_")) & topical}
         leaf = section_leaf(hit.chunk.section)
         for u, unit in enumerate(split_units(hit.chunk.passage)):
+            if need_number and not re.search(r"\d", unit):
+                continue
             # The section a list item sits under is part of what it says ("1. Phòng Văn hóa - Xã hội: a) chủ trì…").
             score = score_unit(f"{leaf} {unit}", topical, idf, topical_bigrams)
             scored.append((score * (1.0 - 0.08 * h), h, u, unit))
@@ -94,11 +116,30 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
     return [(unit, h) for h, _, unit in chosen]
 
 
-def trim(unit: str, limit: int = 450) -> str:
+def excerpt(unit: str, question: str, idf: Callable[[str], float], limit: int = 450) -> str:
+    """A long sentence cut to the window of words that matches the question best."""
     if len(unit) <= limit:
         return unit
-    cut = unit[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + " …"
+    terms = set(content_tokens(normalized_tokens(question)))
+    words = unit.split()
+    weights = [sum(idf(t) for t in set(normalized_tokens(w)) & terms) for w in words]
+    best_start, best_score = 0, -1.0
+    for start in range(len(words)):
+        length, end, score = 0, start, 0.0
+        while end < len(words) and length + len(words[end]) + 1 <= limit:
+            length += len(words[end]) + 1
+            score += weights[end]
+            end += 1
+        if score > best_score:
+            best_start, best_score = start, score
+        if end == len(words):
+            break
+    length, end = 0, best_start
+    while end < len(words) and length + len(words[end]) + 1 <= limit:
+        length += len(words[end]) + 1
+        end += 1
+    text = " ".join(words[best_start:end]).rstrip(",;:")
+    return ("… " if best_start else "") + text + (" …" if end < len(words) else "")
 
 
 def lead_in(hit: Hit) -> str:

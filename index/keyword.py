@@ -15,7 +15,14 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from index.vietnamese import STOPWORDS, content_bigrams, content_tokens, keyword_terms, normalized_tokens
+from index.vietnamese import (
+    STOPWORDS,
+    content_bigrams,
+    content_tokens,
+    keyword_terms,
+    normalized_tokens,
+    rewrite_query,
+)
 
 
 def topic_terms(text: str) -> set[str]:
@@ -48,7 +55,8 @@ class KeywordIndex:
         return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
 
     def correct(self, text: str) -> str:
-        """Folded text with unknown syllables replaced by the closest known one ('tiu' -> 'tieu').
+        """Folded question with unknown syllables replaced by the closest known one ('tiu' -> 'tieu')
+        and citizens' phrases mapped to the documents' words ('bưu điện' -> 'bưu chính').
 
         Phone typos ("mục tiu", "quyết địn", "bao nhiu") otherwise make a plan question look
         out of scope. Only one edit away, only words of 3+ letters, most frequent candidate first.
@@ -65,7 +73,7 @@ class KeywordIndex:
                 out.append(best[0])
             else:
                 out.append(tok)
-        return " ".join(out)
+        return rewrite_query(" ".join(out))
 
     @property
     def _vocab(self) -> list[str]:

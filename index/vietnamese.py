@@ -112,6 +112,27 @@ def normalized_tokens(text: str) -> list[str]:
     return expand_abbreviations(syllables(text))
 
 
+# Folded phrases citizens use -> the words the documents use. Question side only.
+QUERY_SYNONYMS: tuple[tuple[str, str], ...] = (
+    ("buu dien", "buu chinh"),
+    ("tren mang", "truc tuyen"),
+    ("qua mang", "truc tuyen"),
+    ("nop tien", "thanh toan"),
+    ("tra tien", "thanh toan"),
+    ("dong tien", "thanh toan"),
+    ("so dien thoai", "so dien thoai tong dai"),
+    ("goi so", "goi tong dai"),
+    ("tien do ho so", "trang thai ho so"),
+)
+
+
+def rewrite_query(folded: str) -> str:
+    text = f" {folded} "
+    for phrase, replacement in QUERY_SYNONYMS:
+        text = text.replace(f" {phrase} ", f" {replacement} ")
+    return text.strip()
+
+
 def content_tokens(tokens: list[str]) -> list[str]:
     return [t for t in tokens if t not in STOPWORDS]
 
