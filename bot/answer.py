@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from bot import replies
-from bot.compose import excerpt, lead_in, section_leaf, select_sentences
+from bot.compose import asks_procedure_detail, excerpt, lead_in, section_leaf, select_sentences
 from bot.intents import read
 from bot.types import Answer, Citation
 from index import store
@@ -102,7 +102,9 @@ class Assistant:
         if not hits:
             return False, 0.0
         coverage = max(self.searcher.coverage(question, h) for h in hits[:3])
-        return coverage >= self.settings.found_threshold, coverage
+        # The plans hold no per-procedure papers, fees or durations: such questions need a near-full match.
+        threshold = self.settings.found_threshold_detail if asks_procedure_detail(question) else self.settings.found_threshold
+        return coverage >= threshold, coverage
 
     # -- the whole turn ------------------------------------------------------------------
     def answer(self, question: str, mode: Mode = "hybrid") -> Answer:
@@ -118,7 +120,8 @@ class Assistant:
         found, coverage = self.decide(corrected, hits)
         answer = self._compose(question, corrected, hits) if found else None
         if answer is None:
-            answer = Answer(question, replies.NOT_FOUND, False, kind="not_found")
+            reply = replies.NO_PROCEDURE_DETAILS if asks_procedure_detail(corrected) else replies.NOT_FOUND
+            answer = Answer(question, reply, False, kind="not_found")
         done = time.perf_counter()
         answer.timings_ms = {
             "retrieve": round((retrieved - started) * 1000, 1),

@@ -75,6 +75,17 @@ def context_terms(hit: Hit) -> frozenset[str]:
     return _context(c.title, c.ward, c.year)
 
 
+# Questions about the details of one procedure: papers, fees, duration, conditions, where to file.
+RE_PROCEDURE_DETAIL = re.compile(
+    r"\b(giay to gi|giay to nao|nhung giay to|ho so gom|ho so can|can nhung gi|can mang|can chuan bi|"
+    r"le phi (la |het )?bao nhieu|phi bao nhieu|mat bao lau|bao lau|dieu kien gi|can dieu kien|lam o dau|nop o dau|lam the nao de duoc|duoc huong)\b"
+)
+
+
+def asks_procedure_detail(folded_question: str) -> bool:
+    return bool(RE_PROCEDURE_DETAIL.search(folded_question))
+
+
 def asks_quantity(folded_question: str) -> bool:
     return bool(RE_QUANTITY.search(folded_question))
 

@@ -50,4 +50,11 @@ NOT_FOUND = (
     "nên không muốn đoán. " + HOTLINES
 )
 
+NO_PROCEDURE_DETAILS = (
+    "Xin lỗi, kho tri thức của mình chưa có hướng dẫn chi tiết (thành phần hồ sơ, giấy tờ, lệ phí, thời hạn) "
+    "cho thủ tục này, nên không muốn đoán. Bạn có thể tìm đúng thủ tục trên https://dichvucong.gov.vn, "
+    "gọi Tổng đài 1800.1096 (hỗ trợ Cổng Dịch vụ công quốc gia) hoặc Tổng đài 1022 của tỉnh, thành phố, "
+    "hay hỏi Trung tâm Phục vụ hành chính công của xã, phường nơi bạn làm thủ tục."
+)
+
 UNAVAILABLE = "Xin lỗi, hệ thống đang bận hoặc đang bảo trì. Bạn vui lòng thử lại sau ít phút. " + HOTLINES

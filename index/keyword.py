@@ -78,10 +78,16 @@ class KeywordIndex:
     @property
     def _vocab(self) -> list[str]:
         if not hasattr(self, "_vocab_cache"):
-            self._vocab_cache = [t for t in self.doc_freq if t.isalpha() and "_" not in t]
+            known = {t for t in self.doc_freq if t.isalpha() and "_" not in t}
+            self._vocab_cache = sorted(known | STOPWORDS)  # 'nhiu' -> 'nhieu', a stopword, not 'nhau'
+
         return self._vocab_cache
 
     def idf(self, term: str) -> float:
+        """IDF; a syllable pair never seen together weighs as its syllables do, not as a rare word."""
+        if "_" in term and term not in self.doc_freq:
+            parts = term.split("_")
+            return max(self.idf(p) for p in parts)
         df = self.doc_freq.get(term, 0)
         return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
 

@@ -37,7 +37,8 @@ class Settings(BaseSettings):
 
     # Retrieval and answer decision (calibrated with `cchc eval --calibrate`).
     dense_weight: float = 0.15
-    found_threshold: float = 0.525
+    found_threshold: float = 0.575
+    found_threshold_detail: float = 0.8  # questions about one procedure's papers, fees, duration
     top_k: int = 5
     max_question_chars: int = 1000
 
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
     zalo_oa_webhook_path: str = Field(default="/zalo/oa", validation_alias="ZALO_OA_WEBHOOK_PATH")
     webhook_host: str = "127.0.0.1"  # CCHC_WEBHOOK_HOST
     webhook_port: int = 8443  # CCHC_WEBHOOK_PORT
+
+    # Officers' console: first account (more in <data_dir>/console/accounts.json, hashed).
+    console_user: str | None = Field(default=None, validation_alias="CCHC_CONSOLE_USER")
+    console_password: SecretStr | None = Field(default=None, validation_alias="CCHC_CONSOLE_PASSWORD")
 
 
 @lru_cache(maxsize=1)

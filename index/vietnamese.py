@@ -50,7 +50,7 @@ ABBREVIATIONS: dict[str, str] = {
     "z": "gi",
     "onl": "truc tuyen",
     "online": "truc tuyen",
-    "hotline": "duong day nong tong dai",
+    "hotline": "tong dai",
     "web": "trang thong tin dien tu",
     "website": "trang thong tin dien tu",
     "hs": "ho so",
