@@ -48,9 +48,48 @@ def cmd_knowledge_add(args: argparse.Namespace) -> int:
         print(f"  Tiêu đề: {d.title}\n  Loại: {d.type}  Số: {d.number or '-'}  Ngày: {d.date or '-'}")
         print(f"  Địa bàn: {', '.join(p for p in (d.ward, d.city) if p) or '-'}  Thời gian: {d.period or '-'}  "
               f"Người ký: {d.signer or '-'}")
+        for note in getattr(result, "notes", []):
+            print(f"  • {note}")
         if result.missing:
-            print(f"  Chưa đọc được: {', '.join(result.missing)} — hãy kiểm tra phần đầu tệp rồi chạy `cchc index build`.")
+            print(f"  Chưa đọc được: {', '.join(result.missing)} — hãy kiểm tra phần đầu tệp rồi chạy "
+                  "`cchc index refresh`.")
     return status
+
+
+def cmd_index_refresh(args: argparse.Namespace) -> int:
+    from index.refresh import refresh
+
+    report = refresh(get_settings(), show_progress=not args.quiet, tolerance=args.tolerance,
+                     run_eval=not args.no_eval)
+    if report.up_to_date:
+        print(f"Chỉ mục đã mới nhất (phiên bản {report.version}, {report.documents} văn bản, {report.chunks} đoạn).")
+        return 0
+    changes = (f"thêm {len(report.added)}, sửa {len(report.changed)}, bỏ {len(report.removed)} văn bản; "
+               f"nhúng mới {report.embedded_now} đoạn, dùng lại {report.reused} đoạn")
+    if not report.published:
+        print(f"KHÔNG chuyển sang phiên bản mới ({changes}). Chỉ mục đang phục vụ vẫn là {report.version}. Lý do:",
+              file=sys.stderr)
+        for problem in report.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    live, new = report.checks.get("eval_live"), report.checks.get("eval_new")
+    quality = (f" Độ chính xác bộ kiểm tra: {live['answer_accuracy']} → {new['answer_accuracy']}."
+               if live and new else "")
+    print(f"Đã chuyển sang phiên bản {report.version} ({report.documents} văn bản, {report.chunks} đoạn; {changes}; "
+          f"{report.seconds:.1f} giây).{quality} Phiên bản trước: {report.previous or '-'} "
+          "(quay lại bằng `cchc index rollback`).")
+    return 0
+
+
+def cmd_index_rollback(args: argparse.Namespace) -> int:
+    from index.refresh import rollback
+
+    report = rollback(get_settings())
+    print(f"Đã quay lại phiên bản {report.to_version} (thay cho {report.from_version}). Bot đang chạy sẽ tự chuyển.")
+    if report.differing:
+        print(f"Lưu ý: thư mục tri thức vẫn khác phiên bản này ở: {', '.join(report.differing)} — lần "
+              "`cchc index refresh` sau sẽ đưa các thay đổi đó trở lại; hãy sửa hoặc gỡ chúng trước.")
+    return 0
 
 
 def _print_answer(answer) -> None:
@@ -123,6 +162,58 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_telegram(args: argparse.Namespace) -> int:
+    """Serve the Telegram bot (polling, or webhook when TELEGRAM_WEBHOOK_URL is set)."""
+    import logging
+
+    from bot.store import open_store
+    from bot.telegram import NO_TOKEN, ChannelConfigError, build_application, quiet_http_logs, run, webhook_secret
+
+    settings = get_settings()
+    token = settings.telegram_bot_token.get_secret_value().strip() if settings.telegram_bot_token else ""
+    try:
+        if not token:
+            raise ChannelConfigError(NO_TOKEN)
+        if settings.telegram_webhook_url:
+            webhook_secret(settings)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        quiet_http_logs()
+        print("Trợ lý CCHC (Telegram) — đang nạp mô hình và chỉ mục…", flush=True)
+        app = build_application(settings, _assistant(), open_store(settings))
+        run(app, settings)
+    except ChannelConfigError as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    """Officers' web console (login required; loopback only unless accounts are configured)."""
+    from bot.console.app import main as console_main
+
+    return console_main(args.host, args.port, eval_file=args.eval_file, add_user=args.add_user)
+
+
+def cmd_zalo(args: argparse.Namespace) -> int:
+    """Serve whichever Zalo API is configured (Zalo Bot, Zalo OA, or both) until Ctrl+C."""
+    import logging
+
+    from bot.store import open_store
+    from bot.zalo import ZaloConfigError, check_config, run_zalo
+
+    settings = get_settings()
+    try:
+        plan = check_config(settings)  # before loading the model: a wrong setting fails in a second
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        names = [n for n, on in (("Zalo Bot", plan.bot), ("Zalo OA", plan.oa)) if on]
+        print(f"Trợ lý CCHC ({', '.join(names)}) — đang nạp mô hình và chỉ mục…", flush=True)
+        run_zalo(settings, _assistant(), open_store(settings), plan)
+    except ZaloConfigError as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cchc", description="Trợ lý CCHC — hỏi đáp thủ tục và cải cách hành chính.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -132,10 +223,18 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--rebuild", action="store_true", help="tạo lại từ đầu, xoá cả bộ nhớ đệm vector")
     build.add_argument("--quiet", action="store_true", help="không hiện thanh tiến trình")
     build.set_defaults(func=cmd_index_build)
+    refresh = index.add_parser("refresh", help="làm mới chỉ mục theo thay đổi, kiểm tra rồi mới chuyển")
+    refresh.add_argument("--tolerance", type=float, default=None,
+                         help="độ chính xác bộ kiểm tra được giảm tối đa bao nhiêu (mặc định 0.02)")
+    refresh.add_argument("--no-eval", action="store_true", help="bỏ bước chạy bộ câu hỏi kiểm tra")
+    refresh.add_argument("--quiet", action="store_true", help="không hiện thanh tiến trình")
+    refresh.set_defaults(func=cmd_index_refresh)
+    rollback = index.add_parser("rollback", help="quay lại phiên bản chỉ mục trước")
+    rollback.set_defaults(func=cmd_index_rollback)
 
     knowledge = sub.add_parser("knowledge", help="quản lý văn bản tri thức").add_subparsers(
         dest="knowledge_command", required=True)
-    add = knowledge.add_parser("add", help="thêm văn bản (TXT, MD) vào thư mục tri thức")
+    add = knowledge.add_parser("add", help="thêm văn bản (PDF, DOCX, DOC, TXT, MD) vào thư mục tri thức")
     add.add_argument("files", nargs="+")
     add.add_argument("--id", help="mã văn bản (mặc định: tạo từ tiêu đề)")
     add.add_argument("--update", action="store_true", help="làm mới nội dung, giữ phần đầu đã sửa")
@@ -157,6 +256,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--failures", action="store_true", help="liệt kê câu sai")
     ev.add_argument("--json", help="ghi kết quả ra tệp JSON")
     ev.set_defaults(func=cmd_eval)
+    tg = sub.add_parser("telegram", help="chạy bot Telegram (polling, hoặc webhook nếu đặt TELEGRAM_WEBHOOK_URL)")
+    tg.set_defaults(func=cmd_telegram)
+    console = sub.add_parser("console", help="bảng điều khiển web cho cán bộ (mặc định http://127.0.0.1:8080)")
+    console.add_argument("--host", default="127.0.0.1", help="địa chỉ lắng nghe (mặc định 127.0.0.1)")
+    console.add_argument("--port", type=int, default=8080)
+    console.add_argument("--eval-file", help="tệp câu hỏi kiểm thử (mặc định tests/eval/questions.yaml)")
+    console.add_argument("--add-user", metavar="TÊN", help="thêm/đổi tài khoản cán bộ (hỏi mật khẩu) rồi thoát")
+    console.set_defaults(func=cmd_console)
+    zalo = sub.add_parser("zalo", help="chạy Zalo Bot và/hoặc Zalo OA (tuỳ biến môi trường đã đặt)")
+    zalo.set_defaults(func=cmd_zalo)
     return parser
 
 

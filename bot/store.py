@@ -1,0 +1,354 @@
+"""What the channels remember: questions asked, citation payloads behind buttons, citizens' votes.
+
+Officers read it for an overview (questions per day, not-found rate, reply times) and to review
+answers citizens marked 👎. Channels talk to the `Store` interface only, so a server database can
+replace the SQLite file later. Nothing a citizen typed is written in clear: questions and answers
+go through `bot.redact.redact`, user ids are salted SHA-256 hashes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from bot.redact import redact
+
+STORE_FILE = "store.sqlite"
+SALT_FILE = "store.salt"
+KEY_CHARS = 12  # citation keys: 12 url-safe characters, so "src:<key>" fits Telegram's 64-byte callback data
+VN_UTC_OFFSET_HOURS = 7  # officers count days in Vietnam time
+
+
+class UnknownQuestion(LookupError):
+    """A vote for a question id the store has never logged (stale or forged button)."""
+
+
+@dataclass
+class Feedback:
+    """One vote, with the question, answer and citations it was about (for officers' review)."""
+
+    id: int
+    question_id: int
+    channel: str
+    user_hash: str
+    vote: int
+    created_at: str  # ISO 8601, UTC
+    reviewed: bool
+    question: str
+    answer_text: str
+    found: bool
+    citations: list[dict[str, Any]]
+
+
+@dataclass
+class Stats:
+    """Counts only — no question is linked to a person here."""
+
+    since: str | None
+    total: int
+    not_found: int
+    not_found_rate: float
+    p95_reply_ms: float | None
+    per_day: list[dict[str, Any]] = field(default_factory=list)  # {day, channel, count}
+    most_asked: list[dict[str, Any]] = field(default_factory=list)  # {question, count}
+    most_not_found: list[dict[str, Any]] = field(default_factory=list)  # {question, count}
+    votes: dict[str, int] = field(default_factory=dict)  # {"up": n, "down": n, "unreviewed_down": n}
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def citation_payload(citations: Iterable[Any]) -> list[dict[str, Any]]:
+    """Plain dicts (n, title, section, date, source, text, doc_id, label) from Citation objects or dicts.
+
+    Citations are excerpts of published documents, never citizen input, so they are stored as is.
+    """
+    out: list[dict[str, Any]] = []
+    for c in citations:
+        if isinstance(c, dict):
+            d = dict(c)
+        elif is_dataclass(c):
+            d = asdict(c)
+            if hasattr(c, "label"):
+                d["label"] = c.label()
+        else:
+            raise TypeError(f"not a citation: {c!r}")
+        out.append({k: d.get(k) for k in ("n", "doc_id", "title", "section", "date", "source", "text", "label")})
+    return out
+
+
+def _citations_json(citations: str | Sequence[Any] | None) -> str:
+    if citations is None:
+        return "[]"
+    if isinstance(citations, str):
+        return citations
+    return json.dumps(citation_payload(citations), ensure_ascii=False)
+
+
+def _normalise(question: str) -> str:
+    """Grouping key for 'most asked': lower case, single spaces, no trailing punctuation."""
+    return re.sub(r"\s+", " ", question.strip().lower()).rstrip(" ?.!…")
+
+
+def _utc_iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def _since_ts(since: datetime | float | None) -> float:
+    if since is None:
+        return 0.0
+    if isinstance(since, datetime):
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        return since.timestamp()
+    return float(since)
+
+
+class Store(ABC):
+    """The interface channels use. Implementations must be safe to call from several threads."""
+
+    @abstractmethod
+    def hash_user(self, channel: str, user_id: str | int) -> str:
+        """A stable pseudonym for a channel user (salted hash; the raw id is never stored)."""
+
+    @abstractmethod
+    def log_question(self, channel: str, user_hash: str, question: str, answer_text: str, found: bool,
+                     citations_json: str | Sequence[Any] | None, reply_ms: float, kind: str = "answer") -> int:
+        """Record one answered question (redacted); returns its id for buttons and votes."""
+
+    @abstractmethod
+    def save_citations(self, citations: str | Sequence[Any], question_id: int | None = None) -> str:
+        """Keep a citation payload server-side; returns a short key (≤ 12 characters) for callback data."""
+
+    @abstractmethod
+    def get_citations(self, key: str) -> list[dict[str, Any]] | None:
+        """The payload saved under `key`, or None if unknown."""
+
+    @abstractmethod
+    def record_vote(self, question_id: int, channel: str, user_hash: str, vote: int) -> int:
+        """Store (or change) a user's 👍 (+1) / 👎 (-1) on a logged answer; returns the feedback id.
+
+        Raises UnknownQuestion for an id that was never logged, ValueError for another vote value."""
+
+    @abstractmethod
+    def list_feedback(self, vote: int | None = -1, reviewed: bool | None = None, limit: int = 50) -> list[Feedback]:
+        """Votes with their question, answer and citations, newest first."""
+
+    @abstractmethod
+    def mark_reviewed(self, feedback_id: int) -> bool:
+        """Mark a vote as reviewed by an officer; False if there is no such vote."""
+
+    @abstractmethod
+    def stats(self, since: datetime | float | None = None) -> Stats:
+        """Overview counts since a time (default: everything)."""
+
+    def close(self) -> None:  # pragma: no cover - trivial default
+        """Release resources."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at REAL NOT NULL,
+    channel TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    question TEXT NOT NULL,
+    question_norm TEXT NOT NULL,
+    answer_text TEXT NOT NULL,
+    found INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'answer',
+    citations_json TEXT NOT NULL DEFAULT '[]',
+    reply_ms REAL
+);
+CREATE INDEX IF NOT EXISTS questions_created ON questions(created_at);
+CREATE TABLE IF NOT EXISTS citations (
+    key TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    question_id INTEGER REFERENCES questions(id),
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at REAL NOT NULL,
+    question_id INTEGER NOT NULL REFERENCES questions(id),
+    channel TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    reviewed INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (question_id, user_hash)
+);
+CREATE INDEX IF NOT EXISTS feedback_vote ON feedback(vote, reviewed);
+"""
+
+
+def _load_salt(path: Path) -> bytes:
+    """A random per-installation salt, created once next to the database (mode 0600)."""
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    salt = secrets.token_hex(32)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(salt)
+    try:
+        os.link(tmp, path)  # atomic "create if absent": two processes starting together agree on one salt
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+
+class SqliteStore(Store):
+    """SQLite file in the data dir; one connection guarded by a lock (writes are tiny, WAL mode)."""
+
+    def __init__(self, path: str | Path, salt: bytes | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._salt = salt if salt is not None else _load_salt(self.path.with_name(SALT_FILE))
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.executescript(_SCHEMA)
+
+    @classmethod
+    def for_settings(cls, settings: Any) -> "SqliteStore":
+        """The store of an installation: `<data_dir>/store.sqlite`."""
+        return cls(Path(settings.data_dir) / STORE_FILE)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._conn.execute(sql, params)
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- Store ---------------------------------------------------------------------------
+    def hash_user(self, channel: str, user_id: str | int) -> str:
+        digest = hashlib.sha256(self._salt + f"{channel}:{user_id}".encode("utf-8")).hexdigest()
+        return digest[:32]
+
+    def log_question(self, channel: str, user_hash: str, question: str, answer_text: str, found: bool,
+                     citations_json: str | Sequence[Any] | None, reply_ms: float, kind: str = "answer") -> int:
+        q = redact(question)
+        cur = self._execute(
+            "INSERT INTO questions (created_at, channel, user_hash, question, question_norm, answer_text, found,"
+            " kind, citations_json, reply_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), channel, user_hash, q, _normalise(q), redact(answer_text), int(bool(found)), kind,
+             _citations_json(citations_json), reply_ms),
+        )
+        return int(cur.lastrowid)
+
+    def save_citations(self, citations: str | Sequence[Any], question_id: int | None = None) -> str:
+        payload = _citations_json(citations)
+        while True:
+            key = secrets.token_urlsafe(9)  # 12 characters
+            try:
+                self._execute("INSERT INTO citations (key, created_at, question_id, payload) VALUES (?, ?, ?, ?)",
+                              (key, time.time(), question_id, payload))
+                return key
+            except sqlite3.IntegrityError:  # pragma: no cover - 72 random bits
+                continue
+
+    def get_citations(self, key: str) -> list[dict[str, Any]] | None:
+        rows = self._query("SELECT payload FROM citations WHERE key = ?", (key,))
+        return json.loads(rows[0]["payload"]) if rows else None
+
+    def record_vote(self, question_id: int, channel: str, user_hash: str, vote: int) -> int:
+        if vote not in (1, -1):
+            raise ValueError("vote must be +1 or -1")
+        with self._lock:
+            if self._conn.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone() is None:
+                raise UnknownQuestion(question_id)
+            self._conn.execute(
+                "INSERT INTO feedback (created_at, question_id, channel, user_hash, vote) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (question_id, user_hash) DO UPDATE SET vote = excluded.vote,"
+                " created_at = excluded.created_at, reviewed = 0",
+                (time.time(), question_id, channel, user_hash, vote),
+            )
+            row = self._conn.execute("SELECT id FROM feedback WHERE question_id = ? AND user_hash = ?",
+                                     (question_id, user_hash)).fetchone()
+        return int(row["id"])
+
+    def list_feedback(self, vote: int | None = -1, reviewed: bool | None = None, limit: int = 50) -> list[Feedback]:
+        where, params = [], []
+        if vote is not None:
+            where.append("f.vote = ?")
+            params.append(vote)
+        if reviewed is not None:
+            where.append("f.reviewed = ?")
+            params.append(int(reviewed))
+        sql = ("SELECT f.id, f.question_id, f.channel, f.user_hash, f.vote, f.created_at, f.reviewed,"
+               " q.question, q.answer_text, q.found, q.citations_json"
+               " FROM feedback f JOIN questions q ON q.id = f.question_id"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY f.created_at DESC, f.id DESC LIMIT ?")
+        rows = self._query(sql, (*params, limit))
+        return [Feedback(id=r["id"], question_id=r["question_id"], channel=r["channel"], user_hash=r["user_hash"],
+                         vote=r["vote"], created_at=_utc_iso(r["created_at"]), reviewed=bool(r["reviewed"]),
+                         question=r["question"], answer_text=r["answer_text"], found=bool(r["found"]),
+                         citations=json.loads(r["citations_json"] or "[]")) for r in rows]
+
+    def mark_reviewed(self, feedback_id: int) -> bool:
+        return self._execute("UPDATE feedback SET reviewed = 1 WHERE id = ?", (feedback_id,)).rowcount > 0
+
+    def stats(self, since: datetime | float | None = None, top: int = 10) -> Stats:
+        ts = _since_ts(since)
+        offset = f"+{VN_UTC_OFFSET_HOURS} hours"
+        total, not_found = self._query(
+            "SELECT COUNT(*), COALESCE(SUM(found = 0 AND kind IN ('answer', 'not_found')), 0)"
+            " FROM questions WHERE created_at >= ?", (ts,))[0]
+        per_day = [dict(r) for r in self._query(
+            "SELECT date(created_at, 'unixepoch', ?) AS day, channel, COUNT(*) AS count FROM questions"
+            " WHERE created_at >= ? GROUP BY day, channel ORDER BY day, channel", (offset, ts))]
+        p95 = None
+        n_ms = self._query("SELECT COUNT(*) FROM questions WHERE created_at >= ? AND reply_ms IS NOT NULL", (ts,))[0][0]
+        if n_ms:
+            rank = max(0, -(-95 * n_ms // 100) - 1)  # nearest-rank percentile
+            p95 = self._query("SELECT reply_ms FROM questions WHERE created_at >= ? AND reply_ms IS NOT NULL"
+                              " ORDER BY reply_ms LIMIT 1 OFFSET ?", (ts, rank))[0][0]
+        top_sql = ("SELECT MIN(question) AS question, COUNT(*) AS count FROM questions WHERE created_at >= ? {extra}"
+                   " GROUP BY question_norm ORDER BY count DESC, question LIMIT ?")
+        most_asked = [dict(r) for r in self._query(top_sql.format(extra="AND kind IN ('answer', 'not_found')"),
+                                                   (ts, top))]
+        most_nf = [dict(r) for r in self._query(
+            top_sql.format(extra="AND found = 0 AND kind IN ('answer', 'not_found')"), (ts, top))]
+        up, down, open_down = self._query(
+            "SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0),"
+            " COALESCE(SUM(vote = -1 AND reviewed = 0), 0) FROM feedback WHERE created_at >= ?", (ts,))[0]
+        # Not-found rate over real questions only: greetings and refusals are not misses.
+        asked = sum(r["count"] for r in self._query(
+            "SELECT COUNT(*) AS count FROM questions WHERE created_at >= ? AND kind IN ('answer', 'not_found')",
+            (ts,)))
+        return Stats(since=_utc_iso(ts) if ts else None, total=total, not_found=not_found,
+                     not_found_rate=round(not_found / asked, 4) if asked else 0.0, p95_reply_ms=p95,
+                     per_day=per_day, most_asked=most_asked, most_not_found=most_nf,
+                     votes={"up": up, "down": down, "unreviewed_down": open_down})
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def open_store(settings: Any) -> Store:
+    """The configured store (today: SQLite in the data dir)."""
+    return SqliteStore.for_settings(settings)
