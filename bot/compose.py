@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from index.chunk import display_date
+from index.chunk import CARD_SECTION, display_date
 from index.types import Hit
 from index.vietnamese import content_tokens, normalized_tokens
 
@@ -27,10 +27,24 @@ RE_CLAUSE = re.compile(r"(?<=;)\s+|\s+(?=- [A-ZĐÀ-Ỹ])")
 LONG_UNIT = 300
 
 
-def _pieces(passage: str) -> list[str]:
+def _split_clauses(sentence: str) -> list[str]:
+    """Split a long list item at '; ' and ' - ', but never inside a quotation (“…; …”)."""
+    pieces, start, depth = [], 0, 0
+    for i, ch in enumerate(sentence):
+        depth += ch == "“"
+        depth -= ch == "”" and depth > 0
+        if depth == 0 and RE_CLAUSE.match(sentence, i) and RE_CLAUSE.match(sentence, i).end() > i:
+            m = RE_CLAUSE.match(sentence, i)
+            pieces.append(sentence[start:i])
+            start = m.end()
+    pieces.append(sentence[start:])
+    return [p for p in pieces if p.strip()]
+
+
+def _pieces(passage: str):
     for sentence in RE_SENTENCE.split(passage):
         if len(sentence) > LONG_UNIT:
-            yield from RE_CLAUSE.split(sentence)  # long list items: score each clause on its own
+            yield from _split_clauses(sentence)  # long list items: score each clause on its own
         else:
             yield sentence
 
@@ -59,9 +73,10 @@ def score_unit(unit: str, query_terms: set[str], idf: Callable[[str], float], qu
 
 def section_leaf(section: str) -> str:
     """'V. TỔ CHỨC THỰC HIỆN > 2. Trung tâm Phục vụ…' -> 'Trung tâm Phục vụ…' (the unit a passage is about)."""
-    if " > " not in section:
+    if not section or section == CARD_SECTION:
         return ""
-    return re.sub(r"^\d+\.\s*", "", section.rsplit(" > ", 1)[1]).strip()
+    leaf = section.rsplit(" > ", 1)[-1]
+    return re.sub(r"^\d+\.\s*", "", leaf).strip()
 
 
 @lru_cache(maxsize=4096)

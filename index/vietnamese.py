@@ -123,6 +123,8 @@ QUERY_SYNONYMS: tuple[tuple[str, str], ...] = (
     ("so dien thoai", "so dien thoai tong dai"),
     ("goi so", "goi tong dai"),
     ("tien do ho so", "trang thai ho so"),
+    ("ket qua tai nha", "ket qua tai nha qua buu chinh"),
+    ("ve nha", "ve nha qua buu chinh"),
 )
 
 
