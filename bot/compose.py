@@ -101,6 +101,15 @@ def asks_procedure_detail(folded_question: str) -> bool:
     return bool(RE_PROCEDURE_DETAIL.search(folded_question))
 
 
+RE_FIGURE = re.compile(r"\d+(?:[.,/]\d+)*%?")
+
+
+def new_figures(unit: str, folded_question: str) -> list[str]:
+    """Figures in a sentence that could answer 'how many / when': not a bare year, not echoed from the question."""
+    asked = set(RE_FIGURE.findall(folded_question))
+    return [f for f in RE_FIGURE.findall(unit) if not re.fullmatch(r"20\d\d", f) and f not in asked]
+
+
 def asks_quantity(folded_question: str) -> bool:
     return bool(RE_QUANTITY.search(folded_question))
 
@@ -121,7 +130,7 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
         topical_bigrams = {b for b in bigrams if set(b.split("_")) & topical}
         leaf = section_leaf(hit.chunk.section)
         for u, unit in enumerate(split_units(hit.chunk.passage)):
-            if need_number and not re.search(r"\d", unit):
+            if need_number and not new_figures(unit, question):
                 continue
             # The section a list item sits under is part of what it says ("1. Phòng Văn hóa - Xã hội: a) chủ trì…").
             score = score_unit(f"{leaf} {unit}", topical, idf, topical_bigrams)

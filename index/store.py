@@ -105,6 +105,11 @@ def load(data_dir: Path, model_id: str) -> StoredIndex:
     version = current_version(data_dir)
     if version is None:
         raise IndexMissing(f"Chưa có chỉ mục trong {data_dir}. Hãy chạy: cchc index build")
+    return load_version(data_dir, version, model_id)
+
+
+def load_version(data_dir: Path, version: str, model_id: str) -> StoredIndex:
+    """Any complete version, live or not: a refresh validates a new version before publishing it."""
     path = indexes_dir(data_dir) / version
     try:
         manifest = read_manifest(path)
@@ -132,3 +137,61 @@ def load(data_dir: Path, model_id: str) -> StoredIndex:
     if vectors.ntotal != len(chunks) or vectors.d != manifest.dim:
         raise IndexIncompatible(f"Chỉ mục {path} không khớp (vector/đoạn). Hãy chạy: cchc index build --rebuild")
     return StoredIndex(version, path, manifest, chunks, vectors, keyword)
+
+
+# -- versions: list, inspect, roll back (used by `cchc index refresh/rollback` and bot.live) -----------
+def list_versions(data_dir: Path) -> list[str]:
+    """Complete versions on disk, oldest first (names are UTC timestamps)."""
+    root = indexes_dir(data_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and not p.name.endswith(".partial") and (p / "manifest.json").exists())
+
+
+def pointer_state(data_dir: Path) -> tuple[str | None, int]:
+    """(live version, mtime of the pointer in ns): cheap enough to poll before every question."""
+    pointer = data_dir / "CURRENT"
+    try:
+        stamp = pointer.stat().st_mtime_ns
+    except OSError:
+        return None, 0
+    return current_version(data_dir), stamp
+
+
+def previous_version(data_dir: Path, version: str | None = None) -> str | None:
+    """The version that was live before `version` (default: the live one), if still on disk."""
+    version = version or current_version(data_dir)
+    versions = list_versions(data_dir)
+    if version is None:
+        return None
+    try:
+        recorded = read_manifest(indexes_dir(data_dir) / version).extra.get("previous_version")
+    except (OSError, ValueError, TypeError):
+        recorded = None
+    if recorded and recorded in versions and recorded != version:
+        return recorded
+    older = [v for v in versions if v < version]
+    return older[-1] if older else None
+
+
+def rollback(data_dir: Path) -> tuple[str, str]:
+    """Switch the pointer back to the previous version; nothing is deleted. Returns (from, to)."""
+    live = current_version(data_dir)
+    if live is None:
+        raise IndexMissing(f"Chưa có chỉ mục trong {data_dir}: không có gì để quay lại.")
+    target = previous_version(data_dir, live)
+    if target is None:
+        raise IndexUnavailable(f"Không còn phiên bản nào trước {live} trong {indexes_dir(data_dir)} để quay lại.")
+    pointer = data_dir / "CURRENT"
+    tmp = data_dir / "CURRENT.tmp"
+    tmp.write_text(target + "\n", encoding="utf-8")
+    os.replace(tmp, pointer)
+    return live, target
+
+
+def remove_version(data_dir: Path, version: str) -> None:
+    """Delete a version that failed validation; the live one is never removed."""
+    if version == current_version(data_dir):
+        raise IndexUnavailable(f"Phiên bản {version} đang phục vụ, không xoá.")
+    shutil.rmtree(indexes_dir(data_dir) / version, ignore_errors=True)

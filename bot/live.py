@@ -1,0 +1,91 @@
+"""An assistant that follows the published index: a refresh reaches a running bot without a restart.
+
+`LiveAssistant.answer` looks at the CURRENT pointer at most every `check_seconds`; when it moved,
+a fresh `Assistant` is loaded in a background thread (the embedding model is shared, only the
+index is read) and swapped in with one assignment. A question already being answered keeps the
+assistant it started with, so nothing fails mid-switch; a version that cannot be loaded is
+logged and the old one keeps serving. Channels use it like `Assistant` (duck-typed `.answer`).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from bot.answer import Assistant
+from bot.types import Answer
+from index import store
+from index.embed import Embedder, load_embedder
+from index.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+DEFAULT_CHECK_SECONDS = 10.0
+
+
+class LiveAssistant:
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
+                 check_seconds: float | None = None, build_if_missing: bool = False,
+                 show_progress: bool = False) -> None:
+        self.settings = settings or get_settings()
+        self.embedder = embedder or load_embedder(self.settings)
+        self.check_seconds = float(check_seconds if check_seconds is not None
+                                   else getattr(self.settings, "index_check_seconds", DEFAULT_CHECK_SECONDS))
+        self._pointer = store.pointer_state(self.settings.data_dir)
+        self._assistant = Assistant.load(self.settings, embedder=self.embedder, build_if_missing=build_if_missing,
+                                         show_progress=show_progress)
+        self.version: str | None = self._assistant.searcher.index.version
+        self._checked_at = time.monotonic()
+        self._lock = threading.Lock()
+        self._loading: threading.Thread | None = None
+        self.reloads = 0
+        self.last_error: str | None = None
+
+    # Evaluation and calibration read these from an Assistant.
+    @property
+    def assistant(self) -> Assistant:
+        return self._assistant
+
+    @property
+    def searcher(self):
+        return self._assistant.searcher
+
+    def answer(self, question: str, **kwargs) -> Answer:
+        self.maybe_reload()
+        assistant = self._assistant  # this question finishes on the assistant it started with
+        return assistant.answer(question, **kwargs)
+
+    def maybe_reload(self, wait: bool = False) -> None:
+        """Start loading a newly published version if the pointer moved; `wait` blocks until swapped."""
+        now = time.monotonic()
+        if not wait and now - self._checked_at < self.check_seconds:
+            return
+        with self._lock:
+            self._checked_at = now
+            state = store.pointer_state(self.settings.data_dir)
+            busy = self._loading is not None and self._loading.is_alive()
+            if state == self._pointer or busy or state[0] is None:
+                thread = self._loading if busy else None
+            else:
+                thread = threading.Thread(target=self._load, args=(state,), name="cchc-index-reload", daemon=True)
+                self._loading = thread
+                thread.start()
+        if wait and thread is not None:
+            thread.join()
+
+    def _load(self, state: tuple[str | None, int]) -> None:
+        version = state[0]
+        try:
+            index = store.load_version(self.settings.data_dir, version, self.embedder.model_id)
+            from index.search import Searcher
+
+            fresh = Assistant(self.settings, Searcher(index, self.embedder, self.settings.dense_weight))
+        except Exception as exc:  # keep serving the old version; try again at the next check
+            self.last_error = str(exc)
+            log.warning("index version %s not loaded, still serving %s: %s", version, self.version, exc)
+            return
+        self._assistant = fresh  # one reference assignment: atomic for the answering threads
+        self.version = version
+        self._pointer = state
+        self.reloads += 1
+        self.last_error = None
+        log.info("now serving index version %s", version)

@@ -1,0 +1,348 @@
+"""Incremental refresh: build a new index version beside the live one, check it, then switch.
+
+Only new or changed documents are chunked; a passage whose text is already in the live index
+(or in the vector cache) keeps its vector, so one edited plan costs a few embeddings instead of
+a full rebuild. Before the CURRENT pointer moves, the new version must pass three checks: sane
+document and chunk counts, every document found by its own title in the top 5, and answer
+accuracy on the eval set not worse than the live version beyond a tolerance. A failure deletes
+the candidate, leaves the live index serving and says why.
+"""
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from index import store
+from index.chunk import chunk_document
+from index.documents import document_hash, load_documents
+from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder
+from index.ingest import superseded_by
+from index.keyword import KeywordIndex
+from index.settings import PROJECT_ROOT, Settings
+from index.types import Chunk, Document
+
+DEFAULT_TOLERANCE = 0.02  # answer accuracy may drop by at most this much (eval noise on ~130 questions)
+DEFAULT_EVAL_FILE = PROJECT_ROOT / "tests" / "eval" / "questions.yaml"
+
+
+class RefreshBusy(store.IndexUnavailable):
+    """Another refresh holds the lock (a scheduled run and a manual one at the same time)."""
+
+
+@dataclass
+class RefreshReport:
+    version: str | None  # the version serving after this call
+    previous: str | None  # the version that served before
+    published: bool
+    up_to_date: bool = False
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+    embedded_now: int = 0  # passages the model embedded in this refresh
+    reused: int = 0  # passages whose vector came from the live index or the cache
+    seconds: float = 0.0
+    validate_seconds: float = 0.0
+    checks: dict = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # why the new version was not published
+
+
+def tolerance_of(settings: Settings) -> float:
+    return float(getattr(settings, "refresh_tolerance", DEFAULT_TOLERANCE))
+
+
+def eval_file_of(settings: Settings) -> Path | None:
+    configured = getattr(settings, "refresh_eval_file", None)
+    path = Path(configured) if configured else DEFAULT_EVAL_FILE
+    return path if path.is_file() else None
+
+
+class QueryCachingEmbedder:
+    """Validation asks the same questions every time: keep their vectors in the SQLite cache."""
+
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache) -> None:
+        self._embedder = embedder
+        self._cache = cache
+        self.model_id = embedder.model_id
+        self.dim = embedder.dim
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [self._cache.key("query\x00" + t) for t in texts]
+        model = self.model_id + "#query"
+        known = self._cache.get(model, keys)
+        todo = [i for i, k in enumerate(keys) if k not in known]
+        if todo:
+            vectors = self._embedder.embed_queries([texts[i] for i in todo])
+            fresh = {keys[i]: v for i, v in zip(todo, vectors)}
+            self._cache.put(model, fresh)
+            known.update(fresh)
+        return np.vstack([known[k] for k in keys]).astype(np.float32)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embedder.embed_passages(texts)
+
+
+@contextmanager
+def refresh_lock(data_dir: Path) -> Iterator[None]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "refresh.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise RefreshBusy(f"Một lần làm mới chỉ mục khác đang chạy trên {data_dir}; hãy thử lại sau.") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _same_params(manifest: store.Manifest, settings: Settings, model_id: str) -> bool:
+    return (manifest.format, manifest.model, manifest.chunk_size, manifest.chunk_overlap) == (
+        store.FORMAT_VERSION, model_id, settings.chunk_size, settings.chunk_overlap)
+
+
+def _live_index(settings: Settings, model_id: str) -> tuple[store.StoredIndex | None, str | None]:
+    """The serving index if a refresh can reuse it; else None and the reason."""
+    version = store.current_version(settings.data_dir)
+    if version is None:
+        return None, "chưa có chỉ mục"
+    try:
+        live = store.load_version(settings.data_dir, version, model_id)
+    except store.IndexUnavailable as exc:
+        return None, str(exc)
+    if not _same_params(live.manifest, settings, model_id):
+        return None, "tham số chia đoạn đã đổi"
+    return live, None
+
+
+def assemble(docs: list[Document], settings: Settings, embedder: Embedder, live: store.StoredIndex | None,
+             cache: EmbeddingCache, show_progress: bool) -> tuple[list[Chunk], np.ndarray, int, int]:
+    """Chunks and vectors for `docs`: unchanged documents copied from `live`, the rest chunked and embedded.
+
+    Returns (chunks, vectors, embedded by the model now, reused).
+    """
+    live_hashes = live.manifest.documents if live else {}
+    live_by_doc: dict[str, list[int]] = {}
+    live_vectors = np.zeros((0, embedder.dim), np.float32)
+    if live is not None:
+        for i, c in enumerate(live.chunks):
+            live_by_doc.setdefault(c.doc_id, []).append(i)
+        live_vectors = live.vectors.reconstruct_n(0, live.vectors.ntotal) if live.vectors.ntotal else live_vectors
+    by_text = {c.text: i for i, c in enumerate(live.chunks)} if live else {}
+
+    chunks: list[Chunk] = []
+    rows: list[np.ndarray | None] = []
+    for doc in docs:
+        if live is not None and live_hashes.get(doc.id) == document_hash(doc) and doc.id in live_by_doc:
+            for i in live_by_doc[doc.id]:
+                chunks.append(live.chunks[i])
+                rows.append(live_vectors[i])
+            continue
+        for c in chunk_document(doc, settings.chunk_size, settings.chunk_overlap):
+            chunks.append(c)
+            i = by_text.get(c.text)
+            rows.append(live_vectors[i] if i is not None else None)
+    todo = [i for i, r in enumerate(rows) if r is None]
+    embedded = 0
+    if todo:
+        with tqdm(total=len(todo), desc="Nhúng đoạn mới", unit="đoạn", disable=not show_progress) as bar:
+            vectors, embedded = embed_passages_cached(embedder, [chunks[i].text for i in todo], cache, bar.update)
+        for i, v in zip(todo, vectors):
+            rows[i] = v
+    matrix = np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
+    return chunks, matrix, embedded, len(chunks) - embedded
+
+
+# ----------------------------------------------------------------------------------- checks
+def title_query(doc_title: str, ward: str | None, year: int | None) -> str:
+    """A document's title, plus ward and year when the title does not say them (wards share titles)."""
+    query = doc_title
+    if ward and ward.lower() not in query.lower():
+        query += f" {ward}"
+    if year and str(year) not in query:
+        query += f" năm {year}"
+    return query
+
+
+def check_titles(index: store.StoredIndex, embedder: Embedder, settings: Settings) -> list[str]:
+    """Documents not in the top 5 when searched by their own title."""
+    from index.search import Searcher
+
+    searcher = Searcher(index, embedder, settings.dense_weight)
+    cards = {c.doc_id: c for c in index.chunks if c.id.endswith("#0")}
+    queries = {doc_id: title_query(c.title, c.ward, c.year) for doc_id, c in cards.items()}
+    if queries:
+        embedder.embed_queries(list(queries.values()))  # one batch warms the query cache
+    missing = []
+    for doc_id, query in queries.items():
+        hits = searcher.search(query, 5, keyword_query=searcher.correct(query))
+        if doc_id not in {h.chunk.doc_id for h in hits}:
+            missing.append(doc_id)
+    return missing
+
+
+def check_counts(index: store.StoredIndex, docs: list[Document], live: store.StoredIndex | None,
+                 removed: list[str]) -> list[str]:
+    problems = []
+    per_doc: dict[str, int] = {}
+    for c in index.chunks:
+        per_doc[c.doc_id] = per_doc.get(c.doc_id, 0) + 1
+    if set(index.manifest.documents) != {d.id for d in docs}:
+        problems.append("Số văn bản trong chỉ mục mới không khớp thư mục tri thức.")
+    empty = [d.id for d in docs if per_doc.get(d.id, 0) < 2]
+    if empty:
+        problems.append(f"Văn bản không có đoạn nội dung nào (chỉ có phần thông tin): {', '.join(empty)}.")
+    if index.vectors.ntotal != len(index.chunks) or not index.chunks:
+        problems.append("Số vector không khớp số đoạn.")
+    if live is not None:
+        kept = sum(1 for c in live.chunks if c.doc_id not in removed)
+        if kept and len(index.chunks) < 0.5 * kept:
+            problems.append(f"Chỉ mục mới chỉ còn {len(index.chunks)} đoạn so với {kept} đoạn của các văn bản "
+                            "vẫn còn: có thể thư mục tri thức bị hỏng.")
+    return problems
+
+
+def eval_accuracy(index: store.StoredIndex, embedder: Embedder, settings: Settings, items: list) -> dict:
+    from bot.answer import Assistant
+    from bot.evaluate import evaluate
+    from index.search import Searcher
+
+    assistant = Assistant(settings, Searcher(index, embedder, settings.dense_weight))
+    return evaluate(assistant, items).metrics()
+
+
+def validate(candidate: store.StoredIndex, live: store.StoredIndex | None, docs: list[Document],
+             removed: list[str], settings: Settings, embedder: Embedder, tolerance: float,
+             run_eval: bool = True, show_progress: bool = False) -> tuple[list[str], dict]:
+    """Problems that forbid publishing `candidate` (empty list: publish) and the measured figures."""
+    checks: dict = {}
+    steps = tqdm(total=3, desc="Kiểm tra phiên bản mới", unit="bước", disable=not show_progress)
+    problems = check_counts(candidate, docs, live, removed)
+    checks["documents"], checks["chunks"] = len(candidate.manifest.documents), len(candidate.chunks)
+    steps.update(1)
+    missing = check_titles(candidate, embedder, settings)
+    if missing and live is not None:
+        # A document the live version could not find by title either is old news, not a reason to block.
+        already = set(check_titles(live, embedder, settings))
+        checks["not_found_by_title_before"] = sorted(already)
+        missing = [d for d in missing if d not in already]
+    checks["not_found_by_title"] = missing
+    if missing:
+        problems.append(f"Không tìm thấy văn bản theo chính tiêu đề của nó (ngoài top 5): {', '.join(missing)}. "
+                        "Hãy kiểm tra tiêu đề và nội dung ở phần đầu tệp.")
+    steps.update(1)
+    eval_file = eval_file_of(settings)
+    if run_eval and eval_file is not None:
+        from bot.evaluate import load_items
+
+        items = load_items(eval_file)
+        embedder.embed_queries([i.question for i in items])  # one batch warms the query cache
+        new = eval_accuracy(candidate, embedder, settings, items)
+        checks["eval_new"] = new
+        if live is not None:
+            old = eval_accuracy(live, embedder, settings, items)
+            checks["eval_live"] = old
+            if (new["answer_accuracy"] or 0) < (old["answer_accuracy"] or 0) - tolerance:
+                problems.append(
+                    f"Độ chính xác trên bộ câu hỏi kiểm tra giảm từ {old['answer_accuracy']:.3f} xuống "
+                    f"{new['answer_accuracy']:.3f} (cho phép giảm tối đa {tolerance:.3f}).")
+    elif run_eval:
+        checks["eval_skipped"] = "không tìm thấy tệp câu hỏi kiểm tra"
+    steps.update(1)
+    steps.close()
+    return problems, checks
+
+
+# ---------------------------------------------------------------------------------- refresh
+def refresh(settings: Settings, embedder: Embedder | None = None, show_progress: bool = True,
+            tolerance: float | None = None, run_eval: bool = True) -> RefreshReport:
+    """Publish a validated new version if the knowledge folder changed; never breaks the live one."""
+    started = time.perf_counter()
+    data_dir = settings.data_dir
+    tolerance = tolerance_of(settings) if tolerance is None else tolerance
+    with refresh_lock(data_dir):
+        docs = load_documents(settings.knowledge_dir)
+        embedder = embedder or load_embedder(settings)
+        live, why_full = _live_index(settings, embedder.model_id)
+        previous = live.version if live else store.current_version(data_dir)
+        hashes = {d.id: document_hash(d) for d in docs}
+        old = live.manifest.documents if live else {}
+        report = RefreshReport(
+            version=previous, previous=previous, published=False,
+            added=[d for d in hashes if d not in old],
+            changed=[d for d in hashes if d in old and old[d] != hashes[d]],
+            removed=[d for d in old if d not in hashes],
+            documents=len(docs),
+        )
+        if live is not None and old == hashes:
+            report.up_to_date, report.chunks = True, len(live.chunks)
+            report.seconds = time.perf_counter() - started
+            return report
+        if why_full:
+            report.checks["full_build"] = why_full
+
+        cache = EmbeddingCache(data_dir / "cache" / "embeddings.sqlite")
+        try:
+            chunks, vectors, embedded, reused = assemble(docs, settings, embedder, live, cache, show_progress)
+            keyword = KeywordIndex.build([c.text for c in chunks])
+            version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+            manifest = store.Manifest(
+                format=store.FORMAT_VERSION, model=embedder.model_id, dim=embedder.dim,
+                chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, documents=hashes,
+                chunk_count=len(chunks), built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                build_seconds=round(time.perf_counter() - started, 2), embedded_now=embedded,
+                extra={"previous_version": previous, "superseded_by": superseded_by(docs),
+                       "refresh": {"added": report.added, "changed": report.changed, "removed": report.removed}},
+            )
+            store.write_version(data_dir, version, manifest, chunks, vectors, keyword)
+            report.chunks, report.embedded_now, report.reused = len(chunks), embedded, reused
+
+            checked = time.perf_counter()
+            try:
+                candidate = store.load_version(data_dir, version, embedder.model_id)
+                problems, checks = validate(candidate, live, docs, report.removed, settings,
+                                            QueryCachingEmbedder(embedder, cache), tolerance, run_eval, show_progress)
+            except Exception as exc:  # a candidate that cannot even be checked is not published
+                problems, checks = [f"Không kiểm tra được phiên bản mới: {exc}"], {}
+            report.validate_seconds = time.perf_counter() - checked
+            report.checks.update(checks)
+        finally:
+            cache.close()
+
+        if problems:
+            store.remove_version(data_dir, version)
+            report.problems = problems
+        else:
+            store.publish(data_dir, version)
+            report.version, report.published = version, True
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+@dataclass
+class RollbackReport:
+    from_version: str
+    to_version: str
+    differing: list[str]  # documents whose knowledge file differs from the version now serving
+
+
+def rollback(settings: Settings) -> RollbackReport:
+    """Serve the previous version again; say which documents the next refresh would bring back."""
+    with refresh_lock(settings.data_dir):
+        old, new = store.rollback(settings.data_dir)
+    try:
+        served = store.read_manifest(store.indexes_dir(settings.data_dir) / new).documents
+        docs = {d.id: document_hash(d) for d in load_documents(settings.knowledge_dir)}
+        differing = sorted({d for d in docs if served.get(d) != docs[d]} | {d for d in served if d not in docs})
+    except Exception:  # the rollback itself succeeded; the hint is best effort
+        differing = []
+    return RollbackReport(old, new, differing)

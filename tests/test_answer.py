@@ -1,0 +1,253 @@
+"""The answer core as a citizen meets it: the real index, the real model, Vietnamese answers with sources."""
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bot.answer import Assistant
+from bot.replies import HELP
+from bot.types import Answer
+from index import store
+from index.vietnamese import fold, has_vietnamese_diacritics
+
+AN_HAI_2025 = "kh-tuyen-truyen-cchc-an-hai-2025"
+AN_HAI_2026 = "kh-tuyen-truyen-cchc-an-hai-2026"
+
+# Questions the knowledge base answers; used for the checks every answer must pass.
+ANSWERABLE = [
+    "số tổng đài hỗ trợ dịch vụ công là gì",
+    "đăng nhập cổng dịch vụ công bằng tài khoản gì",
+    "Làm sao tra cứu tình trạng hồ sơ?",
+    "kinh phí tuyên truyền cải cách hành chính phường an hải năm 2025",
+    "Kế hoạch CCHC phường Hưng Phú năm 2025 đặt mục tiêu gì về thanh toán trực tuyến?",
+    "phú thái tuyên truyền cchc qua những hình thức nào",
+]
+
+BAD_INPUTS = {
+    "empty": "",
+    "spaces": "   ",
+    "10k_chars": ("thủ tục hành chính " * 600)[:10_000],
+    "emoji": "🙂🙂🙂",
+    "script_tag": "<script>alert(1)</script>",
+    "english": "What is the weather today?",
+    "punctuation": "?!?!...",
+    "control_chars": "\x00\x01\x02",
+}
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def bullets(answer: Answer) -> list[tuple[str, int]]:
+    """('quoted text', n) for each '• … [n]' line of an answer."""
+    out = []
+    for line in answer.text.splitlines():
+        m = re.match(r"^• (.*) \[(\d+)\]$", line)
+        if m:
+            out.append((m.group(1), int(m.group(2))))
+    return out
+
+
+# ---------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("question", list(BAD_INPUTS.values()), ids=list(BAD_INPUTS))
+def test_bad_input_gets_a_polite_vietnamese_reply(assistant, question):
+    answer = assistant.answer(question)
+    assert isinstance(answer, Answer)
+    assert answer.found is False
+    assert answer.kind in {"invalid", "not_found"}
+    assert answer.citations == []
+    assert answer.text.strip() and has_vietnamese_diacritics(answer.text)
+    assert "Traceback" not in answer.text and "Error" not in answer.text
+    assert "<script" not in answer.text
+    assert set(answer.timings_ms) == {"retrieve", "compose", "total"}
+
+
+def test_too_long_question_says_how_long_it_may_be(assistant):
+    answer = assistant.answer("a" * 10_000)
+    assert answer.kind == "invalid"
+    assert str(assistant.settings.max_question_chars) in answer.text
+
+
+def test_english_question_is_told_vietnamese_only(assistant):
+    answer = assistant.answer("What is the weather today?")
+    assert answer.found is False
+    assert "tiếng Việt" in answer.text
+
+
+# ----------------------------------------------------------------------------- small talk
+@pytest.mark.parametrize("greeting", ["xin chào", "Chào bạn!", "hello", "chao ban"])
+def test_greetings_are_answered(assistant, greeting):
+    answer = assistant.answer(greeting)
+    assert answer.kind == "smalltalk"
+    assert answer.citations == []
+    assert "Trợ lý CCHC" in answer.text
+
+
+@pytest.mark.parametrize("question", ["bạn là ai", "ban la ai?", "Bạn tên là gì"])
+def test_identity_question_is_answered(assistant, question):
+    answer = assistant.answer(question)
+    assert answer.kind == "smalltalk"
+    assert "Trợ lý CCHC" in answer.text
+    assert "tự động" in answer.text  # says it is a program, not an officer
+
+
+def test_thanks_is_acknowledged(assistant):
+    answer = assistant.answer("cảm ơn bạn nhiều")
+    assert answer.kind == "smalltalk" and answer.citations == []
+
+
+def test_every_example_in_the_help_reply_is_answered(assistant):
+    """The bot must be able to answer the examples it suggests."""
+    help_answer = assistant.answer("/help")
+    assert help_answer.kind == "smalltalk"
+    examples = [ln[2:].strip() for ln in HELP.splitlines() if ln.startswith("• ")]
+    assert len(examples) >= 3
+    for example in examples:
+        answer = assistant.answer(example)
+        assert answer.found, f"help example not answered: {example!r}"
+        assert answer.citations
+
+
+# -------------------------------------------------------------------------- hotline, scope
+@pytest.mark.parametrize("question", ["số tổng đài hỗ trợ dịch vụ công là gì",
+                                      "so tong dai ho tro dich vu cong la gi"])
+def test_hotline_question_gives_the_number_with_a_source(assistant, question):
+    answer = assistant.answer(question)
+    assert answer.found is True
+    assert "1800.1096" in answer.text
+    assert "[1]" in answer.text
+    first = answer.citations[0]
+    assert first.n == 1
+    assert first.doc_id == "huong-dan-tong-dai"
+    assert any("1800.1096" in c.text for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["giá vàng hôm nay bao nhiêu", "kết quả xổ số miền bắc hôm nay", "cách nấu phở bò ngon"],
+)
+def test_out_of_scope_question_is_declined_with_where_to_ask(assistant, question):
+    answer = assistant.answer(question)
+    assert answer.found is False
+    assert answer.kind == "not_found"
+    assert answer.citations == []
+    assert "1800.1096" in answer.text
+    assert "dichvucong.gov.vn" in answer.text
+
+
+# -------------------------------------------------------------------------------- locality
+def test_year_named_in_question_picks_that_years_plan(assistant):
+    hits = assistant.retrieve("kế hoạch tuyên truyền cchc phường an hải năm 2025")
+    assert hits[0].chunk.doc_id == AN_HAI_2025
+    hits = assistant.retrieve("kế hoạch tuyên truyền cchc phường an hải năm 2026")
+    assert hits[0].chunk.doc_id == AN_HAI_2026
+
+
+def test_without_a_year_the_newest_plan_of_the_ward_comes_first(assistant):
+    hits = assistant.retrieve("kế hoạch tuyên truyền cchc phường an hải")
+    assert hits[0].chunk.doc_id == AN_HAI_2026
+
+
+def test_answer_cites_the_plan_of_the_year_asked(assistant):
+    answer = assistant.answer("kinh phí tuyên truyền cải cách hành chính phường an hải năm 2025")
+    assert answer.found
+    assert answer.citations[0].doc_id == AN_HAI_2025
+    assert AN_HAI_2026 not in {c.doc_id for c in answer.citations}
+
+
+def test_answer_without_year_cites_the_newest_plan_first(assistant):
+    answer = assistant.answer("kinh phí tuyên truyền cải cách hành chính phường an hải")
+    assert answer.found
+    assert answer.citations[0].doc_id == AN_HAI_2026
+
+
+def test_answer_about_one_ward_does_not_cite_another_wards_plan(assistant):
+    answer = assistant.answer("phú thái tuyên truyền cchc qua những hình thức nào")
+    assert answer.found
+    cited = {c.doc_id for c in answer.citations}
+    assert "kh-tuyen-truyen-cchc-phu-thai-2025" in cited
+    assert not cited & {AN_HAI_2025, AN_HAI_2026, "kh-cchc-hung-phu-2025"}
+
+
+# ------------------------------------------------------------------ shape of every answer
+@pytest.fixture(scope="module")
+def answered(assistant):
+    return {q: assistant.answer(q) for q in ANSWERABLE}
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_answerable_question_is_found_with_citations(answered, question):
+    answer = answered[question]
+    assert answer.found is True and answer.kind == "answer"
+    assert answer.citations
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_citation_numbers_match(answered, question):
+    answer = answered[question]
+    numbers_in_text = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    cited = [c.n for c in answer.citations]
+    assert cited == list(range(1, len(cited) + 1))
+    assert numbers_in_text == set(cited)
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_answer_names_the_plan_it_quotes(answered, question):
+    answer = answered[question]
+    first_line = answer.text.splitlines()[0]
+    first_bullet_n = bullets(answer)[0][1]
+    cited = next(c for c in answer.citations if c.n == first_bullet_n)
+    assert first_line.startswith(f"Theo {cited.title}")
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_sources_are_listed_under_the_answer(answered, question):
+    answer = answered[question]
+    assert "Nguồn:" in answer.text
+    sources = answer.text.split("Nguồn:", 1)[1]
+    for c in answer.citations:
+        assert f"[{c.n}] {c.title}" in sources
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_every_quoted_line_comes_from_its_cited_passage(answered, question):
+    """Extractive: nothing invented. A line may be labelled with its section name ('Hình thức tuyên truyền: …')."""
+    answer = answered[question]
+    by_n = {c.n: c for c in answer.citations}
+    lines = bullets(answer)
+    assert lines
+    for quoted, n in lines:
+        citation = by_n[n]
+        passage = squash(citation.text)
+        quoted = squash(quoted.removesuffix(" …").removesuffix("…"))
+        if quoted in passage:
+            continue
+        label, _, rest = quoted.partition(": ")
+        assert rest and rest in passage and fold(label) in fold(citation.section), \
+            f"[{n}] {quoted[:80]!r} is not in the cited passage"
+
+
+def test_answers_are_deterministic(assistant):
+    question = ANSWERABLE[0]
+    assert assistant.answer(question).text == assistant.answer(question).text
+
+
+def test_assistant_can_be_shared_between_threads(assistant, answered):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        texts = list(pool.map(lambda q: assistant.answer(q).text, ANSWERABLE * 2))
+    assert texts == [answered[q].text for q in ANSWERABLE * 2]
+
+
+# ------------------------------------------------------------------------------ loading
+def test_load_without_an_index_raises_index_missing(small_settings, embedder):
+    with pytest.raises(store.IndexMissing):
+        Assistant.load(small_settings, embedder=embedder, build_if_missing=False)
+
+
+def test_load_builds_a_missing_index_when_asked(small_settings, embedder):
+    assistant = Assistant.load(small_settings, embedder=embedder, build_if_missing=True)
+    assert store.current_version(small_settings.data_dir)
+    answer = assistant.answer("tra cứu tình trạng hồ sơ bằng gì")
+    assert answer.found
+    assert answer.citations[0].doc_id == "huong-dan-nop-ho-so"
