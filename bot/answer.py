@@ -45,6 +45,9 @@ class Assistant:
             self._doc_years[c.doc_id] = c.year
             self._doc_types[c.doc_id] = c.doc_type
         self._wards = {w for w in self._doc_wards.values() if w}
+        self._titles = {c.doc_id: c.title for c in searcher.chunks}
+        self._superseded_by: dict[str, str] = dict(searcher.index.manifest.extra.get("superseded_by", {}))
+        self._replaces = {new: old for old, new in self._superseded_by.items()}
 
     @classmethod
     def load(cls, settings: Settings | None = None, embedder: Embedder | None = None,
@@ -131,6 +134,16 @@ class Assistant:
         answer.debug = {"coverage": round(coverage, 3), "hits": hits}
         return answer
 
+    def _version_note(self, doc_id: str) -> str | None:
+        """Say when a plan has been replaced, or which older plan the current one replaces."""
+        newer = self._superseded_by.get(doc_id)
+        if newer:
+            return f"Lưu ý: kế hoạch này đã có kế hoạch thay thế: {self._titles.get(newer, newer)}."
+        older = self._replaces.get(doc_id)
+        if older:
+            return f"(Đây là kế hoạch mới nhất, thay cho {self._titles.get(older, older)}.)"
+        return None
+
     def _compose(self, raw: str, question: str, hits: list[Hit]) -> Answer | None:
         # Quote only passages from documents that matter: the best one, and others close to it.
         # One answer, one document (say which plan it comes from); the two guidance notes may combine.
@@ -160,10 +173,15 @@ class Assistant:
             leaf = section_leaf(hit.chunk.section)
             heading = leaf if leaf and fold(leaf) not in fold(unit) else ""
             quote = re.sub(r"^[-–+•]\s*", "", excerpt(unit, question, idf))
+            if quote[:1].islower():
+                quote = "… " + quote  # a clause cut from a longer sentence
             groups.setdefault(heading, []).append(f"• {quote} [{numbers[key]}]")
         parts = [lead_in(usable[chosen[0][1]])]
         for heading, bullets in groups.items():
             parts.append((f"{heading}:\n" if heading else "") + "\n".join(bullets))
+        note = self._version_note(usable[chosen[0][1]].chunk.doc_id)
+        if note:
+            parts.append(note)
         sources = "\n".join(c.label() for c in citations)
         text = "\n".join(parts) + f"\n\nNguồn:\n{sources}"
         return Answer(raw, text, True, citations, kind="answer")

@@ -12,7 +12,12 @@ from index.settings import get_settings
 from index.store import IndexUnavailable
 
 
-def _assistant(build_if_missing: bool = True):
+def _assistant(build_if_missing: bool = True, live: bool = True):
+    """The answer core, loaded once. `live` follows index refreshes without a restart (chat, ask, channels)."""
+    if live:
+        from bot.live import LiveAssistant
+
+        return LiveAssistant(get_settings(), build_if_missing=build_if_missing, show_progress=True)
     from bot.answer import Assistant
 
     return Assistant.load(get_settings(), build_if_missing=build_if_missing, show_progress=True)
@@ -136,7 +141,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluate import calibrate, evaluate, format_report, load_items
 
-    assistant = _assistant()
+    assistant = _assistant(live=False)  # calibration adjusts the assistant in place
     items = load_items(Path(args.file))
     if args.calibrate:
         rows = calibrate(assistant, items)

@@ -126,7 +126,7 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
     bigrams = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
     scored: list[tuple[float, int, int, str]] = []
     for h, hit in enumerate(hits):
-        topical = terms - context_terms(hit)
+        topical = (terms - context_terms(hit)) or terms  # a question that only names the plan
         topical_bigrams = {b for b in bigrams if set(b.split("_")) & topical}
         leaf = section_leaf(hit.chunk.section)
         for u, unit in enumerate(split_units(hit.chunk.passage)):

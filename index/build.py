@@ -11,6 +11,7 @@ from tqdm import tqdm
 from index import store
 from index.chunk import chunk_documents
 from index.documents import document_hash, load_documents
+from index.ingest import superseded_by
 from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder
 from index.keyword import KeywordIndex
 from index.settings import Settings
@@ -67,6 +68,7 @@ def build_index(settings: Settings, rebuild: bool = False, embedder: Embedder | 
         chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, documents=hashes,
         chunk_count=len(chunks), built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         build_seconds=round(seconds, 2), embedded_now=embedded,
+        extra={"superseded_by": superseded_by(docs)},
     )
     store.write_version(data_dir, version, manifest, chunks, vectors, keyword)
     store.publish(data_dir, version)

@@ -59,6 +59,8 @@ def document_card(doc: Document) -> str:
     if doc.signer:
         title = extra.get("signer_title")
         lines.append(f"Người ký: {doc.signer}{f' ({title})' if title else ''}.")
+    if extra.get("recipients"):
+        lines.append("Nơi nhận: " + "; ".join(str(r) for r in extra["recipients"]) + ".")
     if extra.get("deadline_note"):
         lines.append(f"{extra['deadline_note']}.")
     if extra.get("last_reviewed"):

@@ -74,6 +74,12 @@ def _starts_upper(line: str) -> bool:
     return first.isupper() or first.isdigit()
 
 
+def _starts_with_abbreviation(line: str) -> bool:
+    first = line.split()[0] if line.split() else ""
+    letters = [c for c in first if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
 def _heading_like(paragraph: str) -> bool:
     if RE_ROMAN.match(paragraph):
         return True
@@ -105,9 +111,11 @@ def join_lines(lines: list[str]) -> list[str]:
             paragraphs[-1] = prev + line  # "2021-" + "2030", "533/QĐ-" + "UBND"
         elif (
             _heading_like(prev)
-            and len(previous_line) < full
             and _starts_upper(line)
+            and not line[0].isdigit()
             and not (_is_upper(prev) and _is_upper(line))
+            # "…và trình" + "UBND phường ban hành…" goes on; "…trên địa bàn phường" + "Căn cứ…" starts anew.
+            and (len(previous_line) < full or not _starts_with_abbreviation(line))
         ):
             paragraphs.append(line)
         elif RE_SENTENCE_END.search(prev) and _starts_upper(line):

@@ -81,9 +81,10 @@ class SentenceTransformerEmbedder:
         self.query_prefix = q if query_prefix is None else query_prefix
         self.passage_prefix = p if passage_prefix is None else passage_prefix
         self._segment = _segmenter() if word_segmentation else None
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         seg = "+seg" if word_segmentation else ""
-        self.model_id = f"st/{Path(model).name if Path(model).exists() else model}{seg}"
+        self.model_id = f"st/{model_identity(model)}{seg}"
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         items = [self._segment(t) for t in texts] if self._segment else list(texts)
@@ -96,6 +97,18 @@ class SentenceTransformerEmbedder:
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self.passage_prefix)
+
+
+def model_identity(model: str) -> str:
+    """A hub name as is; a local folder by name plus a hash of its weights' path and size, so two
+    different models both kept in folders called 'model' never share cached vectors or an index."""
+    path = Path(model)
+    if not path.exists():
+        return model
+    resolved = path.resolve()
+    weights = sorted(resolved.glob("*.safetensors")) + sorted(resolved.glob("*.bin"))
+    fingerprint = str(resolved) + "".join(f"{w.name}:{w.stat().st_size}" for w in weights)
+    return f"{resolved.name}-{hashlib.sha1(fingerprint.encode()).hexdigest()[:10]}"
 
 
 def _segmenter() -> Callable[[str], str]:

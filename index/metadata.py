@@ -130,6 +130,7 @@ def propose(cleaned: CleanedText, source: str | None = None) -> ProposedMetadata
     if signer_title:
         values["signer_title"] = signer_title.capitalize().replace("chủ tịch", "Chủ tịch")
     values["source"] = source
+    values["recipients"] = recipients(cleaned.signature) or None
 
     missing = [k for k in ("title", "number", "date", "ward", "city", "period", "signer") if not values.get(k)]
     if values["title"] is None:
@@ -137,6 +138,29 @@ def propose(cleaned: CleanedText, source: str | None = None) -> ProposedMetadata
     if RE_NUMBER_BLANK.search(header) and not number:
         values["number_note"] = "Số văn bản để trống trong bản gốc"
     return ProposedMetadata(values, missing)
+
+
+def recipients(signature: list[str]) -> list[str]:
+    """The 'Nơi nhận' list (who the document was sent to), without the archive line ('Lưu: VT')."""
+    out: list[str] = []
+    started = False
+    for line in signature:
+        if re.match(r"^Nơi nhận", line):
+            started = True
+            continue
+        if not started:
+            continue
+        if not line.startswith(("-", "+", "•")):
+            if out and not line.isupper() and not re.match(r"^(TM|KT|Q)\.", line) and not out[-1].endswith((";", ".")):
+                out[-1] += " " + line  # a recipient wrapped onto the next line
+                continue
+            if out:
+                break
+            continue
+        item = line.lstrip("-+• ").strip()
+        if item and not item.startswith("Lưu"):
+            out.append(item)
+    return [re.sub(r"[;.,]\s*$", "", r).strip() for r in out]
 
 
 def ward_key(ward: str | None) -> str | None:

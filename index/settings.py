@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     top_k: int = 5
     max_question_chars: int = 1000
 
+    # Refresh (issue 6): eval tolerance for publishing, how often running bots look for a new version, inbox.
+    refresh_tolerance: float = 0.02
+    index_check_seconds: float = 10.0
+    inbox_dir: Path | None = None
+
     # Channels (names are a contract with deployment scripts: no CCHC_ prefix). Secrets only from env/.env.
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field(default="https://api.telegram.org/bot", validation_alias="TELEGRAM_API_BASE_URL")

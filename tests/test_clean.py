@@ -195,10 +195,6 @@ def test_clean_is_deterministic(seed_text):
     assert clean(raw).body == clean(raw).body
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in index.clean.join_lines: a heading line longer than the 'full width' estimate (67 > 64 chars "
-    "in seed 003) is taken for a wrapped line and glued to the next paragraph, so item 5's text is "
-    "filed under section 4"))
 def test_long_outline_heading_on_its_own_line_stays_a_heading(seed_text, cleaned):
     heading = "5. Các cơ quan được tổ chức theo ngành dọc đóng trên địa bàn phường"
     assert heading in raw_lines(seed_text("003"))
