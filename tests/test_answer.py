@@ -220,7 +220,8 @@ def test_every_quoted_line_comes_from_its_cited_passage(answered, question):
     for quoted, n in lines:
         citation = by_n[n]
         passage = squash(citation.text)
-        quoted = squash(quoted.removesuffix(" …").removesuffix("…"))
+        # An excerpt of a longer sentence is marked with "…" at the cut; the words themselves are verbatim.
+        quoted = squash(quoted.removeprefix("… ").removesuffix(" …").removesuffix("…"))
         if quoted in passage:
             continue
         label, _, rest = quoted.partition(": ")

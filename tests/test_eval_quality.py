@@ -15,8 +15,8 @@ EVAL_FILE = Path(__file__).resolve().parent / "eval" / "questions.yaml"
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
 
 HIT_AT_5_FLOOR = 0.95
-ANSWER_ACCURACY_FLOOR = 0.80
-OUT_OF_SCOPE_ACCURACY_FLOOR = 0.85
+ANSWER_ACCURACY_FLOOR = 0.85
+OUT_OF_SCOPE_ACCURACY_FLOOR = 0.88
 DIACRITICS_AGREEMENT_FLOOR = 0.90  # same found/not-found decision with and without diacritics
 
 

@@ -1,0 +1,503 @@
+"""The officers' console: check answers before citizens see them, keep the test set, review feedback.
+
+Server-rendered pages (Starlette + Jinja2 with autoescape), one small CSS file and a few lines of
+JavaScript. The console takes any object with `.answer(question) -> Answer`, the feedback `Store`
+and the eval YAML path, so tests and `cchc console` wire the same app.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.console import evalset
+from bot.console.auth import (
+    CSRF_FIELD, SESSION_COOKIE, SESSION_MAX_AGE, Accounts, Sessions, checked_form, console_dir, csrf_token,
+    is_loopback, session_secret,
+)
+from bot.console.knowledge import read_knowledge
+from bot.types import Answer
+from index.chunk import display_date
+from index.settings import PROJECT_ROOT, Settings
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_EVAL_FILE = PROJECT_ROOT / "tests" / "eval" / "questions.yaml"
+VN = timezone(timedelta(hours=7))
+PUBLIC_PATHS = ("/login", "/static/", "/healthz")
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+]
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo Bot", "zalo_oa": "Zalo OA", "zalo-oa": "Zalo OA",
+                 "cli": "Dòng lệnh", "web": "Web"}
+KIND_NAMES = {"answer": "trả lời", "not_found": "không tìm thấy", "smalltalk": "chào hỏi / trợ giúp",
+              "invalid": "câu hỏi không hợp lệ"}
+
+
+# -- helpers -------------------------------------------------------------------------------
+def vn_time(value: str | float | None) -> str:
+    """UTC ISO time or epoch → '23/11/2026 14:05' in Vietnam time."""
+    if value in (None, ""):
+        return "-"
+    try:
+        dt = (datetime.fromtimestamp(value, tz=timezone.utc) if isinstance(value, (int, float))
+              else datetime.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(VN).strftime("%d/%m/%Y %H:%M")
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}".replace(".", ",") + "%"
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}".replace(".", ",")
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def find_feedback(store: Any, feedback_id: int) -> Any | None:
+    """One vote by id. The store has no getter for a single vote, so search its listing (small)."""
+    for fb in store.list_feedback(vote=None, reviewed=None, limit=100_000):
+        if fb.id == feedback_id:
+            return fb
+    return None
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths after login: never an absolute URL an attacker supplied."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return "/ask"
+    return target
+
+
+class _Counting:
+    """Passes questions to the assistant and counts them, so the page can show progress of a run."""
+
+    def __init__(self, assistant: Any, on_answer) -> None:
+        self.assistant = assistant
+        self.on_answer = on_answer
+
+    def answer(self, question: str, mode: str = "hybrid") -> Answer:
+        result = (self.assistant.answer(question) if mode == "hybrid"
+                  else self.assistant.answer(question, mode=mode))
+        self.on_answer()
+        return result
+
+
+@dataclass
+class EvalRun:
+    """The test-set run in progress (one at a time), shared by all officers."""
+
+    running: bool = False
+    done: int = 0
+    total: int = 0
+    started: float = 0.0
+    error: str | None = None
+    by: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, assistant: Any, path: Path, folder: Path, user: str) -> bool:
+        from bot.evaluate import evaluate, load_items
+
+        with self.lock:
+            if self.running:
+                return False
+            try:
+                eval_items = load_items(path)  # what `cchc eval` reads: the page and the command agree
+                items = evalset.load(path)
+            except Exception as exc:  # the YAML may be broken by a hand edit
+                self.error = f"Không đọc được tệp câu hỏi: {exc}"
+                return False
+            self.running, self.done, self.total = True, 0, len(eval_items)
+            self.started, self.error, self.by = time.monotonic(), None, user
+
+        def step() -> None:
+            self.done += 1
+
+        def work() -> None:
+            try:
+                report = evaluate(_Counting(assistant, step), eval_items)
+                evalset.record_run(folder, path, items, report, time.monotonic() - self.started)
+            except Exception as exc:  # shown on the page; the console keeps serving
+                self.error = f"Lỗi khi chạy bộ câu hỏi: {exc}"
+            finally:
+                self.running = False
+
+        threading.Thread(target=work, name="console-eval", daemon=True).start()
+        return True
+
+
+class Guard:
+    """Every page but the login needs a live session; every response gets security headers."""
+
+    def __init__(self, app: ASGIApp, sessions: Sessions) -> None:
+        self.app = app
+        self.sessions = sessions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        path = scope["path"]
+        if not path.startswith(PUBLIC_PATHS) and self.sessions.user(request) is None:
+            target = path + (f"?{scope['query_string'].decode()}" if scope.get("query_string") else "")
+            nxt = target if request.method == "GET" else "/ask"
+            response = RedirectResponse(f"/login?next={quote(nxt)}", status_code=303)
+            await self._with_headers(response)(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    def _with_headers(response: Response) -> Response:
+        for k, v in SECURITY_HEADERS:
+            response.headers[k.decode()] = v.decode()
+        return response
+
+
+# -- the app -------------------------------------------------------------------------------
+def create_app(settings: Settings, assistant: Any, store: Any | None = None, eval_path: Path | None = None,
+               accounts: Accounts | None = None, *, secure_cookies: bool = True,
+               allowed_hosts: list[str] | None = None) -> Starlette:
+    """The console as an ASGI app. `assistant` needs only `.answer(question) -> Answer`."""
+    eval_path = Path(eval_path or DEFAULT_EVAL_FILE)
+    accounts = accounts or Accounts.from_settings(settings)
+    sessions = Sessions()
+    folder = console_dir(settings)
+    runner = EvalRun()
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(vn_time=vn_time, percent=percent, number=number, display_date=display_date)
+    env.globals.update(CSRF_FIELD=CSRF_FIELD, channel_names=CHANNEL_NAMES, kind_names=KIND_NAMES)
+
+    def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        user = sessions.user(request)
+        flash = request.session.pop("flash", None) if user else None
+        html = env.get_template(name).render(
+            request=request, user=user, csrf=csrf_token(request), flash=flash, path=request.url.path, **context)
+        return HTMLResponse(html, status_code=status)
+
+    def redirect(url: str, flash: tuple[str, str] | None = None, request: Request | None = None) -> Response:
+        if flash and request is not None:
+            request.session["flash"] = list(flash)
+        return RedirectResponse(url, status_code=303)
+
+    def threshold() -> float:
+        return getattr(getattr(assistant, "settings", None), "found_threshold", settings.found_threshold)
+
+    # -- login -----------------------------------------------------------------------------
+    async def login_page(request: Request) -> Response:
+        if sessions.user(request):
+            return redirect(_safe_next(request.query_params.get("next")))
+        insecure = (request.url.scheme != "https" and secure_cookies
+                    and not is_loopback(request.url.hostname or ""))
+        return render(request, "login.html", next=_safe_next(request.query_params.get("next")),
+                      error=None, insecure=insecure, configured=accounts.configured())
+
+    async def login(request: Request) -> Response:
+        form = await checked_form(request)
+        user, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+        nxt = _safe_next(str(form.get("next", "")))
+        ok = await run_in_threadpool(accounts.verify, user, password) if user and password else False
+        if not ok:
+            return render(request, "login.html", status=401, next=nxt, insecure=False,
+                          configured=accounts.configured(),
+                          error="Sai tên đăng nhập hoặc mật khẩu (hoặc đã thử sai quá nhiều lần; chờ vài phút).")
+        sessions.start(request, user)
+        return redirect(nxt)
+
+    async def logout(request: Request) -> Response:
+        await checked_form(request)
+        sessions.end(request)
+        return redirect("/login")
+
+    # -- ask -------------------------------------------------------------------------------
+    async def ask_page(request: Request) -> Response:
+        return render(request, "ask.html", question="", answer=None, evidence=None, error=None)
+
+    async def ask(request: Request) -> Response:
+        form = await checked_form(request)
+        question = str(form.get("question", ""))
+        error = answer = evidence = None
+        try:
+            answer = await run_in_threadpool(assistant.answer, question)
+        except Exception as exc:  # show the officer what the citizen would have hit
+            error = f"Trợ lý không trả lời được: {exc}"
+        if answer is not None:
+            cited = {c.text for c in answer.citations}
+            hits = [
+                {"rank": i + 1, "title": h.chunk.title, "section": h.chunk.section, "doc_id": h.chunk.doc_id,
+                 "keyword_rank": h.keyword_rank, "dense_rank": h.dense_rank, "score": h.score,
+                 "keyword_score": h.keyword_score, "dense_score": h.dense_score,
+                 "cited": h.chunk.passage in cited, "passage": h.chunk.passage}
+                for i, h in enumerate(answer.debug.get("hits", []) or [])
+            ]
+            evidence = {"hits": hits, "coverage": answer.debug.get("coverage"), "threshold": threshold(),
+                        "searched": "hits" in answer.debug,
+                        "dense_weight": getattr(getattr(assistant, "searcher", None), "dense_weight",
+                                                settings.dense_weight)}
+        return render(request, "ask.html", question=question, answer=answer, evidence=evidence, error=error)
+
+    # -- test set --------------------------------------------------------------------------
+    def tests_context(request: Request, edit_id: str | None = None, form_error: str | None = None,
+                      draft: dict | None = None) -> dict:
+        try:
+            items = evalset.load(eval_path)
+            file_error = None
+        except evalset.EvalFileError as exc:
+            items, file_error = [], str(exc)
+        last = evalset.runs(folder, eval_path, limit=2)
+        current = last[0] if last else None
+        previous = last[1] if len(last) > 1 else None
+        diff = evalset.compare(current, previous) if current else None
+        categories = sorted({i.category for i in items})
+        category = request.query_params.get("category", "")
+        only_failed = request.query_params.get("failed") == "1"
+        shown = [i for i in items if not category or i.category == category]
+        if only_failed and current:
+            shown = [i for i in shown if not current["results"].get(i.id, {}).get("correct", True)]
+        editing = next((i for i in items if i.id == edit_id), None) if edit_id else None
+        return dict(items=shown, total=len(items), categories=categories, category=category,
+                    only_failed=only_failed, run=current, previous=previous, diff=diff, runner=runner,
+                    editing=editing, file_error=file_error, form_error=form_error, draft=draft,
+                    eval_path=str(eval_path))
+
+    async def tests_page(request: Request) -> Response:
+        return render(request, "tests.html", **tests_context(request, request.query_params.get("edit")))
+
+    async def tests_save(request: Request) -> Response:
+        form = await checked_form(request)
+        item_id = str(form.get("id", "")).strip() or None
+        draft = {k: str(form.get(k, "")) for k in ("question", "facts", "category", "docs")}
+        draft["not_found"] = form.get("not_found") == "1"
+        try:
+            saved = evalset.save_item(eval_path, item_id, draft["question"], draft["category"],
+                                      not draft["not_found"], _lines(draft["facts"]), _lines(draft["docs"]))
+        except evalset.EvalFileError as exc:
+            return render(request, "tests.html", status=400,
+                          **tests_context(request, item_id, form_error=str(exc), draft=draft))
+        verb = "Đã sửa" if item_id else "Đã thêm"
+        return redirect(f"/tests#{saved}", ("ok", f"{verb} câu hỏi {saved} trong {eval_path.name}."), request)
+
+    async def tests_delete(request: Request) -> Response:
+        form = await checked_form(request)
+        item_id = str(form.get("id", ""))
+        if evalset.delete_item(eval_path, item_id):
+            return redirect("/tests", ("ok", f"Đã xoá câu hỏi {item_id}."), request)
+        return redirect("/tests", ("error", f"Không tìm thấy câu hỏi {item_id}."), request)
+
+    async def tests_run(request: Request) -> Response:
+        await checked_form(request)
+        if runner.start(assistant, eval_path, folder, sessions.user(request) or ""):
+            return redirect("/tests", ("ok", "Đang chạy bộ câu hỏi…"), request)
+        return redirect("/tests", ("error", runner.error or "Bộ câu hỏi đang chạy, hãy chờ xong."), request)
+
+    # -- feedback --------------------------------------------------------------------------
+    async def feedback_page(request: Request) -> Response:
+        show_all = request.query_params.get("all") == "1"
+        items = [] if store is None else await run_in_threadpool(
+            store.list_feedback, -1, None if show_all else False, 200)
+        try:
+            categories = sorted({i.category for i in evalset.load(eval_path)})
+        except evalset.EvalFileError:
+            categories = []
+        return render(request, "feedback.html", items=items, show_all=show_all, has_store=store is not None,
+                      categories=categories)
+
+    async def feedback_reviewed(request: Request) -> Response:
+        await checked_form(request)
+        fid = int(request.path_params["fid"])
+        if store is not None and await run_in_threadpool(store.mark_reviewed, fid):
+            return redirect("/feedback", ("ok", "Đã đánh dấu đã xem."), request)
+        return redirect("/feedback", ("error", "Không tìm thấy góp ý này."), request)
+
+    async def feedback_to_test(request: Request) -> Response:
+        form = await checked_form(request)
+        fid = int(request.path_params["fid"])
+        fb = None if store is None else await run_in_threadpool(find_feedback, store, fid)
+        if fb is None:
+            return redirect("/feedback", ("error", "Không tìm thấy góp ý này."), request)
+        question = str(form.get("question", "")).strip() or fb.question
+        not_found = form.get("not_found") == "1"
+        facts = _lines(str(form.get("facts", "")))
+        if not not_found and not facts:
+            return redirect(f"/feedback#fb-{fid}", (
+                "error", "Hãy ghi câu trả lời đúng (mỗi ý một dòng), hoặc chọn “Đúng ra phải trả lời không tìm thấy”."),
+                request)
+        try:
+            new_id = evalset.save_item(eval_path, None, question, str(form.get("category", "")) or "feedback",
+                                       not not_found, facts, _lines(str(form.get("docs", ""))))
+        except evalset.EvalFileError as exc:
+            return redirect(f"/feedback#fb-{fid}", ("error", str(exc)), request)
+        await run_in_threadpool(store.mark_reviewed, fid)
+        return redirect(f"/tests#{new_id}", ("ok", f"Đã thêm câu hỏi {new_id} vào bộ câu hỏi từ góp ý."), request)
+
+    # -- overview and knowledge ------------------------------------------------------------
+    async def overview_page(request: Request) -> Response:
+        days = request.query_params.get("days", "30")
+        days = days if days in ("7", "30", "90", "all") else "30"
+        since = None if days == "all" else datetime.now(timezone.utc) - timedelta(days=int(days))
+        stats = None if store is None else await run_in_threadpool(store.stats, since)
+        table: list[dict] = []
+        channels: list[str] = []
+        peak = 1
+        if stats is not None:
+            per_day: dict[str, dict[str, int]] = defaultdict(dict)
+            for row in stats.per_day:
+                per_day[row["day"]][row["channel"]] = row["count"]
+            channels = sorted({row["channel"] for row in stats.per_day})
+            for day in sorted(per_day, reverse=True):
+                total = sum(per_day[day].values())
+                peak = max(peak, total)
+                table.append({"day": day, "counts": per_day[day], "total": total})
+        return render(request, "overview.html", stats=stats, days=days, table=table, channels=channels, peak=peak,
+                      has_store=store is not None)
+
+    async def knowledge_page(request: Request) -> Response:
+        view = await run_in_threadpool(read_knowledge, settings)
+        return render(request, "knowledge.html", view=view)
+
+    async def home(request: Request) -> Response:
+        return redirect("/ask")
+
+    async def healthz(request: Request) -> Response:
+        return Response("ok", media_type="text/plain")
+
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        messages = {403: "Phiên làm việc không hợp lệ hoặc đã hết hạn. Hãy tải lại trang rồi thử lại.",
+                    404: "Không có trang này.", 405: "Thao tác không được phép."}
+        message = messages.get(exc.status_code, str(exc.detail))
+        return render(request, "error.html", status=exc.status_code, code=exc.status_code, message=message)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return HTMLResponse(
+            '<!doctype html><html lang="vi"><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+            '<title>Lỗi · Trợ lý CCHC</title><link rel="stylesheet" href="/static/console.css">'
+            '<main><section class="card narrow"><h1>Lỗi 500</h1><p>Đã có lỗi trong bảng điều khiển. Hãy thử lại; '
+            'nếu vẫn lỗi, báo cho bộ phận kỹ thuật.</p><p><a href="/ask">Về trang Hỏi thử</a></p></section></main>',
+            status_code=500)
+
+    routes = [
+        Route("/", home),
+        Route("/healthz", healthz),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/ask", ask_page, methods=["GET"]),
+        Route("/ask", ask, methods=["POST"]),
+        Route("/tests", tests_page, methods=["GET"]),
+        Route("/tests/save", tests_save, methods=["POST"]),
+        Route("/tests/delete", tests_delete, methods=["POST"]),
+        Route("/tests/run", tests_run, methods=["POST"]),
+        Route("/feedback", feedback_page, methods=["GET"]),
+        Route("/feedback/{fid:int}/reviewed", feedback_reviewed, methods=["POST"]),
+        Route("/feedback/{fid:int}/to-test", feedback_to_test, methods=["POST"]),
+        Route("/overview", overview_page, methods=["GET"]),
+        Route("/knowledge", knowledge_page, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    middleware = []
+    if allowed_hosts:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
+    middleware += [
+        Middleware(SessionMiddleware, secret_key=session_secret(), session_cookie=SESSION_COOKIE,
+                   max_age=SESSION_MAX_AGE, same_site="strict", https_only=secure_cookies),
+        Middleware(Guard, sessions=sessions),
+    ]
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={HTTPException: http_error, 500: server_error})
+    app.state.runner = runner
+    app.state.eval_path = eval_path
+    app.state.accounts = accounts
+    return app
+
+
+# -- `cchc console` ------------------------------------------------------------------------
+def main(host: str, port: int, eval_file: str | None = None, add_user: str | None = None) -> int:
+    """Start the console (or add an account). Returns a process exit status."""
+    import getpass
+    import sys
+
+    from bot.console.auth import AccountError, check_bind
+    from index.settings import get_settings
+
+    settings = get_settings()
+    accounts = Accounts.from_settings(settings)
+    if add_user:
+        password = getpass.getpass(f"Mật khẩu cho {add_user}: ")
+        if getpass.getpass("Nhập lại mật khẩu: ") != password:
+            print("Hai lần nhập không khớp.", file=sys.stderr)
+            return 1
+        try:
+            accounts.add(add_user, password)
+        except AccountError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"Đã lưu tài khoản {add_user} (mật khẩu đã băm) vào {accounts.file}.")
+        return 0
+    try:
+        check_bind(host, accounts)
+    except AccountError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if not accounts.configured():
+        # Loopback only (checked above): a one-time password for this run, shown here and stored nowhere.
+        accounts.env_user, accounts.env_password = "canbo", secrets.token_urlsafe(12)
+        print("Chưa cấu hình tài khoản (CCHC_CONSOLE_USER/CCHC_CONSOLE_PASSWORD). Tài khoản tạm cho lần chạy này:\n"
+              f"  tên: {accounts.env_user}   mật khẩu: {accounts.env_password}", flush=True)
+
+    import uvicorn
+
+    from bot.live import LiveAssistant
+    from bot.store import open_store
+
+    print("Đang nạp mô hình và chỉ mục…", flush=True)
+    # Live: after `cchc index build` the console answers from the new index, as the channels do.
+    assistant = LiveAssistant(settings, build_if_missing=True, show_progress=True)
+    app = create_app(settings, assistant, open_store(settings), Path(eval_file) if eval_file else None, accounts,
+                     allowed_hosts=["127.0.0.1", "localhost"] if is_loopback(host) and host != "::1" else None)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Bảng điều khiển cán bộ: http://{shown}:{port}/  (Ctrl+C để dừng)", flush=True)
+    if not is_loopback(host):
+        print("Lưu ý: cookie phiên chỉ gửi qua HTTPS — hãy đặt bảng điều khiển sau một proxy HTTPS.", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
+    return 0
