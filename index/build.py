@@ -15,6 +15,7 @@ from index.ingest import superseded_by
 from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder
 from index.keyword import KeywordIndex
 from index.settings import Settings
+from index.vietnamese import ANALYZER_VERSION
 
 
 @dataclass
@@ -48,7 +49,9 @@ def build_index(settings: Settings, rebuild: bool = False, embedder: Embedder | 
         try:
             manifest = store.read_manifest(store.indexes_dir(data_dir) / live)
             same = (manifest.format, manifest.model, manifest.chunk_size, manifest.chunk_overlap)
-            if same == _params(settings, embedder.model_id) and manifest.documents == hashes:
+            analyzer = manifest.extra.get("analyzer")
+            if same == _params(settings, embedder.model_id) and manifest.documents == hashes \
+                    and analyzer == ANALYZER_VERSION:
                 return BuildReport(live, len(docs), manifest.chunk_count, 0, time.perf_counter() - started, True)
         except (OSError, ValueError, TypeError):
             pass  # unreadable live index: build a fresh one
@@ -68,7 +71,7 @@ def build_index(settings: Settings, rebuild: bool = False, embedder: Embedder | 
         chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, documents=hashes,
         chunk_count=len(chunks), built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         build_seconds=round(seconds, 2), embedded_now=embedded,
-        extra={"superseded_by": superseded_by(docs)},
+        extra={"superseded_by": superseded_by(docs), "analyzer": ANALYZER_VERSION},
     )
     store.write_version(data_dir, version, manifest, chunks, vectors, keyword)
     store.publish(data_dir, version)

@@ -25,6 +25,7 @@ from index.chunk import chunk_document
 from index.documents import document_hash, load_documents
 from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder
 from index.ingest import superseded_by
+from index.vietnamese import ANALYZER_VERSION
 from index.keyword import KeywordIndex
 from index.settings import PROJECT_ROOT, Settings
 from index.types import Chunk, Document
@@ -106,8 +107,9 @@ def refresh_lock(data_dir: Path) -> Iterator[None]:
 
 
 def _same_params(manifest: store.Manifest, settings: Settings, model_id: str) -> bool:
-    return (manifest.format, manifest.model, manifest.chunk_size, manifest.chunk_overlap) == (
-        store.FORMAT_VERSION, model_id, settings.chunk_size, settings.chunk_overlap)
+    return (manifest.format, manifest.model, manifest.chunk_size, manifest.chunk_overlap,
+            manifest.extra.get("analyzer")) == (
+        store.FORMAT_VERSION, model_id, settings.chunk_size, settings.chunk_overlap, ANALYZER_VERSION)
 
 
 def _live_index(settings: Settings, model_id: str) -> tuple[store.StoredIndex | None, str | None]:
@@ -301,6 +303,7 @@ def refresh(settings: Settings, embedder: Embedder | None = None, show_progress:
                 chunk_count=len(chunks), built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 build_seconds=round(time.perf_counter() - started, 2), embedded_now=embedded,
                 extra={"previous_version": previous, "superseded_by": superseded_by(docs),
+                       "analyzer": ANALYZER_VERSION,
                        "refresh": {"added": report.added, "changed": report.changed, "removed": report.removed}},
             )
             store.write_version(data_dir, version, manifest, chunks, vectors, keyword)

@@ -122,6 +122,12 @@ def load_version(data_dir: Path, version: str, model_id: str) -> StoredIndex:
             f"Chỉ mục {path} có định dạng {manifest.format}, phiên bản này cần {FORMAT_VERSION}. "
             "Hãy chạy: cchc index build --rebuild"
         )
+    from index.vietnamese import ANALYZER_VERSION
+
+    if manifest.extra.get("analyzer") != ANALYZER_VERSION:
+        raise IndexIncompatible(
+            f"Chỉ mục {path} được tạo bằng bộ tách từ khoá cũ. Hãy chạy: cchc index build --rebuild"
+        )
     if manifest.model != model_id:
         raise IndexIncompatible(
             f"Chỉ mục được tạo bằng mô hình '{manifest.model}', cấu hình hiện tại dùng '{model_id}'. "

@@ -55,6 +55,8 @@ ABBREVIATIONS: dict[str, str] = {
     "website": "trang thong tin dien tu",
     "hs": "ho so",
     "vh": "van hoa",
+    "dv": "don vi",
+    "cl": "cong lap",
     "xh": "xa hoi",
     "qg": "quoc gia",
     "nv": "nhiem vu",
@@ -69,6 +71,15 @@ STOPWORDS: frozenset[str] = frozenset(
     nhu minh toi em anh vay roi thoi xin biet muon giup lam o tai ve den tu trong tren vao ra di se da
     neu khi nay do moi mot con deu len luon bi toi vs ko ai dau may nhieu ne vui long""".split()
 )
+
+def _analyzer_version() -> str:
+    """Changes whenever the way passages are turned into terms changes: an index built with another
+    analyzer must be rebuilt, or questions and passages would no longer meet."""
+    import hashlib
+
+    payload = repr((sorted(ABBREVIATIONS.items()), sorted(STOPWORDS), _WORD.pattern))
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:10]
+
 
 _VIETNAMESE_LETTERS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)
 
@@ -120,10 +131,15 @@ QUERY_SYNONYMS: tuple[tuple[str, str], ...] = (
     ("nop tien", "thanh toan"),
     ("tra tien", "thanh toan"),
     ("dong tien", "thanh toan"),
-    ("so dien thoai", "so dien thoai tong dai"),
     ("goi so", "goi tong dai"),
     ("tien do ho so", "trang thai ho so"),
     ("ket qua tai nha", "ket qua tai nha qua buu chinh"),
+    ("gui cho", "noi nhan"),
+    ("gui toi", "noi nhan"),
+    ("den dau roi", "trang thai"),
+    ("toi dau roi", "trang thai"),
+    ("toi buoc nao", "trang thai"),
+    ("den buoc nao", "trang thai"),
     ("ve nha", "ve nha qua buu chinh"),
 )
 
@@ -150,3 +166,6 @@ def keyword_terms(text: str) -> list[str]:
     unigrams = content_tokens(tokens)
     bigrams = [f"{a}_{b}" for a, b in zip(tokens, tokens[1:]) if a not in STOPWORDS or b not in STOPWORDS]
     return unigrams + bigrams
+
+
+ANALYZER_VERSION = _analyzer_version()
