@@ -85,8 +85,13 @@ def _context(title: str, ward: str | None, year: int | None) -> frozenset[str]:
 
 
 def context_terms(hit: Hit) -> frozenset[str]:
-    """Words that only say which document this is (title, ward, year): they locate, they do not answer."""
+    """Words that only say which plan this is (title, ward, year): they locate, they do not answer.
+
+    A guidance note's title ("Tổng đài hỗ trợ … dịch vụ công") is what it is about, so it stays topical.
+    """
     c = hit.chunk
+    if c.doc_type == "hướng dẫn":
+        return frozenset()
     return _context(c.title, c.ward, c.year)
 
 
@@ -110,6 +115,14 @@ def new_figures(unit: str, folded_question: str) -> list[str]:
     return [f for f in RE_FIGURE.findall(unit) if not re.fullmatch(r"20\d\d", f) and f not in asked]
 
 
+RE_PHONE_QUESTION = re.compile(r"\b(so dien thoai|dien thoai|tong dai|goi so|goi den|so nao|so may)\b")
+RE_PHONE_NUMBER = re.compile(r"\b(1800[. ]?\d{4}|1900[. ]?\d{4}|1022|0\d{9,10})\b")
+
+
+def asks_phone(folded_question: str) -> bool:
+    return bool(RE_PHONE_QUESTION.search(folded_question))
+
+
 def asks_quantity(folded_question: str) -> bool:
     return bool(RE_QUANTITY.search(folded_question))
 
@@ -121,6 +134,7 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
     with a number qualify: a plan that never states the figure does not answer the question.
     """
     need_number = asks_quantity(question)
+    want_phone = asks_phone(question)  # "sdt hỗ trợ dvc": the sentence that gives a number comes first
     tokens = normalized_tokens(question)
     terms = set(content_tokens(tokens))
     bigrams = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
@@ -134,6 +148,8 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
                 continue
             # The section a list item sits under is part of what it says ("1. Phòng Văn hóa - Xã hội: a) chủ trì…").
             score = score_unit(f"{leaf} {unit}", topical, idf, topical_bigrams)
+            if want_phone and RE_PHONE_NUMBER.search(unit):
+                score *= 1.5
             scored.append((score * (1.0 - 0.08 * h), h, u, unit))
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     if not scored or scored[0][0] <= 0:
