@@ -14,9 +14,6 @@ import time
 from typing import Any, Protocol, Sequence
 from urllib.parse import urlparse
 
-from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatAction, MessageLimit, ParseMode
 from telegram.error import BadRequest
@@ -24,6 +21,7 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, Appli
                           CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters)
 
 from bot import replies
+from bot.flood import DEFAULT_FLOOD_LIMIT, FloodGuard
 from bot.redact import redact
 from bot.store import Store
 from bot.types import Answer
@@ -32,8 +30,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_CHARS = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted by Telegram in UTF-16 code units
-DEFAULT_FLOOD_LIMIT = "5/15 seconds;40/hour"  # per user: a person typing questions stays well below
-FLOOD_WARNING_LIMIT = "1/30 seconds"  # tell a flooding user once, then stay quiet for a while
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
 
 START = (
@@ -134,25 +130,6 @@ def render_sources(citations: Sequence[dict[str, Any]], limit: int = MAX_CHARS) 
     if cur_plain:
         messages.append((cur_html, cur_plain))
     return messages
-
-
-# -- flood limit -------------------------------------------------------------------------------
-class FloodGuard:
-    """Per-user moving-window limits (the `limits` library, in memory: one process serves a bot)."""
-
-    def __init__(self, limit: str = DEFAULT_FLOOD_LIMIT, warn_limit: str = FLOOD_WARNING_LIMIT) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._items: list[RateLimitItem] = parse_many(limit)
-        self._warn: list[RateLimitItem] = parse_many(warn_limit)
-
-    def allow(self, user: str) -> bool:
-        """Count one message; False when the user is over any limit (then it is not counted)."""
-        if not all(self._limiter.test(item, "msg", user) for item in self._items):
-            return False
-        return all([self._limiter.hit(item, "msg", user) for item in self._items])
-
-    def should_warn(self, user: str) -> bool:
-        return all([self._limiter.hit(item, "warn", user) for item in self._warn])
 
 
 # -- handlers ----------------------------------------------------------------------------------

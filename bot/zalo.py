@@ -37,11 +37,9 @@ from urllib.parse import urlparse
 
 import httpx
 from aiohttp import web
-from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from bot import replies
+from bot.flood import DEFAULT_FLOOD_LIMIT, FloodGuard
 from bot.store import Store
 from bot.types import Answer
 from bot.zalo_oa_auth import TOKEN_FILE, OAAuthError, OATokenManager, TokenFile
@@ -56,8 +54,6 @@ OA_SIGNATURE_HEADER = "X-ZEvent-Signature"
 OA_TIMESTAMP_HEADER = "X-ZEvent-Timestamp"
 OA_SEND_PATH = "/v3.0/oa/message/cs"
 TEXT_EVENT = "message.text.received"
-DEFAULT_FLOOD_LIMIT = "5/15 seconds;40/hour"  # per user, the same as the Telegram channel
-FLOOD_WARNING_LIMIT = "1/30 seconds"
 OA_TOKEN_INVALID = (-216, -220)  # access token invalid / expired → refresh once and retry
 OA_RATE_LIMITED = -32
 OA_USER_INACTIVE = -230  # the citizen has not interacted with the OA for 7 days: Zalo refuses, do not retry
@@ -141,22 +137,6 @@ def format_sources(citations: Sequence[dict[str, Any]]) -> str:
 
 
 # -- the shared text dialogue -------------------------------------------------------------------
-class FloodGuard:
-    """Per-user moving-window limits (in memory: one process serves a Zalo bot or OA)."""
-
-    def __init__(self, limit: str = DEFAULT_FLOOD_LIMIT, warn_limit: str = FLOOD_WARNING_LIMIT) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._items: list[RateLimitItem] = parse_many(limit)
-        self._warn: list[RateLimitItem] = parse_many(warn_limit)
-
-    def allow(self, user: str) -> bool:
-        """Count one message; False when the user is over any limit (then it is not counted)."""
-        if not all(self._limiter.test(item, "msg", user) for item in self._items):
-            return False
-        return all([self._limiter.hit(item, "msg", user) for item in self._items])
-
-    def should_warn(self, user: str) -> bool:
-        return all([self._limiter.hit(item, "warn", user) for item in self._warn])
 
 
 @dataclass

@@ -33,7 +33,7 @@ from index.settings import Settings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
 QUESTION = "Số tổng đài hỗ trợ dịch vụ công quốc gia là gì?"
-LONG_SOURCES_QUESTION = "cho mình xin các số tổng đài hỗ trợ làm thủ tục hành chính"  # sources > 2000 characters
+LONG_SOURCES_QUESTION = "phòng văn hóa xã hội hưng phú có nhiệm vụ gì trong cải cách hành chính"  # sources > 2000 characters
 BOT_SECRET = "webhook-secret-0123456789"
 SENTENCE_END = tuple(".!?…”\")]")
 
