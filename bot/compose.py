@@ -21,10 +21,8 @@ RE_QUANTITY = re.compile(
     r"\b(bao nhieu|bao nhiu|bn|so may|may (phan tram|ngay|thang|nam|gio|lan|nguoi)|ngay nao|ngay may|"
     r"khi nao|bao gio|bao lau|han chot|truoc ngay|phan tram|ty le|chi tieu)\b"
 )
-
-
 RE_CLAUSE = re.compile(r"(?<=;)\s+|\s+(?=- [A-ZĐÀ-Ỹ])")
-LONG_UNIT = 300
+LONG_UNIT = 300  # sentences longer than this are scored clause by clause
 
 
 def _split_clauses(sentence: str) -> list[str]:
@@ -33,8 +31,8 @@ def _split_clauses(sentence: str) -> list[str]:
     for i, ch in enumerate(sentence):
         depth += ch == "“"
         depth -= ch == "”" and depth > 0
-        if depth == 0 and RE_CLAUSE.match(sentence, i) and RE_CLAUSE.match(sentence, i).end() > i:
-            m = RE_CLAUSE.match(sentence, i)
+        m = RE_CLAUSE.match(sentence, i) if depth == 0 else None
+        if m and m.end() > i:
             pieces.append(sentence[start:i])
             start = m.end()
     pieces.append(sentence[start:])
