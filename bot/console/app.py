@@ -6,19 +6,25 @@ and the eval YAML path, so tests and `cchc console` wire the same app.
 """
 from __future__ import annotations
 
+import logging
+import re
 import secrets
+import shutil
+import tempfile
 import threading
 import time
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -37,9 +43,11 @@ from bot.console.auth import (
 from bot.console.knowledge import read_knowledge
 from bot.types import Answer
 from index.chunk import display_date
+from index.documents import KnowledgeError
 from index.settings import PROJECT_ROOT, Settings
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
 DEFAULT_EVAL_FILE = PROJECT_ROOT / "tests" / "eval" / "questions.yaml"
 VN = timezone(timedelta(hours=7))
 PUBLIC_PATHS = ("/login", "/static/", "/healthz")
@@ -56,6 +64,19 @@ CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo Bot", "zalo_oa": "Zalo OA
                  "cli": "Dòng lệnh", "web": "Web"}
 KIND_NAMES = {"answer": "trả lời", "not_found": "không tìm thấy", "smalltalk": "chào hỏi / trợ giúp",
               "invalid": "câu hỏi không hợp lệ"}
+
+# Uploads of new documents: the same formats as `cchc knowledge add`, one file of at most 20 MB.
+UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+UPLOAD_BODY_LIMIT = UPLOAD_MAX_BYTES + 256 * 1024  # the file plus the form's other fields and multipart framing
+UPLOAD_SUFFIXES = (".pdf", ".docx", ".doc", ".txt", ".md")
+UPLOAD_FORMATS = "PDF (có lớp chữ), DOCX, DOC, TXT hoặc MD"
+RE_DOC_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")  # becomes a file name: slugs only
+RE_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+FIELD_NAMES = {"title": "Tiêu đề", "type": "Loại văn bản", "number": "Số văn bản", "date": "Ngày ký",
+               "ward": "Xã/phường", "city": "Tỉnh/thành phố", "period": "Thời kỳ", "signer": "Người ký",
+               "replaces": "Thay thế văn bản"}
+TOO_LARGE = (f"Tệp quá lớn: tối đa {UPLOAD_MAX_BYTES // (1024 * 1024)} MB. Văn bản kế hoạch thường nhỏ hơn nhiều; "
+             "nếu tệp có nhiều ảnh, hãy lưu lại không kèm ảnh hoặc xuất ra PDF có lớp chữ.")
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -157,6 +178,161 @@ class EvalRun:
         return True
 
 
+def upload_name(filename: str) -> str:
+    """The uploaded file's own name, without any folder a browser sent and without characters a path forbids."""
+    name = unicodedata.normalize("NFC", PureWindowsPath(filename or "").name)  # drops any folder part
+    name = RE_UNSAFE_NAME.sub("_", name).strip(" ").rstrip(" .")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    stem = stem[:120].strip(" .") or "tai-len"
+    return f"{stem}.{suffix.lower()}" if suffix else stem
+
+
+class UploadTooLarge(Exception):
+    """The request body passed the upload limit while it was being read."""
+
+
+def limited_request(request: Request, limit: int) -> Request:
+    """The same request, but reading its body stops with UploadTooLarge past `limit` bytes (even without
+    a Content-Length header), so a huge upload is never spooled to disk whole."""
+    received = 0
+    receive = request.receive
+
+    async def counting_receive():
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise UploadTooLarge
+        return message
+
+    return Request(request.scope, counting_receive)
+
+
+def embedder_of(assistant: Any) -> Any | None:
+    """The assistant's loaded embedding model, so publishing does not load a second copy."""
+    return getattr(assistant, "embedder", None) or getattr(getattr(assistant, "searcher", None), "embedder", None)
+
+
+class Uploads:
+    """Adds uploaded files to the knowledge folder through `index.ingest.add_file`, as `cchc knowledge add` does.
+
+    One upload at a time (two officers adding the same plan must not both pass the duplicate check);
+    the ids of documents created here are remembered so an officer can take back one not yet published.
+    """
+
+    def __init__(self, knowledge_dir: Path) -> None:
+        self.knowledge_dir = Path(knowledge_dir)
+        self.created: dict[str, Path] = {}
+        self.lock = threading.Lock()
+
+    def add(self, source: Any, name: str, doc_id: str | None, update: bool) -> Any:
+        """Save the upload to a private temp folder under its own name, then add it; raises KnowledgeError."""
+        from index.ingest import add_file, indexed_documents
+
+        folder = Path(tempfile.mkdtemp(prefix="cchc-upload-"))
+        try:
+            path = folder / name
+            with open(path, "wb") as out:
+                shutil.copyfileobj(source, out)
+            with self.lock:
+                if doc_id:
+                    known = {d.id for _, d in indexed_documents(self.knowledge_dir)}
+                    plan_file = self.knowledge_dir / "plans" / f"{doc_id}.md"
+                    if update and not plan_file.exists():
+                        raise KnowledgeError(
+                            f"Không có văn bản '{doc_id}' trong thư mục kế hoạch để cập nhật. Hãy kiểm tra mã văn "
+                            "bản ở trang Tri thức, hoặc bỏ chọn “bản sửa” để thêm như văn bản mới.")
+                    if not update and doc_id in known:
+                        raise KnowledgeError(
+                            f"Mã văn bản '{doc_id}' đã có. Nếu đây là bản sửa của văn bản đó, hãy chọn “bản sửa”; "
+                            "nếu là văn bản khác, hãy đặt mã khác hoặc để trống để tự đặt.")
+                result = add_file(path, self.knowledge_dir, doc_id=doc_id, update=update)
+                if not update:
+                    self.created[result.document.id] = result.path
+                return result
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def discard(self, doc_id: str, not_indexed: set[str]) -> Path | None:
+        """Delete a document this console created and the index does not serve yet; None if not allowed."""
+        with self.lock:
+            path = self.created.get(doc_id)
+            if path is None or doc_id not in not_indexed or not path.is_file():
+                return None
+            path.unlink()
+            del self.created[doc_id]
+            return path
+
+
+@dataclass
+class PublishRun:
+    """The publish (incremental refresh) in progress or last finished, one at a time, shared by all officers."""
+
+    running: bool = False
+    phase: str = ""  # refresh | reload
+    started: float = 0.0  # time.time(): compared with the version folders' times to tell the step
+    finished: float | None = None
+    by: str | None = None
+    report: Any = None  # index.refresh.RefreshReport of the last run
+    error: str | None = None
+    serving: str | None = None  # the version the console's assistant answers from after the run
+    live: bool = False  # the console's assistant follows new versions by itself
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished or time.time()) - self.started if self.started else 0.0
+
+    def start(self, settings: Settings, assistant: Any, user: str) -> bool:
+        with self.lock:
+            if self.running:
+                return False
+            self.running, self.phase, self.started, self.finished = True, "refresh", time.time(), None
+            self.by, self.report, self.error, self.serving = user, None, None, None
+        reload = getattr(assistant, "maybe_reload", None)
+        self.live = callable(reload)
+
+        def work() -> None:
+            from index.refresh import refresh
+
+            try:
+                report = refresh(settings, embedder=embedder_of(assistant), show_progress=False)
+                self.report = report
+                if report.published and callable(reload):
+                    self.phase = "reload"
+                    reload(wait=True)  # the console answers from the new version as soon as the page says so
+            except Exception as exc:  # busy, unreadable folder, model error: shown; the live index is untouched
+                self.error = str(exc) or type(exc).__name__
+            finally:
+                self.serving = getattr(assistant, "version", None)
+                self.finished = time.time()
+                self.running = False
+
+        threading.Thread(target=work, name="console-publish", daemon=True).start()
+        return True
+
+    def step(self, data_dir: Path) -> str:
+        """What the running publish is doing, read from the version folders it writes (refresh has no callback)."""
+        if self.phase == "reload":
+            return "Đang chuyển trợ lý sang phiên bản mới"
+        from index import store
+
+        current = store.current_version(data_dir)
+        try:
+            fresh = [p.name for p in store.indexes_dir(data_dir).iterdir()
+                     if p.is_dir() and p.stat().st_mtime >= self.started - 1 and p.name != current]
+        except OSError:
+            fresh = []
+        if any(not n.endswith(".partial") for n in fresh):
+            return "Đang kiểm tra phiên bản mới (tìm từng văn bản theo tiêu đề, chạy bộ câu hỏi kiểm tra)"
+        if fresh:
+            return "Đang ghi phiên bản mới"
+        return "Đang đọc thư mục tri thức và nhúng các đoạn mới"
+
+
 class Guard:
     """Every page but the login needs a live session; every response gets security headers."""
 
@@ -204,6 +380,8 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
     sessions = Sessions()
     folder = console_dir(settings)
     runner = EvalRun()
+    uploads = Uploads(settings.knowledge_dir)
+    publisher = PublishRun()
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters.update(vn_time=vn_time, percent=percent, number=number, display_date=display_date)
@@ -392,9 +570,109 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         return render(request, "overview.html", stats=stats, days=days, table=table, channels=channels, peak=peak,
                       has_store=store is not None)
 
+    def publish_context(view: Any) -> dict:
+        running = publisher.running
+        return dict(publisher=publisher, publishing=running,
+                    step=publisher.step(Path(settings.data_dir)) if running else "",
+                    pending=[d for d in view.documents if d.state != "indexed"],
+                    check_seconds=getattr(settings, "index_check_seconds", 10.0))
+
     async def knowledge_page(request: Request) -> Response:
         view = await run_in_threadpool(read_knowledge, settings)
-        return render(request, "knowledge.html", view=view)
+        return render(request, "knowledge.html", view=view, auto_refresh=publisher.running,
+                      **publish_context(view))
+
+    # -- upload and publish ----------------------------------------------------------------
+    async def upload_view(request: Request, status: int = 200, result: Any = None, error: str | None = None,
+                          hint: str | None = None, doc_id: str = "", update: bool = False,
+                          auto_refresh: bool = False) -> Response:
+        view = await run_in_threadpool(read_knowledge, settings)
+        preview = None
+        if result is not None:
+            text = await run_in_threadpool(result.path.read_text, encoding="utf-8")
+            head, _, body = text.partition("\n---\n") if text.startswith("---") else ("", "", text)
+            preview = {"front": head.removeprefix("---\n"), "body": body.strip()[:3000],
+                       "file": str(result.path.relative_to(Path(settings.knowledge_dir)))
+                       if result.path.is_relative_to(Path(settings.knowledge_dir)) else str(result.path)}
+        return render(request, "upload.html", status=status, view=view, result=result, preview=preview,
+                      error=error, hint=hint, doc_id=doc_id, update=update, field_names=FIELD_NAMES,
+                      max_bytes=UPLOAD_MAX_BYTES, suffixes=UPLOAD_SUFFIXES, formats=UPLOAD_FORMATS,
+                      created=set(uploads.created), auto_refresh=auto_refresh, **publish_context(view))
+
+    async def upload_page(request: Request) -> Response:
+        return await upload_view(request, auto_refresh=publisher.running)
+
+    async def upload(request: Request) -> Response:
+        try:
+            declared = int(request.headers.get("content-length") or 0)
+        except ValueError:
+            declared = 0
+        if declared > UPLOAD_BODY_LIMIT:
+            return await upload_view(request, status=413, error=TOO_LARGE)
+        try:
+            form = await checked_form(limited_request(request, UPLOAD_BODY_LIMIT))
+        except UploadTooLarge:
+            return await upload_view(request, status=413, error=TOO_LARGE)
+        file = form.get("file")
+        doc_id = str(form.get("doc_id", "")).strip().lower()
+        update = form.get("update") == "1"
+
+        def refused(message: str, status: int = 400, hint: str | None = None):
+            return upload_view(request, status=status, error=message, hint=hint, doc_id=doc_id, update=update)
+
+        if not isinstance(file, UploadFile):
+            return await refused("Hãy chọn một tệp văn bản để tải lên.")
+        try:
+            if not file.filename:
+                return await refused("Hãy chọn một tệp văn bản để tải lên.")
+            name = upload_name(file.filename)
+            suffix = Path(name).suffix.lower()
+            if suffix not in UPLOAD_SUFFIXES:
+                return await refused(f"{name}: định dạng {suffix or '(không có đuôi tệp)'} chưa được hỗ trợ; "
+                                     f"hãy dùng {UPLOAD_FORMATS}. Ảnh chụp hay bản quét cần nhận dạng chữ (OCR) "
+                                     "trước.")
+            if (file.size or 0) > UPLOAD_MAX_BYTES:
+                return await refused(TOO_LARGE, 413)
+            if doc_id and not RE_DOC_ID.match(doc_id):
+                return await refused("Mã văn bản chỉ gồm chữ thường không dấu, số và dấu gạch ngang "
+                                     "(ví dụ kh-cchc-an-hai-2026), tối đa 100 ký tự.")
+            if update and not doc_id:
+                return await refused("Hãy ghi mã của văn bản cần cập nhật (xem ở trang Tri thức).")
+            try:
+                result = await run_in_threadpool(uploads.add, file.file, name, doc_id or None, update)
+            except (KnowledgeError, OSError) as exc:
+                # The CLI's advice names `--id … --update`; on this page the same is the two fields below.
+                hint = ("Nếu đây là bản sửa của văn bản đã có: ghi mã văn bản đó vào ô “Mã văn bản”, chọn “Đây "
+                        "là bản sửa…” rồi tải lên lại." if "--update" in str(exc) else None)
+                return await refused(str(exc), hint=hint)
+            except Exception as exc:  # a reader library failing in a way ingest does not know: still a bad file
+                log.exception("upload %s could not be read", name)
+                return await refused(f"{name}: không đọc được tệp ({type(exc).__name__}). Hãy mở bằng chương trình "
+                                     "gốc, lưu lại dạng DOCX hoặc PDF có lớp chữ rồi tải lên lại.")
+        finally:
+            await file.close()
+        return await upload_view(request, result=result)
+
+    async def upload_discard(request: Request) -> Response:
+        form = await checked_form(request)
+        doc_id = str(form.get("doc_id", ""))
+        view = await run_in_threadpool(read_knowledge, settings)
+        not_indexed = {d.id for d in view.documents if d.state == "not_indexed"}
+        removed = await run_in_threadpool(uploads.discard, doc_id, not_indexed)
+        if removed is None:
+            return redirect("/knowledge/upload", (
+                "error", f"Không gỡ được '{doc_id}': chỉ gỡ được văn bản vừa tải lên ở đây và chưa xuất bản."),
+                request)
+        return redirect("/knowledge/upload", ("ok", f"Đã gỡ văn bản '{doc_id}' khỏi thư mục tri thức."), request)
+
+    async def publish(request: Request) -> Response:
+        await checked_form(request)
+        back = "/knowledge" if request.query_params.get("from") == "knowledge" else "/knowledge/upload"
+        if publisher.start(settings, assistant, sessions.user(request) or ""):
+            return redirect(f"{back}#publish", (
+                "ok", "Đang xuất bản: tạo phiên bản chỉ mục mới và kiểm tra; trợ lý vẫn trả lời từ phiên bản đang "
+                      "phục vụ."), request)
+        return redirect(f"{back}#publish", ("error", "Đang có một lần xuất bản chạy, hãy chờ xong."), request)
 
     async def home(request: Request) -> Response:
         return redirect("/ask")
@@ -433,6 +711,10 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         Route("/feedback/{fid:int}/to-test", feedback_to_test, methods=["POST"]),
         Route("/overview", overview_page, methods=["GET"]),
         Route("/knowledge", knowledge_page, methods=["GET"]),
+        Route("/knowledge/upload", upload_page, methods=["GET"]),
+        Route("/knowledge/upload", upload, methods=["POST"]),
+        Route("/knowledge/upload/discard", upload_discard, methods=["POST"]),
+        Route("/knowledge/publish", publish, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = []
@@ -446,6 +728,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
     app = Starlette(routes=routes, middleware=middleware,
                     exception_handlers={HTTPException: http_error, 500: server_error})
     app.state.runner = runner
+    app.state.publisher = publisher
     app.state.eval_path = eval_path
     app.state.accounts = accounts
     return app

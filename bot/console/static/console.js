@@ -11,3 +11,13 @@ document.addEventListener("submit", function (event) {
     window.setTimeout(function () { button.disabled = true; button.textContent = "Đang xử lý…"; }, 0);
   }
 });
+
+// A file over the upload limit is refused before it is sent (the server refuses it too).
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  var max = input.getAttribute && input.getAttribute("data-max-bytes");
+  if (!max || !input.files) { return; }
+  var tooBig = input.files.length > 0 && input.files[0].size > Number(max);
+  input.setCustomValidity(tooBig ? input.getAttribute("data-too-large") : "");
+  if (tooBig) { input.reportValidity(); }
+});
