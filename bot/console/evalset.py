@@ -12,7 +12,6 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from bot.evaluate import Report
+from bot.evaluate import EvalItem, Report
 
 RUNS_DIR = "eval-runs"
 KEEP_RUNS = 50
@@ -32,16 +31,8 @@ class EvalFileError(ValueError):
     """The edit cannot be made; the message (Vietnamese) is shown to the officer."""
 
 
-@dataclass
-class Item:
-    """One eval question as the console shows and edits it."""
-
-    id: str
-    question: str
-    category: str
-    expect_found: bool
-    expected_facts: list[str] = field(default_factory=list)
-    expected_docs: list[str] = field(default_factory=list)
+class Item(EvalItem):
+    """One eval question as the console shows and edits it (the same fields `cchc eval` reads)."""
 
     def fingerprint(self) -> str:
         """Changes when the question or what it expects changes (so a run diff can say 'edited')."""
