@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from bot import replies
-from bot.compose import asks_procedure_detail, excerpt, lead_in, section_leaf, select_sentences
+from bot.compose import asks_office_info, asks_procedure_detail, excerpt, lead_in, section_leaf, select_sentences
 from bot.intents import read
 from bot.types import Answer, Citation
 from index import store
@@ -105,8 +105,10 @@ class Assistant:
         if not hits:
             return False, 0.0
         coverage = max(self.searcher.coverage(question, h) for h in hits[:3])
-        # The plans hold no per-procedure papers, fees or durations: such questions need a near-full match.
-        threshold = self.settings.found_threshold_detail if asks_procedure_detail(question) else self.settings.found_threshold
+        # The plans hold no per-procedure papers, fees or durations, nor office hours or addresses:
+        # such questions need a near-full match.
+        strict = asks_procedure_detail(question) or asks_office_info(question)
+        threshold = self.settings.found_threshold_detail if strict else self.settings.found_threshold
         return coverage >= threshold, coverage
 
     # -- the whole turn ------------------------------------------------------------------

@@ -100,8 +100,16 @@ RE_PROCEDURE_DETAIL = re.compile(
 )
 
 
+# Practical facts about an office (hours, address, who holds a post now): plans never state them.
+RE_OFFICE_INFO = re.compile(r"\b(gio lam viec|lam viec (thu|chu nhat|ngay le)|tru so|hien nay la ai|dang la ai)\b")
+
+
 def asks_procedure_detail(folded_question: str) -> bool:
     return bool(RE_PROCEDURE_DETAIL.search(folded_question))
+
+
+def asks_office_info(folded_question: str) -> bool:
+    return bool(RE_OFFICE_INFO.search(folded_question))
 
 
 RE_FIGURE = re.compile(r"\d+(?:[.,/]\d+)*%?")
