@@ -389,40 +389,38 @@ class _DocxReader:
             return None
         return None
 
-    def _style_font(self, style_id: str | None) -> str | None:
-        if style_id in self.style_fonts:
-            return self.style_fonts[style_id]
-        font, seen, current = None, set(), style_id
-        while current and current not in seen and font is None:
-            seen.add(current)
-            style = self._style(current)
-            if style is None:
-                break
-            fonts = style.find(f"{_w('rPr')}/{_w('rFonts')}")
-            if fonts is not None:
-                font = fonts.get(_w("ascii")) or fonts.get(_w("hAnsi"))
-            based = style.find(_w("basedOn"))
-            current = based.get(_w("val")) if based is not None else None
-        self.style_fonts[style_id] = font
-        return font
-
-    def _style_num(self, style_id: str | None) -> tuple[str, int] | None:
-        if style_id in self.style_numbering:
-            return self.style_numbering[style_id]
+    def _inherited(self, style_id: str | None, cache: dict, read):
+        """The first value `read(style)` finds along a style's basedOn chain (Word style inheritance)."""
+        if style_id in cache:
+            return cache[style_id]
         found, seen, current = None, set(), style_id
         while current and current not in seen and found is None:
             seen.add(current)
             style = self._style(current)
             if style is None:
                 break
-            num = style.find(f"{_w('pPr')}/{_w('numPr')}")
-            if num is not None and num.find(_w("numId")) is not None:
-                ilvl = num.find(_w("ilvl"))
-                found = (num.find(_w("numId")).get(_w("val")), int(ilvl.get(_w("val"), "0")) if ilvl is not None else 0)
+            found = read(style)
             based = style.find(_w("basedOn"))
             current = based.get(_w("val")) if based is not None else None
-        self.style_numbering[style_id] = found
+        cache[style_id] = found
         return found
+
+    def _style_font(self, style_id: str | None) -> str | None:
+        def read(style):
+            fonts = style.find(f"{_w('rPr')}/{_w('rFonts')}")
+            return (fonts.get(_w("ascii")) or fonts.get(_w("hAnsi"))) if fonts is not None else None
+
+        return self._inherited(style_id, self.style_fonts, read)
+
+    def _style_num(self, style_id: str | None) -> tuple[str, int] | None:
+        def read(style):
+            num = style.find(f"{_w('pPr')}/{_w('numPr')}")
+            if num is None or num.find(_w("numId")) is None:
+                return None
+            ilvl = num.find(_w("ilvl"))
+            return num.find(_w("numId")).get(_w("val")), int(ilvl.get(_w("val"), "0")) if ilvl is not None else 0
+
+        return self._inherited(style_id, self.style_numbering, read)
 
     # -- paragraphs ----------------------------------------------------------------------
     def _run_text(self, run, paragraph_font: str | None, boxes: list) -> str:
