@@ -45,6 +45,7 @@ class Assistant:
             self._doc_years[c.doc_id] = c.year
             self._doc_types[c.doc_id] = c.doc_type
         self._wards = {w for w in self._doc_wards.values() if w}
+        self._newest_of_ward = self._newest_plans()
         self._titles = {c.doc_id: c.title for c in searcher.chunks}
         self._superseded_by: dict[str, str] = dict(searcher.index.manifest.extra.get("superseded_by", {}))
         self._replaces = {new: old for old, new in self._superseded_by.items()}
@@ -63,6 +64,20 @@ class Assistant:
             index = store.load(settings.data_dir, embedder.model_id)
         return cls(settings, Searcher(index, embedder, settings.dense_weight))
 
+    def _newest_plans(self) -> set[str]:
+        """Plans that are the newest of a ward that has several: preferred when no year is asked."""
+        by_ward: dict[str, list[tuple[int, str]]] = {}
+        for doc, ward in self._doc_wards.items():
+            year = self._doc_years.get(doc)
+            if ward and year:
+                by_ward.setdefault(ward, []).append((year, doc))
+        newest = set()
+        for plans in by_ward.values():
+            top = max(year for year, _ in plans)
+            if len(plans) > 1:
+                newest |= {doc for year, doc in plans if year == top}
+        return newest
+
     # -- locality and time -------------------------------------------------------------
     def place(self, question: str) -> Place:
         folded = " " + re.sub(r"[^a-z0-9 ]+", " ", fold(question)) + " "
@@ -72,11 +87,6 @@ class Assistant:
 
     def boosts(self, place: Place) -> dict[str, float]:
         """Prefer the named ward and year; with no year named, prefer each ward's newest plan."""
-        newest: dict[str | None, int] = {}
-        for doc, ward in self._doc_wards.items():
-            year = self._doc_years.get(doc)
-            if ward and year:
-                newest[ward] = max(newest.get(ward, year), year)
         factors: dict[str, float] = {}
         for doc, ward in self._doc_wards.items():
             if self._doc_types.get(doc) == "hướng dẫn":
@@ -87,8 +97,7 @@ class Assistant:
                 f *= 1.5 if ward in place.wards else 0.6
             if place.years:
                 f *= 1.3 if year in place.years else 0.7
-            elif ward and year and year == newest.get(ward) and sum(
-                1 for d, w in self._doc_wards.items() if w == ward) > 1:
+            elif doc in self._newest_of_ward:
                 f *= 1.1
             factors[doc] = f
         return factors

@@ -280,6 +280,14 @@ class RecentIds:
         return True
 
 
+def _json_body(resp: httpx.Response) -> Any:
+    """The decoded JSON of a Zalo response; {} when the body is not JSON (gateways answer HTML)."""
+    try:
+        return resp.json()
+    except ValueError:
+        return {}
+
+
 def _backoff_delay(base: float, attempt: int, retry_after: float | None = None, cap: float = 30.0) -> float:
     if retry_after and retry_after > 0:
         return min(float(retry_after), cap)
@@ -366,10 +374,7 @@ class ZaloBotClient:
                     raise ZaloApiError(method, 0, None, f"cannot connect ({type(exc).__name__})") from None
                 await asyncio.sleep(_backoff_delay(self.backoff, attempt))
                 continue
-            try:
-                data = resp.json()
-            except ValueError:
-                data = {}
+            data = _json_body(resp)
             if not isinstance(data, dict):
                 data = {"result": data}
             if resp.status_code == 200 and data.get("ok", True) is not False:
@@ -625,10 +630,7 @@ class ZaloOAClient:
                 await asyncio.sleep(_backoff_delay(self.backoff, attempt))
                 attempt += 1
                 continue
-            try:
-                data = resp.json()
-            except ValueError:
-                data = {}
+            data = _json_body(resp)
             if not isinstance(data, dict):
                 data = {}
             if resp.status_code != 200:
