@@ -70,6 +70,28 @@ def document_card(doc: Document) -> str:
     return " ".join(lines)
 
 
+PROCEDURE_TYPE = "thủ tục"
+
+
+def procedure_card(doc: Document) -> str:
+    """One passage per national procedure: its name and where it sits, what retrieval needs to find it.
+
+    The structured record (fees, times, papers) is answered from the front matter, not from passages, so a
+    2,642-procedure catalogue costs 2,642 short passages, not tens of thousands.
+    """
+    extra = doc.extra
+    parts = [doc.title, f"mã {doc.id}"]
+    for key in ("field", "applicants", "agency"):
+        if extra.get(key):
+            parts.append(str(extra[key]))
+    levels = extra.get("levels") or []
+    if levels:
+        parts.append(", ".join(str(level) for level in levels))
+    if extra.get("result"):
+        parts.append(f"Kết quả: {extra['result']}")
+    return " | ".join(parts)[:1200]
+
+
 def section_path(meta: dict) -> str:
     return " > ".join(meta[k] for k in ("h2", "h3") if meta.get(k))
 
@@ -80,7 +102,10 @@ def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
         chunk_size=chunk_size, chunk_overlap=chunk_overlap, separators=SEPARATORS, keep_separator="end"
     )
     common = dict(doc_id=doc.id, title=doc.title, date=doc.date, ward=doc.ward, year=doc.year,
-                  doc_type=doc.type, source=doc.source)
+                  doc_type=doc.type, source=doc.source, scope=doc.scope)
+    if doc.type == PROCEDURE_TYPE:
+        card = procedure_card(doc)
+        return [Chunk(id=f"{doc.id}#0", section=CARD_SECTION, text=card, passage=card, **common)]
     card = document_card(doc)
     chunks = [Chunk(id=f"{doc.id}#0", section=CARD_SECTION, text=f"{header(doc, CARD_SECTION)}\n{card}",
                     passage=card, **common)]

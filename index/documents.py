@@ -8,7 +8,7 @@ import frontmatter
 
 from index.types import Document
 
-FIELDS = ("id", "title", "type", "number", "date", "issuer", "ward", "city", "year", "period", "signer", "source")
+FIELDS = ("id", "title", "type", "number", "date", "issuer", "ward", "city", "year", "period", "signer", "source", "scope")
 
 
 class KnowledgeError(Exception):
@@ -17,6 +17,23 @@ class KnowledgeError(Exception):
 
 def _as_text(value) -> str | None:
     return None if value is None else str(value)
+
+
+SCOPES = ("ward", "province", "national")
+
+
+def infer_scope(issuer: str, doc_type: str) -> str:
+    """Who a document speaks for, when its front matter does not say: a ward, a province, or the whole country."""
+    from index.vietnamese import fold
+
+    who = fold(issuer)
+    if doc_type in ("thủ tục", "hướng dẫn") or "bo " in f"{who} " or "chinh phu" in who:
+        return "national"
+    if any(w in who for w in ("phuong", " xa ", "thi tran")) or who.endswith(" xa"):
+        return "ward"
+    if "tinh" in who or "thanh pho" in who:
+        return "province"
+    return "ward"
 
 
 def read_document(path: Path) -> Document:
@@ -30,6 +47,7 @@ def read_document(path: Path) -> Document:
     if not post.content.strip():
         raise KnowledgeError(f"{path}: văn bản rỗng.")
     year = meta.get("year")
+    doc_type = str(meta.get("type") or "văn bản")
     return Document(
         id=str(meta.pop("id")),
         title=str(meta.pop("title")),
@@ -44,6 +62,7 @@ def read_document(path: Path) -> Document:
         period=_as_text(meta.pop("period", None)),
         signer=_as_text(meta.pop("signer", None)),
         source=_as_text(meta.pop("source", None)),
+        scope=_as_text(meta.pop("scope", None)) or infer_scope(str(meta.get("issuer") or ""), doc_type),
         extra={k: v for k, v in meta.items() if k != "year"},
     )
 

@@ -21,6 +21,7 @@ class Document:
     period: str | None = None
     signer: str | None = None
     source: str | None = None
+    scope: str | None = None  # ward | province | national: who the document speaks for
     extra: dict = field(default_factory=dict)
 
     def metadata(self) -> dict:
@@ -45,6 +46,7 @@ class Chunk:
     year: int | None = None
     doc_type: str = "kế hoạch"
     source: str | None = None
+    scope: str | None = None
 
 
 @dataclass
