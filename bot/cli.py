@@ -138,11 +138,26 @@ def cmd_chat(args: argparse.Namespace) -> int:
         print(f"\nTrợ lý: {answer.text}\n")
 
 
+def _is_test_split(paths: list[str]) -> bool:
+    """A path inside a folder named `test` (tests/eval/test): only its totals may be shown."""
+    return any("test" in Path(p).resolve().parts for p in paths)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluate import calibrate, evaluate, format_report, load_items
 
+    held_out = _is_test_split(args.paths) and not args.i_am_the_eval_author
+    if held_out and (args.failures or args.calibrate):
+        print("Tập test chỉ được xem số tổng: --failures và --calibrate bị từ chối trên tests/eval/test. "
+              "Hãy dùng tests/eval/dev, hoặc chạy lại với --totals.", file=sys.stderr)
+        return 2
+    try:
+        items = load_items(args.paths)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"Không đọc được bộ câu hỏi: {exc}", file=sys.stderr)
+        return 2
     assistant = _assistant(live=False)  # calibration adjusts the assistant in place
-    items = load_items(Path(args.file))
+    label = " ".join(args.paths)
     if args.calibrate:
         rows = calibrate(assistant, items)
         print(f"{'dense_w':>8}{'thresh':>8}{'acc':>8}{'hit@5':>8}{'MRR':>8}{'oos':>8}")
@@ -153,16 +168,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     modes = ["keyword", "dense", "hybrid"] if args.all_modes else [args.mode]
     for mode in modes:
         report = evaluate(assistant, items, mode=mode)
-        print(format_report(report, f"== {args.file} ({mode})"))
-        if args.failures:
+        print(format_report(report, f"== {label} ({mode})"))
+        if args.failures and not args.totals:
             for r in report.failures():
                 print(f"  ✗ {r.item.id} [{r.item.category}] {r.item.question!r} found={r.found} "
-                      f"rank={r.rank} coverage={r.coverage:.2f}")
+                      f"rank={r.rank} coverage={r.coverage:.2f} cited={r.cited_docs[:3]}")
         if args.json:
-            Path(args.json).write_text(json.dumps(
-                {"metrics": report.metrics(), "by_category": report.by_category(),
-                 "results": [{"id": r.item.id, "correct": r.correct, "found": r.found, "rank": r.rank}
-                             for r in report.results]}, ensure_ascii=False, indent=2), encoding="utf-8")
+            data = {"metrics": report.metrics(), "pairs": report.pair_metrics(), "by_category": report.by_category()}
+            if not (held_out or args.totals):
+                data["results"] = [{"id": r.item.id, "correct": r.correct, "found": r.found, "rank": r.rank,
+                                    "cited": r.cited_docs} for r in report.results]
+            Path(args.json).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
         print()
     return 0
 
@@ -253,8 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="trò chuyện trong terminal")
     chat.set_defaults(func=cmd_chat)
 
-    ev = sub.add_parser("eval", help="đánh giá trên tệp câu hỏi YAML")
-    ev.add_argument("file")
+    ev = sub.add_parser("eval", help="đánh giá trên tệp hoặc thư mục câu hỏi YAML")
+    ev.add_argument("paths", nargs="+", metavar="PATH", help="tệp .yaml hoặc thư mục (mọi *.yaml bên trong)")
+    ev.add_argument("--totals", action="store_true", help="chỉ in số tổng và số theo nhóm, không in câu hỏi")
+    ev.add_argument("--i-am-the-eval-author", action="store_true", help=argparse.SUPPRESS)
     ev.add_argument("--mode", choices=["hybrid", "keyword", "dense"], default="hybrid")
     ev.add_argument("--all-modes", action="store_true", help="báo cáo keyword, dense và hybrid")
     ev.add_argument("--calibrate", action="store_true", help="dò trọng số dense và ngưỡng tìm thấy")
@@ -266,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="bảng điều khiển web cho cán bộ (mặc định http://127.0.0.1:8080)")
     console.add_argument("--host", default="127.0.0.1", help="địa chỉ lắng nghe (mặc định 127.0.0.1)")
     console.add_argument("--port", type=int, default=8080)
-    console.add_argument("--eval-file", help="tệp câu hỏi kiểm thử (mặc định tests/eval/questions.yaml)")
+    console.add_argument("--eval-file", help="tệp câu hỏi kiểm thử (mặc định tests/eval/dev/questions.yaml)")
     console.add_argument("--add-user", metavar="TÊN", help="thêm/đổi tài khoản cán bộ (hỏi mật khẩu) rồi thoát")
     console.set_defaults(func=cmd_console)
     zalo = sub.add_parser("zalo", help="chạy Zalo Bot và/hoặc Zalo OA (tuỳ biến môi trường đã đặt)")

@@ -31,7 +31,7 @@ from index.settings import PROJECT_ROOT, Settings
 from index.types import Chunk, Document
 
 DEFAULT_TOLERANCE = 0.02  # answer accuracy may drop by at most this much (eval noise on ~130 questions)
-DEFAULT_EVAL_FILE = PROJECT_ROOT / "tests" / "eval" / "questions.yaml"
+DEFAULT_EVAL_FILE = PROJECT_ROOT / "tests" / "eval" / "dev" / "questions.yaml"
 
 
 class RefreshBusy(store.IndexUnavailable):

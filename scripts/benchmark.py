@@ -3,7 +3,7 @@
 Not a test: prints figures for the README and issue notes. Uses a fresh data dir so the build
 starts from nothing (no vector cache), like `cchc index build --rebuild` on a new machine.
 
-    python scripts/benchmark.py [--questions tests/eval/questions.yaml] [--repeat 3]
+    python scripts/benchmark.py [--questions tests/eval/dev/questions.yaml] [--repeat 3]
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def size_mb(path: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--questions", default="tests/eval/questions.yaml")
+    parser.add_argument("--questions", default="tests/eval/dev/questions.yaml")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 

@@ -44,7 +44,7 @@ def free_port() -> int:
 
 
 def questions() -> list[str]:
-    items = yaml.safe_load((ROOT / "tests" / "eval" / "questions.yaml").read_text(encoding="utf-8"))
+    items = yaml.safe_load((ROOT / "tests" / "eval" / "dev" / "questions.yaml").read_text(encoding="utf-8"))
     return [i["question"] for i in items]
 
 

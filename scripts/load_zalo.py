@@ -126,7 +126,7 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, help="data dir with the index (default: CCHC_DATA_DIR)")
     parser.add_argument("--reply-timeout", type=float, default=120.0, help="seconds one reply may take")
     parser.add_argument("--deadline", type=float, default=1800.0, help="the whole run stops after this")
-    parser.add_argument("--questions-file", type=Path, default=REPO_ROOT / "tests" / "eval" / "questions.yaml")
+    parser.add_argument("--questions-file", type=Path, default=REPO_ROOT / "tests" / "eval" / "dev" / "questions.yaml")
     args = parser.parse_args()
     if not (1 <= args.users <= 500 and 1 <= args.questions <= 20_000):
         parser.error("keep it bounded: 1–500 users, 1–20000 questions")

@@ -26,7 +26,7 @@ from index.settings import Settings  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-EVAL_FILE = REPO_ROOT / "tests" / "eval" / "questions.yaml"
+EVAL_FILE = REPO_ROOT / "tests" / "eval" / "dev" / "questions.yaml"
 
 
 def make_settings(knowledge_dir: Path, data_dir: Path, **overrides) -> Settings:

@@ -26,7 +26,7 @@ from bot.store import SqliteStore
 from index.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-EVAL_FILE = REPO / "tests" / "eval" / "questions.yaml"
+EVAL_FILE = REPO / "tests" / "eval" / "dev" / "questions.yaml"
 USER, PASSWORD = "canbo.test", "mat-khau-rat-dai-123"
 PAGES = {"/ask": "Hỏi thử", "/tests": "Bộ câu hỏi kiểm thử", "/feedback": "Góp ý", "/overview": "Tổng quan",
          "/knowledge": "Tri thức đã đưa vào chỉ mục"}

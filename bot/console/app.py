@@ -48,7 +48,7 @@ from index.settings import PROJECT_ROOT, Settings
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
-DEFAULT_EVAL_FILE = PROJECT_ROOT / "tests" / "eval" / "questions.yaml"
+DEFAULT_EVAL_FILE = PROJECT_ROOT / "tests" / "eval" / "dev" / "questions.yaml"
 VN = timezone(timedelta(hours=7))
 PUBLIC_PATHS = ("/login", "/static/", "/healthz")
 SECURITY_HEADERS = [
@@ -231,12 +231,14 @@ class Uploads:
     def add(self, source: Any, name: str, doc_id: str | None, update: bool) -> Any:
         """Save the upload to a private temp folder under its own name, then add it; raises KnowledgeError."""
         from index.ingest import add_file, indexed_documents
+        from index.sandbox import extract_limited
 
         folder = Path(tempfile.mkdtemp(prefix="cchc-upload-"))
         try:
             path = folder / name
             with open(path, "wb") as out:
                 shutil.copyfileobj(source, out)
+            extraction = extract_limited(path)  # a limited child process, outside the lock: no upload waits on it
             with self.lock:
                 if doc_id:
                     known = {d.id for _, d in indexed_documents(self.knowledge_dir)}
@@ -249,7 +251,7 @@ class Uploads:
                         raise KnowledgeError(
                             f"Mã văn bản '{doc_id}' đã có. Nếu đây là bản sửa của văn bản đó, hãy chọn “bản sửa”; "
                             "nếu là văn bản khác, hãy đặt mã khác hoặc để trống để tự đặt.")
-                result = add_file(path, self.knowledge_dir, doc_id=doc_id, update=update)
+                result = add_file(path, self.knowledge_dir, doc_id=doc_id, update=update, extraction=extraction)
                 if not update:
                     self.created[result.document.id] = result.path
                 return result
