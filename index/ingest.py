@@ -18,6 +18,7 @@ from index.clean import clean
 from index.documents import KnowledgeError, read_document, write_document
 from index.extract import Extraction, extract
 from index.metadata import propose, ward_key
+from index.sandbox import extract_limited
 from index.types import Document
 from index.vietnamese import fold
 
@@ -192,10 +193,14 @@ def _describe(extraction: Extraction) -> list[str]:
     return list(extraction.notes)
 
 
-def add_file(path: Path, knowledge_dir: Path, doc_id: str | None = None, update: bool = False) -> AddResult:
-    """Read `path`, propose its metadata and write knowledge/plans/<id>.md; raise KnowledgeError otherwise."""
+def add_file(path: Path, knowledge_dir: Path, doc_id: str | None = None, update: bool = False,
+             extraction: Extraction | None = None) -> AddResult:
+    """Read `path`, propose its metadata and write knowledge/plans/<id>.md; raise KnowledgeError otherwise.
+
+    The file is read in a limited child process (`index.sandbox`) unless the caller already did so.
+    """
     path = Path(path)
-    extraction = extract(path)
+    extraction = extraction or extract_limited(path)
     text, notes = preclean(extraction.text)
     notes = _describe(extraction) + notes
     cleaned = clean(text)
