@@ -3,12 +3,18 @@
 Officers read it for an overview (questions per day, not-found rate, reply times) and to review
 answers citizens marked 👎. Channels talk to the `Store` interface only, so a server database can
 replace the SQLite file later. Nothing a citizen typed is written in clear: questions and answers
-go through `bot.redact.redact`, user ids are salted SHA-256 hashes.
+go through `bot.redact.redact`, user ids are salted SHA-256 hashes; the files are private (0600).
+
+Logging never costs a citizen the answer: when a write fails (disk full, read-only or damaged
+file) the answer is still sent, the loss is counted in `lost_writes` (shown to officers) and a
+warning is logged. Citation payloads that could not be written are kept in memory (bounded), so
+"Xem nguồn" still works for the answer just sent.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -16,6 +22,7 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,10 +34,19 @@ STORE_FILE = "store.sqlite"
 SALT_FILE = "store.salt"
 KEY_CHARS = 12  # citation keys: 12 url-safe characters, so "src:<key>" fits Telegram's 64-byte callback data
 VN_UTC_OFFSET_HOURS = 7  # officers count days in Vietnam time
+LOST_QUESTION_ID = 0  # what log_question returns when the row could not be written (no vote is possible)
+DELIVERY_TTL = 7 * 24 * 3600.0  # update ids remembered a week: Telegram and Zalo retry for hours, not days
+MEMORY_CITATIONS = 2000  # citation payloads kept in memory while the database refuses writes
+
+log = logging.getLogger(__name__)
 
 
 class UnknownQuestion(LookupError):
     """A vote for a question id the store has never logged (stale or forged button)."""
+
+
+class StoreWriteFailed(RuntimeError):
+    """A write the citizen asked for (a vote) could not be stored; counted in `lost_writes`."""
 
 
 @dataclass
@@ -63,6 +79,7 @@ class Stats:
     most_asked: list[dict[str, Any]] = field(default_factory=list)  # {question, count}
     most_not_found: list[dict[str, Any]] = field(default_factory=list)  # {question, count}
     votes: dict[str, int] = field(default_factory=dict)  # {"up": n, "down": n, "unreviewed_down": n}
+    lost_writes: int = 0  # log lines lost since start (disk full, read-only file): officers must look
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -152,6 +169,20 @@ class Store(ABC):
     def stats(self, since: datetime | float | None = None) -> Stats:
         """Overview counts since a time (default: everything)."""
 
+    lost_writes: int = 0  # writes that failed since start (the answers were still sent)
+
+    def first_delivery(self, channel: str, key: str) -> bool:
+        """True the first time an update/message key is seen on a channel (replays answer once).
+
+        The default remembers in memory only; SqliteStore keeps the keys across restarts."""
+        seen = self.__dict__.setdefault("_seen_memory", OrderedDict())
+        if (channel, key) in seen:
+            return False
+        seen[(channel, key)] = None
+        while len(seen) > 100_000:
+            seen.popitem(last=False)
+        return True
+
     def close(self) -> None:  # pragma: no cover - trivial default
         """Release resources."""
 
@@ -188,6 +219,13 @@ CREATE TABLE IF NOT EXISTS feedback (
     UNIQUE (question_id, user_hash)
 );
 CREATE INDEX IF NOT EXISTS feedback_vote ON feedback(vote, reviewed);
+CREATE TABLE IF NOT EXISTS deliveries (
+    channel TEXT NOT NULL,
+    key TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (channel, key)
+);
+CREATE INDEX IF NOT EXISTS deliveries_created ON deliveries(created_at);
 """
 
 
@@ -212,6 +250,24 @@ def _load_salt(path: Path) -> bytes:
     return bytes.fromhex(path.read_text(encoding="ascii").strip())
 
 
+def _private_file(path: Path) -> None:
+    """Create `path` readable by its owner only (SQLite gives its -wal/-shm files the same mode)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if p.stat().st_mode & 0o077:
+                p.chmod(0o600)  # an older installation created it world-readable
+        except FileNotFoundError:
+            pass
+
+
+def _write_error(exc: BaseException) -> bool:
+    """Disk full, read-only or damaged database, I/O error — not a constraint we rely on."""
+    return isinstance(exc, (sqlite3.OperationalError, sqlite3.DatabaseError, OSError)) and not isinstance(
+        exc, sqlite3.IntegrityError)
+
+
 class SqliteStore(Store):
     """SQLite file in the data dir; one connection guarded by a lock (writes are tiny, WAL mode)."""
 
@@ -220,6 +276,11 @@ class SqliteStore(Store):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._salt = salt if salt is not None else _load_salt(self.path.with_name(SALT_FILE))
         self._lock = threading.Lock()
+        self.lost_writes = 0
+        self._memory_citations: OrderedDict[str, str] = OrderedDict()
+        self._pruned_at = 0.0
+        self._warned_at = -60.0
+        _private_file(self.path)
         self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         with self._lock:
@@ -242,6 +303,19 @@ class SqliteStore(Store):
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
+    def _lost(self, what: str, exc: BaseException) -> None:
+        """Count a failed write; warn at once, then at most once a minute (a full disk fails every write)."""
+        now = time.monotonic()
+        with self._lock:
+            self.lost_writes += 1
+            lost = self.lost_writes
+            loud = now - self._warned_at >= 60.0
+            if loud:
+                self._warned_at = now
+        if loud:
+            log.warning("store %s: %s not written (%s); %d writes lost since start, citizens were still answered. "
+                        "Check free disk space and the permissions of the data folder.", self.path, what, exc, lost)
+
     # -- Store ---------------------------------------------------------------------------
     def hash_user(self, channel: str, user_id: str | int) -> str:
         digest = hashlib.sha256(self._salt + f"{channel}:{user_id}".encode("utf-8")).hexdigest()
@@ -249,44 +323,91 @@ class SqliteStore(Store):
 
     def log_question(self, channel: str, user_hash: str, question: str, answer_text: str, found: bool,
                      citations_json: str | Sequence[Any] | None, reply_ms: float, kind: str = "answer") -> int:
+        """Returns LOST_QUESTION_ID (0) instead of raising when the row cannot be written."""
         q = redact(question)
-        cur = self._execute(
-            "INSERT INTO questions (created_at, channel, user_hash, question, question_norm, answer_text, found,"
-            " kind, citations_json, reply_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), channel, user_hash, q, _normalise(q), redact(answer_text), int(bool(found)), kind,
-             _citations_json(citations_json), reply_ms),
-        )
+        try:
+            cur = self._execute(
+                "INSERT INTO questions (created_at, channel, user_hash, question, question_norm, answer_text, found,"
+                " kind, citations_json, reply_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.time(), channel, user_hash, q, _normalise(q), redact(answer_text), int(bool(found)), kind,
+                 _citations_json(citations_json), reply_ms),
+            )
+        except Exception as exc:
+            if not _write_error(exc):
+                raise
+            self._lost("question log", exc)
+            return LOST_QUESTION_ID
         return int(cur.lastrowid)
 
     def save_citations(self, citations: str | Sequence[Any], question_id: int | None = None) -> str:
+        """Never raises for a full disk: the payload is then kept in memory (bounded) under the key."""
         payload = _citations_json(citations)
         while True:
             key = secrets.token_urlsafe(9)  # 12 characters
             try:
                 self._execute("INSERT INTO citations (key, created_at, question_id, payload) VALUES (?, ?, ?, ?)",
-                              (key, time.time(), question_id, payload))
+                              (key, time.time(), question_id or None, payload))
                 return key
             except sqlite3.IntegrityError:  # pragma: no cover - 72 random bits
                 continue
+            except Exception as exc:
+                if not _write_error(exc):
+                    raise
+                self._lost("citations", exc)
+                with self._lock:
+                    self._memory_citations[key] = payload
+                    while len(self._memory_citations) > MEMORY_CITATIONS:
+                        self._memory_citations.popitem(last=False)
+                return key
+
+    def first_delivery(self, channel: str, key: str) -> bool:
+        """Atomic "insert if new" in the deliveries table; keys older than DELIVERY_TTL are forgotten.
+
+        When the database refuses the write, an in-memory set answers instead (a replay is then
+        caught until the next restart)."""
+        now = time.time()
+        try:
+            with self._lock:
+                cur = self._conn.execute("INSERT OR IGNORE INTO deliveries (channel, key, created_at) VALUES (?, ?, ?)",
+                                         (channel, key, now))
+                if cur.rowcount == 1 and now - self._pruned_at > 3600:
+                    self._pruned_at = now
+                    self._conn.execute("DELETE FROM deliveries WHERE created_at < ?", (now - DELIVERY_TTL,))
+                return cur.rowcount == 1 and super().first_delivery(channel, key)
+        except Exception as exc:
+            if not _write_error(exc):
+                raise
+            self._lost("delivery id", exc)
+            return super().first_delivery(channel, key)
 
     def get_citations(self, key: str) -> list[dict[str, Any]] | None:
+        with self._lock:
+            kept = self._memory_citations.get(key)
+        if kept is not None:
+            return json.loads(kept)
         rows = self._query("SELECT payload FROM citations WHERE key = ?", (key,))
         return json.loads(rows[0]["payload"]) if rows else None
 
     def record_vote(self, question_id: int, channel: str, user_hash: str, vote: int) -> int:
         if vote not in (1, -1):
             raise ValueError("vote must be +1 or -1")
-        with self._lock:
-            if self._conn.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone() is None:
-                raise UnknownQuestion(question_id)
-            self._conn.execute(
-                "INSERT INTO feedback (created_at, question_id, channel, user_hash, vote) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (question_id, user_hash) DO UPDATE SET vote = excluded.vote,"
-                " created_at = excluded.created_at, reviewed = 0",
-                (time.time(), question_id, channel, user_hash, vote),
-            )
-            row = self._conn.execute("SELECT id FROM feedback WHERE question_id = ? AND user_hash = ?",
-                                     (question_id, user_hash)).fetchone()
+        try:
+            with self._lock:
+                if self._conn.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone() is None:
+                    raise UnknownQuestion(question_id)
+                self._conn.execute(
+                    "INSERT INTO feedback (created_at, question_id, channel, user_hash, vote) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (question_id, user_hash) DO UPDATE SET vote = excluded.vote,"
+                    " created_at = excluded.created_at, reviewed = 0",
+                    (time.time(), question_id, channel, user_hash, vote),
+                )
+                row = self._conn.execute("SELECT id FROM feedback WHERE question_id = ? AND user_hash = ?",
+                                         (question_id, user_hash)).fetchone()
+        except Exception as exc:
+            if not _write_error(exc):
+                raise
+            self._lost("vote", exc)
+            raise StoreWriteFailed(str(exc)) from exc
         return int(row["id"])
 
     def list_feedback(self, vote: int | None = -1, reviewed: bool | None = None, limit: int = 50) -> list[Feedback]:
@@ -342,7 +463,7 @@ class SqliteStore(Store):
         return Stats(since=_utc_iso(ts) if ts else None, total=total, not_found=not_found,
                      not_found_rate=round(not_found / asked, 4) if asked else 0.0, p95_reply_ms=p95,
                      per_day=per_day, most_asked=most_asked, most_not_found=most_nf,
-                     votes={"up": up, "down": down, "unreviewed_down": open_down})
+                     votes={"up": up, "down": down, "unreviewed_down": open_down}, lost_writes=self.lost_writes)
 
     def close(self) -> None:
         with self._lock:
