@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from index.documents import KnowledgeError
 from index.embed import EmbeddingError
@@ -101,18 +102,58 @@ def _print_answer(answer) -> None:
     print(answer.text)
 
 
+MAX_LINE_BYTES = 32 * 1024  # a question longer than this is refused for its line (Telegram's limit is 4096 chars)
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9,))  # NUL and other control bytes → dropped
+
+
+def _stdin_questions(stream) -> Iterator[tuple[str | None, str | None]]:
+    """(question, None) or (None, error) per input line, whatever its bytes: invalid UTF-8 is replaced,
+    control characters dropped, an over-long line refused (and skipped to its end without being kept)."""
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):  # drain the rest of the line in bounded pieces
+                raw = stream.readline(MAX_LINE_BYTES)
+            yield None, f"Câu hỏi dài quá {MAX_LINE_BYTES // 1024} KB; hãy hỏi ngắn gọn hơn."
+            continue
+        question = raw.decode("utf-8", errors="replace").rstrip("\r\n").translate(_CONTROL).strip()
+        if not question:
+            yield question, "Dòng trống: không có câu hỏi."
+            continue
+        yield question, None
+
+
+def _emit(obj: dict) -> None:
+    sys.stdout.buffer.write(json.dumps(obj, ensure_ascii=False).encode("utf-8", "replace") + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def _ask_stream(assistant, as_json: bool) -> int:
+    """One output per input line (JSON: exactly one object, an answer or {"line", "question", "error"})."""
+    for n, (question, error) in enumerate(_stdin_questions(sys.stdin.buffer), start=1):
+        answer = None
+        if error is None:
+            try:
+                answer = assistant.answer(question)
+            except Exception as exc:  # noqa: BLE001 - one bad question must not end the stream
+                error = f"Không trả lời được câu này ({type(exc).__name__}); các câu sau vẫn được trả lời."
+        if as_json:
+            _emit(answer.to_json() if answer is not None else {"line": n, "question": question, "error": error})
+        else:
+            print(answer.text if answer is not None else f"Lỗi (dòng {n}): {error}", flush=True)
+            print()
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     assistant = _assistant()
     if args.question == "-":
-        for line in sys.stdin:
-            question = line.rstrip("\n")
-            answer = assistant.answer(question)
-            if args.json:
-                print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
-            else:
-                _print_answer(answer)
-                print()
-        return 0
+        try:
+            return _ask_stream(assistant, args.json)
+        except (BrokenPipeError, KeyboardInterrupt):  # the reader went away: stop quietly
+            return 0
     answer = assistant.answer(args.question)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
