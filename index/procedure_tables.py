@@ -191,7 +191,8 @@ def _parse_channel_row(channel: str, text: str, stated_times: list[str]) -> tupl
 
 _COPIES = re.compile(r"(\d+) bản chính(?:,(\d+) bản sao)?|(\d+) bản sao")
 _FILE = re.compile(r"\.(?:docx?|pdf|xlsx?|rtf|odt|zip|rar)(?=$|\d+ bản)", re.IGNORECASE)
-_FORM_MENTION = re.compile(r"\b(?:theo\s+)?(mẫu(?:\s+số)?\s*(?:[A-ZĐ0-9][\w./-]*))", re.IGNORECASE)
+_FORM_MENTION = re.compile(r"\b([Mm]ẫu(?:\s+[Ss]ố)?\s*[A-ZĐ0-9][\w./-]*)")
+_FILE_WINDOW = 110  # longest template file names seen on the portal are ~105 characters
 
 
 def _copies_text(original: int, copies: int) -> str | None:
@@ -211,28 +212,24 @@ def _count_value(digits: str, before: str) -> tuple[int, str]:
 
 
 def _split_form(name: str) -> tuple[str, str | None]:
-    """Separate an attached template file name ('…(NA20).Mau NA20-BCA.docx') from the paper's name."""
+    """Separate an attached template file name ('…(NA20).Mau NA20-BCA.docx') from the paper's name.
+
+    The cells were joined without a space, so the file starts at the first join (punctuation or a lower→upper
+    case change with no blank) within the file-name-sized window before the extension."""
     m = None
     for m in _FILE.finditer(name):
         pass
     if not m or m.end() != len(name):
         return name, None
     head = name[:m.start()]
-    cut = 0
-    for i in range(len(head) - 1, 0, -1):
-        if head[i - 1] in ".);:" and not head[i].isspace() and not (head[i - 1] == "." and head[i].isdigit()
-                                                                      and head[i - 2:i - 1].isdigit()):
-            cut = i
-            break
-    if cut == 0:
-        # no punctuation join: fall back to a lower→upper case join ("…đăng kýMau01.doc")
-        for i in range(len(head) - 1, 0, -1):
-            if head[i - 1].islower() and head[i].isupper():
-                cut = i
-                break
-    if cut == 0:
-        return name, name
-    return head[:cut].strip(), name[cut:].strip()
+    for i in range(max(1, len(head) - _FILE_WINDOW), len(head)):
+        a, b = head[i - 1], head[i]
+        if b.isspace() or not (b.isalnum() or b in "(["):
+            continue
+        if (a in ".);:" and not (a == "." and b.isdigit() and head[i - 2:i - 1].isdigit())) or \
+                (a.islower() and b.isupper()):
+            return head[:i].strip(), name[i:].strip()
+    return name, name
 
 
 def _form_name(name: str, file: str | None) -> str | None:
@@ -280,7 +277,7 @@ def parse_papers(raw: str) -> tuple[list[dict], list[str]]:
             rows.append((tail, None))
         for name, copies in rows:
             name = re.sub(r"^[-+*•]+\s*", "", clean_text(name))
-            if not name:
+            if not any(ch.isalpha() for ch in name):
                 continue
             name, file = _split_form(name)
             papers.append({"name": name, "form": _form_name(name, file), "form_file": file,
