@@ -62,6 +62,27 @@ def cmd_knowledge_add(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_knowledge_import_procedures(args: argparse.Namespace) -> int:
+    from index.procedure_import import REPORT_NAME, ImportError_, import_procedures, print_summary, render_report
+
+    out = Path(args.out) if args.out else get_settings().knowledge_dir / "procedures"
+    crawled = {}
+    for item in args.crawled or []:
+        slug, _, month = item.rpartition("=")
+        crawled[slug or "*"] = month
+    try:
+        summary = import_procedures(Path(args.dir), out, crawled=crawled, progress=not args.quiet)
+    except ImportError_ as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+    report = Path(args.report) if args.report else out / REPORT_NAME
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(render_report(summary, Path(args.dir).resolve().name), encoding="utf-8")
+    print(print_summary(summary))
+    print(f"Báo cáo: {report}. Tiếp theo: rà soát rồi chạy `cchc index refresh`.")
+    return 0
+
+
 def cmd_index_refresh(args: argparse.Namespace) -> int:
     from index.refresh import refresh
 
@@ -301,6 +322,15 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--id", help="mã văn bản (mặc định: tạo từ tiêu đề)")
     add.add_argument("--update", action="store_true", help="làm mới nội dung, giữ phần đầu đã sửa")
     add.set_defaults(func=cmd_knowledge_add)
+    imp = knowledge.add_parser("import-procedures",
+                               help="nhập thủ tục từ bản crawl Cổng DVCQG (raw/<bộ>/<mã>.json, lists/*.xlsx)")
+    imp.add_argument("dir", help="thư mục bản crawl (có raw/ và lists/)")
+    imp.add_argument("--out", help="thư mục ghi thủ tục (mặc định <thư mục tri thức>/procedures)")
+    imp.add_argument("--report", help="tệp báo cáo (mặc định <out>/import-report.txt)")
+    imp.add_argument("--crawled", action="append", metavar="[BỘ=]YYYY-MM",
+                     help="tháng crawl, cho mọi bộ hoặc một thư mục bộ (mặc định 2026-06; toa-an-nhan-dan 2026-07)")
+    imp.add_argument("--quiet", action="store_true", help="không hiện thanh tiến trình")
+    imp.set_defaults(func=cmd_knowledge_import_procedures)
 
     ask = sub.add_parser("ask", help="hỏi một câu (hoặc '-' để đọc từng dòng từ stdin)")
     ask.add_argument("question")
