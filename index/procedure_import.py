@@ -172,9 +172,6 @@ def convert(raw: dict, slug: str, code: str, official: dict[str, OfficialEntry],
     district_era = bool(_DISTRICT.search(prose))
     if district_era:
         repairs.add("district_era_wording")
-    for c in channels:
-        if c["fee"] is None and c["fee_note"]:
-            repairs.add("fee_note_without_figure")
 
     agencies = [
         f"- Cơ quan thực hiện: {agency}" if agency else "",
@@ -290,7 +287,6 @@ REPAIR_LABELS = {
     "time_fee_digits_split": "thời hạn mất đơn vị dính vào số tiền (120 VNĐ = 1 | 20 VNĐ): đã tách",
     "fee_note_differs": "số tiền khác với ghi chú của chính nó: luôn hiện kèm ghi chú",
     "fee_note_unclosed": "ghi chú lệ phí bị cắt giữa chừng (thiếu ngoặc đóng)",
-    "fee_note_without_figure": "có ghi chú lệ phí nhưng không có số tiền",
     "fee_set_by_province": "lệ phí do HĐND tỉnh quyết định: đã đánh dấu",
     "district_era_wording": "còn nhắc cấp huyện (trước 01/7/2025): đã đánh dấu",
     "interface_text_stripped": "bỏ chữ giao diện của Cổng lọt vào trường (Chọn cơ quan thực hiện… Nộp hồ sơ)",

@@ -131,7 +131,8 @@ def channel_line(c: Channel) -> str:
 
 def paper_line(p: Paper) -> str:
     text = p.name.rstrip()
-    extras = [x for x in (p.form if p.form and p.form not in p.name else None, p.copies) if x]
+    form = p.form if p.form and p.form.lower() not in p.name.lower() else None
+    extras = [x for x in (form, p.copies) if x]
     if extras:
         text += f" ({'; '.join(extras)})"
     return f"- {text}"

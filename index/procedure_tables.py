@@ -15,8 +15,8 @@ LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
 NO_INFO = "Không có thông tin"
 
 _UNITS = r"Ngày làm việc|Ngày|Giờ|Tháng|Năm|Tuần|Phút"
-_CURRENCY = r"Việt Nam Đồng|VNĐ|Đồng"
-_FEE = re.compile(rf"Miễn phí|{NO_INFO}|(?P<fig>\d[\d,.]*) ?(?:{_CURRENCY})")
+_CURRENCY = r"Việt Nam Đồng|VNĐ|Đồng|USD"
+_FEE = re.compile(rf"Miễn phí|{NO_INFO}|(?P<fig>\d[\d,.]*) ?(?P<cur>{_CURRENCY})")
 _TIME_WITH_UNIT = re.compile(rf"(?P<n>\d+(?:[.,]\d+)?) ?(?P<u>{_UNITS})")
 _CHANNEL_AT = re.compile("|".join(CHANNELS))
 _NOTE_AMOUNT = re.compile(r"(?<![\d/])(\d{1,3}(?:\.\d{3})+|\d+)\s*(?:đồng|đ\b|vnđ|Đồng|VNĐ|Đ\b)", re.IGNORECASE)
@@ -147,7 +147,7 @@ def _parse_channel_row(channel: str, text: str, stated_times: list[str]) -> tupl
     elif m := _FEE.match(rest):
         token, rest = m.group(0), rest[m.end():]
         if m.group("fig"):
-            fee = f"{format_amount(m.group('fig'))} đồng"
+            fee = f"{format_amount(m.group('fig'))} {'USD' if m.group('cur') == 'USD' else 'đồng'}"
             codes.append("fee_figure_formatted")
         elif token == "Miễn phí":
             fee = "Miễn phí"
@@ -168,6 +168,8 @@ def _parse_channel_row(channel: str, text: str, stated_times: list[str]) -> tupl
     if note and fee:
         amounts = _note_amounts(note)
         value = 0 if fee == "Miễn phí" else int(re.sub(r"\D", "", fee))
+        if fee.endswith("USD"):
+            amounts = set()
         if amounts and value not in amounts and not (value == 0 and set_by_province):
             differs = True
             codes.append("fee_note_differs")
@@ -192,6 +194,8 @@ def _parse_channel_row(channel: str, text: str, stated_times: list[str]) -> tupl
 _COPIES = re.compile(r"(\d+) bản chính(?:,(\d+) bản sao)?|(\d+) bản sao")
 _FILE = re.compile(r"\.(?:docx?|pdf|xlsx?|rtf|odt|zip|rar)(?=$|\d+ bản)", re.IGNORECASE)
 _FORM_MENTION = re.compile(r"\b([Mm]ẫu(?:\s+[Ss]ố)?\s*[A-ZĐ0-9][\w./-]*)")
+_FILE_START = re.compile(r"(?i:m[aẫ]u|mus|ph[uụ] ?l[uụ]c|bm\b)")  # "…NĐ-CPMau13.docx", "…BNNMTMẫu số 03.docx"
+_NUMBERED_FILE = re.compile(r"\d+-")  # "…đối với cá nhân7-Mẫu NA6.doc"
 _FILE_WINDOW = 110  # longest template file names seen on the portal are ~105 characters
 
 
@@ -226,10 +230,11 @@ def _split_form(name: str) -> tuple[str, str | None]:
         a, b = head[i - 1], head[i]
         if b.isspace() or not (b.isalnum() or b in "(["):
             continue
-        if (a in ".);:" and not (a == "." and b.isdigit() and head[i - 2:i - 1].isdigit())) or \
-                (a.islower() and b.isupper()):
+        if (a in ".,);:" and not (a in ".," and b.isdigit() and head[i - 2:i - 1].isdigit())) or \
+                (a.islower() and b.isupper()) or (a.isalnum() and _FILE_START.match(head, i)) or \
+                (a.isalpha() and _NUMBERED_FILE.match(head, i)):
             return head[:i].strip(), name[i:].strip()
-    return name, name
+    return name, None  # no visible join: leave the file name inside the paper's text rather than cut it wrongly
 
 
 def _form_name(name: str, file: str | None) -> str | None:
@@ -255,7 +260,7 @@ def parse_papers(raw: str) -> tuple[list[dict], list[str]]:
     heading = parts[0]
     papers: list[dict] = []
     for k, part in enumerate(parts[1:]):
-        case = clean_text(heading.strip("-")).rstrip(":") or None
+        case = clean_text(heading).strip("-*+• ").rstrip(":").strip() or None
         rows, pos = [], 0
         for m in _COPIES.finditer(part):
             nxt = part[m.end():m.end() + 1]
