@@ -64,6 +64,12 @@ class ItemResult:
     facts_ok: bool = False
     forbidden_cited: bool = False
     taken_for_english: bool = False
+    kind: str = "answer"
+
+    @property
+    def answered(self) -> bool:
+        """Found, and from the knowledge base: a greeting or help reply declines nothing and answers nothing."""
+        return self.found and self.kind != "smalltalk"
 
 
 def _rate(values: list[bool]) -> float | None:
@@ -89,12 +95,12 @@ class Report:
             "answer_accuracy": _rate([r.correct for r in rs]),
             "hit@5": _rate([r.rank is not None for r in retrieval]),
             "mrr": round(sum(1 / r.rank for r in retrieval if r.rank) / len(retrieval), 3) if retrieval else None,
-            "out_of_scope_accuracy": _rate([not r.found for r in negatives]),
+            "out_of_scope_accuracy": _rate([not r.answered for r in negatives]),
             "citation_accuracy": _rate([any(d in r.cited_docs for d in r.item.expected_docs)
                                         for r in positives if r.item.expected_docs]),
             "fact_accuracy": _rate([r.found and r.facts_ok for r in positives if r.item.expected_facts]),
-            "decline_accuracy": _rate([not r.found for r in negatives]),
-            "decline_with_pointer": _rate([not r.found and any(p in fold(r.answer) for p in DECLINE_POINTERS)
+            "decline_accuracy": _rate([not r.answered for r in negatives]),
+            "decline_with_pointer": _rate([not r.answered and any(p in fold(r.answer) for p in DECLINE_POINTERS)
                                            for r in negatives]),
             "accuracy_no_diacritics": _rate([r.correct for r in split if not has_diacritics(r.item.question)]),
             "accuracy_with_diacritics": _rate([r.correct for r in split if has_diacritics(r.item.question)]),
@@ -129,10 +135,10 @@ class Report:
 
     def pair_metrics(self) -> dict:
         pairs = self.pairs()
-        both_found = [(a, b) for a, b in pairs if a.found and b.found]
+        both_found = [(a, b) for a, b in pairs if a.answered and b.answered]
         return {
             "pairs": len(pairs),
-            "pair_same_decision": _rate([a.found == b.found for a, b in pairs]),
+            "pair_same_decision": _rate([a.answered == b.answered for a, b in pairs]),
             "pair_same_first_source": _rate([a.first_source == b.first_source for a, b in both_found]),
         }
 
@@ -222,12 +228,10 @@ def judge(item: EvalItem, answer: Answer) -> ItemResult:
     forbidden = set(item.forbid_doc_types)
     types = _doc_types(answer) if forbidden else {}
     forbidden_cited = answer.found and any(types.get(d) in forbidden for d in cited)
-    if item.expect_found:
-        correct = answer.found and facts_ok and not forbidden_cited
-    else:
-        correct = not answer.found
-    return ItemResult(item, answer.found, correct, rank, answer.debug.get("coverage", 0.0), answer.text,
-                      cited, first, facts_ok, forbidden_cited, _taken_for_english(answer))
+    result = ItemResult(item, answer.found, False, rank, answer.debug.get("coverage", 0.0), answer.text,
+                        cited, first, facts_ok, forbidden_cited, _taken_for_english(answer), answer.kind)
+    result.correct = (answer.found and facts_ok and not forbidden_cited) if item.expect_found else not result.answered
+    return result
 
 
 def evaluate(assistant: Assistant, items: list[EvalItem], mode: Mode = "hybrid") -> Report:
