@@ -139,7 +139,8 @@ def paper_line(p: Paper) -> str:
 
 
 def _intro(rec: ProcedureRecord) -> str:
-    bits = [f"Thủ tục {rec.title} (mã {rec.code})"]
+    name = rec.title if rec.title.lower().startswith("thủ tục") else f"Thủ tục {rec.title}"
+    bits = [f"{name} (mã {rec.code})"]
     if rec.levels:
         bits.append("thực hiện tại " + ", ".join(lv.lower() for lv in rec.levels))
     if rec.field:

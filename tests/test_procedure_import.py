@@ -144,6 +144,8 @@ def test_fee_figures_are_formatted_and_other_fields_repaired(imported):
     assert {c.fee for c in record(out, "1.002613").channels} == {"2.500.000 đồng"}
     rec = record(out, "1.001193")  # the page has no executing agency: taken from the official list
     assert rec.agency and "agency_from_official_list" in rec.repairs
+    intro = render_procedure_body(read_document(out / "bo-tu-phap" / "1.001193.md")).splitlines()[2]
+    assert intro.startswith("Thủ tục đăng ký khai sinh (mã 1.001193), thực hiện tại cấp xã, lĩnh vực Hộ tịch")
     assert record(out, "3.000164").crawled == "2026-07"  # the People's Court was crawled a month later
     assert "- Luật Các tổ chức tín dụng — Luật số 32/2024/QH15" in read_document(
         out / "ngan-hang-nha-nuoc" / "1.001651.md").body
