@@ -417,11 +417,13 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         form = await checked_form(request)
         user, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         nxt = _safe_next(str(form.get("next", "")))
-        ok = await run_in_threadpool(accounts.verify, user, password) if user and password else False
-        if not ok:
+        address = request.client.host if request.client else "unknown"
+        result = (await run_in_threadpool(accounts.check, user, password, address) if user and password
+                  else None)
+        if result is None or not result.ok:
+            error = result.message if result is not None and result.message else "Sai tên đăng nhập hoặc mật khẩu."
             return render(request, "login.html", status=401, next=nxt, insecure=False,
-                          configured=accounts.configured(),
-                          error="Sai tên đăng nhập hoặc mật khẩu (hoặc đã thử sai quá nhiều lần; chờ vài phút).")
+                          configured=accounts.configured(), error=error)
         sessions.start(request, user)
         return redirect(nxt)
 

@@ -4,9 +4,17 @@ The first account comes from CCHC_CONSOLE_USER / CCHC_CONSOLE_PASSWORD (Settings
 live in `<data_dir>/console/accounts.json` as Argon2 hashes, so a copied data folder leaks no
 password. Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous) naming a
 server-side session, so logout really ends it; every POST must carry the session's CSRF token.
+
+Password guessing: every attempt first takes a slot (atomically, `limits` moving window) for its
+account name and for its client address, so 30 parallel guesses cannot all be checked; a name or
+address out of slots is refused with a Vietnamese "locked, try again in N minutes" even when the
+password is right. Argon2 runs at most HASH_CONCURRENCY at a time (each check holds 64 MiB), and
+every check — the configured account, a file account, a name that does not exist — costs one
+Argon2 verification, so response time does not tell which names exist.
 """
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import json
@@ -19,6 +27,9 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -31,11 +42,42 @@ SESSION_MAX_AGE = 8 * 3600  # one working day
 CSRF_FIELD = "csrf_token"
 MIN_PASSWORD_CHARS = 10
 
-# Failed logins: after MAX_FAILURES within FAILURE_WINDOW seconds a name is refused for the rest of the window.
+# Login attempts: MAX_FAILURES per account name and MAX_ADDRESS_ATTEMPTS per client address within
+# FAILURE_WINDOW seconds; a successful login clears both counters.
 MAX_FAILURES = 5
+MAX_ADDRESS_ATTEMPTS = 20
 FAILURE_WINDOW = 300.0
+HASH_CONCURRENCY = 2  # Argon2 checks at once (64 MiB each): 30 concurrent logins stay at ~130 MiB
+HASH_WAIT_SECONDS = 20.0
 
 _hasher = PasswordHasher()
+_hash_slots = threading.BoundedSemaphore(HASH_CONCURRENCY)
+LOCKED_ACCOUNT = "Tên đăng nhập này tạm khoá vì nhập sai nhiều lần. Vui lòng thử lại sau {minutes} phút."
+LOCKED_ADDRESS = ("Máy của bạn đã thử đăng nhập quá nhiều lần. Vui lòng thử lại sau {minutes} phút "
+                  "hoặc liên hệ cán bộ quản trị.")
+BUSY = "Máy chủ đang bận kiểm tra đăng nhập. Vui lòng thử lại sau ít phút."
+WRONG = "Sai tên đăng nhập hoặc mật khẩu."
+
+
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash of a random secret: names that do not exist are checked against it."""
+    return _hasher.hash(secrets.token_urlsafe(24))
+
+
+def _verify_hash(stored: str, password: str) -> bool:
+    """One Argon2 verification, whatever the outcome (the same work for every path)."""
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass
+class LoginResult:
+    ok: bool
+    message: str | None = None  # Vietnamese, for the login page when refused
+    locked: bool = False
 
 
 class AccountError(ValueError):
@@ -63,13 +105,29 @@ def session_secret() -> str:
 
 @dataclass
 class Accounts:
-    """Officer accounts: the environment one (plain secret, compared in constant time) and hashed ones."""
+    """Officer accounts: the environment one and hashed ones in a file; attempts limited per name and address."""
 
     env_user: str | None = None
     env_password: str | None = None
     file: Path | None = None
-    _failures: dict[str, list[float]] = field(default_factory=dict)
+    max_failures: int = MAX_FAILURES
+    max_address_attempts: int = MAX_ADDRESS_ATTEMPTS
+    window_seconds: float = FAILURE_WINDOW
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _limiter: MovingWindowRateLimiter = field(default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
+    _env_hash: str | None = None
+
+    def __post_init__(self) -> None:
+        seconds = max(1, int(self.window_seconds))
+        self._per_name: RateLimitItem = parse(f"{self.max_failures}/{seconds} seconds")
+        self._per_address: RateLimitItem = parse(f"{self.max_address_attempts}/{seconds} seconds")
+        # Hashed once at start: checking the environment account then costs what any other check costs.
+        if self.env_password:
+            self._env_hash = _hasher.hash(self.env_password)
+
+    @property
+    def _dummy_hash(self) -> str:
+        return _dummy_hash()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Accounts":
@@ -100,35 +158,37 @@ class Accounts:
             data[user] = _hasher.hash(password)
             _write_private(self.file, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
-    def _locked_out(self, user: str, now: float) -> bool:
-        recent = [t for t in self._failures.get(user, []) if now - t < FAILURE_WINDOW]
-        self._failures[user] = recent
-        return len(recent) >= MAX_FAILURES
+    def _minutes_left(self, item: RateLimitItem, *ids: str) -> int:
+        reset = self._limiter.get_window_stats(item, *ids).reset_time
+        return max(1, int((reset - time.time()) // 60) + 1)
 
-    def verify(self, user: str, password: str) -> bool:
-        """Check a login; repeated failures for one name lock it for a few minutes."""
-        now = time.monotonic()
-        with self._lock:
-            if self._locked_out(user, now):
-                return False
-        ok = False
-        if self.env_user and self.env_password and hmac.compare_digest(user.encode(), self.env_user.encode()):
-            ok = hmac.compare_digest(password.encode(), self.env_password.encode())
+    def check(self, user: str, password: str, address: str = "unknown") -> LoginResult:
+        """Check a login. The attempt is counted before the password is looked at (no race)."""
+        if not self._limiter.hit(self._per_address, "login-address", address):
+            return LoginResult(False, LOCKED_ADDRESS.format(
+                minutes=self._minutes_left(self._per_address, "login-address", address)), locked=True)
+        if not self._limiter.hit(self._per_name, "login-name", user):
+            return LoginResult(False, LOCKED_ACCOUNT.format(
+                minutes=self._minutes_left(self._per_name, "login-name", user)), locked=True)
+        if self.env_user and self._env_hash and hmac.compare_digest(user.encode(), self.env_user.encode()):
+            stored = self._env_hash
         else:
-            stored = self._hashed().get(user)
-            if stored is None:
-                _hasher.hash(password)  # same work as a real check: do not reveal which names exist
-            else:
-                try:
-                    ok = _hasher.verify(stored, password)
-                except (VerificationError, InvalidHashError):
-                    ok = False
+            stored = self._hashed().get(user) or self._dummy_hash  # unknown name: same Argon2 work
+        if not _hash_slots.acquire(timeout=HASH_WAIT_SECONDS):
+            return LoginResult(False, BUSY)
+        try:
+            ok = _verify_hash(stored, password) and stored is not self._dummy_hash
+        finally:
+            _hash_slots.release()
         if not ok:
-            with self._lock:
-                if len(self._failures) > 10_000:  # many invented names: forget the stale ones
-                    self._failures = {k: v for k, v in self._failures.items() if v and now - v[-1] < FAILURE_WINDOW}
-                self._failures.setdefault(user, []).append(now)
-        return ok
+            return LoginResult(False, WRONG)
+        self._limiter.clear(self._per_name, "login-name", user)
+        self._limiter.clear(self._per_address, "login-address", address)
+        return LoginResult(True)
+
+    def verify(self, user: str, password: str, address: str = "unknown") -> bool:
+        """True when the login is accepted (see `check` for the reason of a refusal)."""
+        return self.check(user, password, address).ok
 
 
 def is_loopback(host: str) -> bool:
