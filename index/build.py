@@ -34,6 +34,15 @@ def _params(settings: Settings, model_id: str) -> tuple:
 
 def build_index(settings: Settings, rebuild: bool = False, embedder: Embedder | None = None,
                 show_progress: bool = True) -> BuildReport:
+    """Under the refresh lock: a build and a refresh never write versions at the same time."""
+    from index.refresh import refresh_lock
+
+    with refresh_lock(settings.data_dir):
+        store.clean_leftovers(settings.data_dir)  # what a killed build or refresh left behind
+        return _build_index(settings, rebuild, embedder, show_progress)
+
+
+def _build_index(settings: Settings, rebuild: bool, embedder: Embedder | None, show_progress: bool) -> BuildReport:
     started = time.perf_counter()
     docs = load_documents(settings.knowledge_dir)
     hashes = {d.id: document_hash(d) for d in docs}
@@ -74,5 +83,6 @@ def build_index(settings: Settings, rebuild: bool = False, embedder: Embedder | 
         extra={"superseded_by": superseded_by(docs), "analyzer": ANALYZER_VERSION},
     )
     store.write_version(data_dir, version, manifest, chunks, vectors, keyword)
+    store.set_state(data_dir, version, "validated")  # an officer's explicit full build is its own check
     store.publish(data_dir, version)
     return BuildReport(version, len(docs), len(chunks), embedded, seconds)

@@ -6,12 +6,18 @@ a full rebuild. Before the CURRENT pointer moves, the new version must pass thre
 document and chunk counts, every document found by its own title in the top 5, and answer
 accuracy on the eval set not worse than the live version beyond a tolerance. A failure deletes
 the candidate, leaves the live index serving and says why.
+
+Each version records its state in its manifest (building → validated → live → retired, see
+`index.store`): a run killed at any point leaves at most a `building` or unpublished folder, which
+the next run (or build, or rollback) removes under the same lock, and rollback only ever returns
+to a version that passed the checks and served before. A full disk is reported as such and the
+candidate removed.
 """
 from __future__ import annotations
 
 import fcntl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,8 +40,18 @@ DEFAULT_TOLERANCE = 0.02  # answer accuracy may drop by at most this much (eval 
 DEFAULT_EVAL_FILE = PROJECT_ROOT / "tests" / "eval" / "dev" / "questions.yaml"
 
 
+# Called with the stage name ("building" with the partial folder written, "validating", "publishing",
+# "switched" after the pointer moved): scripts/chaos.py and the tests kill the process there with SIGKILL.
+STAGE_HOOK: Callable[[str], None] | None = None
+
+
 class RefreshBusy(store.IndexUnavailable):
     """Another refresh holds the lock (a scheduled run and a manual one at the same time)."""
+
+
+def _stage(name: str) -> None:
+    if STAGE_HOOK is not None:
+        STAGE_HOOK(name)
 
 
 @dataclass
@@ -272,6 +288,7 @@ def refresh(settings: Settings, embedder: Embedder | None = None, show_progress:
     data_dir = settings.data_dir
     tolerance = tolerance_of(settings) if tolerance is None else tolerance
     with refresh_lock(data_dir):
+        cleaned = store.clean_leftovers(data_dir)  # a killed run's candidate is never kept, never served
         docs = load_documents(settings.knowledge_dir)
         embedder = embedder or load_embedder(settings)
         live, why_full = _live_index(settings, embedder.model_id)
@@ -291,44 +308,69 @@ def refresh(settings: Settings, embedder: Embedder | None = None, show_progress:
             return report
         if why_full:
             report.checks["full_build"] = why_full
+        if cleaned:
+            report.checks["cleaned"] = cleaned
 
-        cache = EmbeddingCache(data_dir / "cache" / "embeddings.sqlite")
+        version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         try:
-            chunks, vectors, embedded, reused = assemble(docs, settings, embedder, live, cache, show_progress)
-            keyword = KeywordIndex.build([c.text for c in chunks])
-            version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-            manifest = store.Manifest(
-                format=store.FORMAT_VERSION, model=embedder.model_id, dim=embedder.dim,
-                chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, documents=hashes,
-                chunk_count=len(chunks), built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                build_seconds=round(time.perf_counter() - started, 2), embedded_now=embedded,
-                extra={"previous_version": previous, "superseded_by": superseded_by(docs),
-                       "analyzer": ANALYZER_VERSION,
-                       "refresh": {"added": report.added, "changed": report.changed, "removed": report.removed}},
-            )
-            store.write_version(data_dir, version, manifest, chunks, vectors, keyword)
-            report.chunks, report.embedded_now, report.reused = len(chunks), embedded, reused
+            return _build_check_publish(settings, docs, embedder, live, report, version, hashes, previous,
+                                        tolerance, run_eval, show_progress, started)
+        except Exception as exc:
+            if not store.is_disk_full(exc, data_dir):
+                raise
+            if version != store.current_version(data_dir):
+                store.remove_version(data_dir, version)  # the partial folder is already gone
+            raise store.disk_full(data_dir) from exc
 
-            checked = time.perf_counter()
-            try:
-                candidate = store.load_version(data_dir, version, embedder.model_id)
-                problems, checks = validate(candidate, live, docs, report.removed, settings,
-                                            QueryCachingEmbedder(embedder, cache), tolerance, run_eval, show_progress)
-            except Exception as exc:  # a candidate that cannot even be checked is not published
-                problems, checks = [f"Không kiểm tra được phiên bản mới: {exc}"], {}
-            report.validate_seconds = time.perf_counter() - checked
-            report.checks.update(checks)
-        finally:
-            cache.close()
 
-        if problems:
-            store.remove_version(data_dir, version)
-            report.problems = problems
-        else:
-            store.publish(data_dir, version)
-            report.version, report.published = version, True
-        report.seconds = time.perf_counter() - started
-        return report
+def _build_check_publish(settings: Settings, docs: list[Document], embedder: Embedder,
+                         live: store.StoredIndex | None, report: RefreshReport, version: str, hashes: dict,
+                         previous: str | None, tolerance: float, run_eval: bool, show_progress: bool,
+                         started: float) -> RefreshReport:
+    """Write the candidate (state building), check it, then mark it validated and publish it."""
+    data_dir = settings.data_dir
+    cache = EmbeddingCache(data_dir / "cache" / "embeddings.sqlite")
+    try:
+        chunks, vectors, embedded, reused = assemble(docs, settings, embedder, live, cache, show_progress)
+        keyword = KeywordIndex.build([c.text for c in chunks])
+        manifest = store.Manifest(
+            format=store.FORMAT_VERSION, model=embedder.model_id, dim=embedder.dim,
+            chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, documents=hashes,
+            chunk_count=len(chunks), built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            build_seconds=round(time.perf_counter() - started, 2), embedded_now=embedded,
+            extra={"previous_version": previous, "superseded_by": superseded_by(docs),
+                   "analyzer": ANALYZER_VERSION,
+                   "refresh": {"added": report.added, "changed": report.changed, "removed": report.removed}},
+        )
+        store.write_version(data_dir, version, manifest, chunks, vectors, keyword,
+                            on_partial=lambda: _stage("building"))
+        report.chunks, report.embedded_now, report.reused = len(chunks), embedded, reused
+
+        checked = time.perf_counter()
+        _stage("validating")
+        try:
+            candidate = store.load_version(data_dir, version, embedder.model_id)
+            problems, checks = validate(candidate, live, docs, report.removed, settings,
+                                        QueryCachingEmbedder(embedder, cache), tolerance, run_eval, show_progress)
+        except Exception as exc:  # a candidate that cannot even be checked is not published
+            if store.is_disk_full(exc, data_dir):
+                raise
+            problems, checks = [f"Không kiểm tra được phiên bản mới: {exc}"], {}
+        report.validate_seconds = time.perf_counter() - checked
+        report.checks.update(checks)
+    finally:
+        cache.close()
+
+    if problems:
+        store.remove_version(data_dir, version)
+        report.problems = problems
+    else:
+        store.set_state(data_dir, version, "validated")
+        _stage("publishing")
+        store.publish(data_dir, version, on_switched=lambda: _stage("switched"))
+        report.version, report.published = version, True
+    report.seconds = time.perf_counter() - started
+    return report
 
 
 @dataclass
@@ -341,6 +383,7 @@ class RollbackReport:
 def rollback(settings: Settings) -> RollbackReport:
     """Serve the previous version again; say which documents the next refresh would bring back."""
     with refresh_lock(settings.data_dir):
+        store.clean_leftovers(settings.data_dir)  # settles states a killed publish left half-written
         old, new = store.rollback(settings.data_dir)
     try:
         served = store.read_manifest(store.indexes_dir(settings.data_dir) / new).documents

@@ -66,34 +66,56 @@ def current_version(data_dir: Path) -> str | None:
 
 
 def write_version(data_dir: Path, version: str, manifest: Manifest, chunks: list[Chunk],
-                  vectors: np.ndarray, keyword: KeywordIndex) -> Path:
-    """Write a complete index beside the live one; nothing is visible until `publish`."""
+                  vectors: np.ndarray, keyword: KeywordIndex, on_partial=None) -> Path:
+    """Write a complete index beside the live one, in state `building`; nothing is visible until `publish`.
+
+    A full disk removes the partial folder and raises DiskFull; `on_partial` is a test hook (chaos kills there).
+    """
     target = indexes_dir(data_dir) / version
     tmp = target.with_name(target.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    index = faiss.IndexFlatIP(manifest.dim)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(index, str(tmp / "vectors.faiss"))
-    keyword.save(tmp / "keyword")
-    with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
-        for c in chunks:
-            fh.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
-    (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.rename(target)
+    manifest.extra["state"] = "building"
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        index = faiss.IndexFlatIP(manifest.dim)
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        faiss.write_index(index, str(tmp / "vectors.faiss"))
+        keyword.save(tmp / "keyword")
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
+            for c in chunks:
+                fh.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+        (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2),
+                                           encoding="utf-8")
+        if on_partial is not None:
+            on_partial()
+        tmp.rename(target)
+    except Exception as exc:
+        full = is_disk_full(exc, data_dir)  # before the cleanup frees the space again
+        shutil.rmtree(tmp, ignore_errors=True)
+        if full:
+            raise disk_full(data_dir) from exc
+        raise
     return target
 
 
-def publish(data_dir: Path, version: str) -> None:
-    pointer = data_dir / "CURRENT"
-    tmp = data_dir / "CURRENT.tmp"
-    tmp.write_text(version + "\n", encoding="utf-8")
-    os.replace(tmp, pointer)
-    versions = sorted(p for p in indexes_dir(data_dir).iterdir() if p.is_dir() and not p.name.endswith(".partial"))
-    for old in versions[:-KEEP_VERSIONS]:
-        if old.name != version:
-            shutil.rmtree(old, ignore_errors=True)
+def publish(data_dir: Path, version: str, on_switched=None) -> None:
+    """Point CURRENT at a validated version, mark states (new live, old retired), prune old versions.
+
+    Refuses a version that was never validated. `on_switched` is a test hook between the pointer and the states.
+    """
+    state = version_state(data_dir, version)
+    if state not in SERVABLE:
+        raise IndexUnavailable(f"Phiên bản {version} chưa qua kiểm tra (trạng thái: {state or 'không rõ'}), "
+                               "không đưa vào phục vụ.")
+    previous = current_version(data_dir)
+    _write_pointer(data_dir, version)
+    if on_switched is not None:
+        on_switched()
+    set_state(data_dir, version, "live")
+    if previous and previous != version:
+        _retire(data_dir, previous)
+    prune(data_dir)
 
 
 def read_manifest(path: Path) -> Manifest:
@@ -145,7 +167,101 @@ def load_version(data_dir: Path, version: str, model_id: str) -> StoredIndex:
     return StoredIndex(version, path, manifest, chunks, vectors, keyword)
 
 
-# -- versions: list, inspect, roll back (used by `cchc index refresh/rollback` and bot.live) -----------
+# -- versions: states, list, roll back, prune (used by `cchc index build/refresh/rollback` and bot.live) ---
+# building: written, not yet checked · validated: passed the checks · live: CURRENT points at it ·
+# retired: was live, replaced (the only kind rollback goes to). A version without a state predates states.
+STATES = ("building", "validated", "live", "retired")
+SERVABLE = ("validated", "live", "retired")
+
+
+class DiskFull(IndexUnavailable):
+    """No space left while writing a version; its partial folder has been removed."""
+
+
+def is_disk_full(exc: BaseException, data_dir: Path | None = None) -> bool:
+    """ENOSPC/EDQUOT, SQLite's "database or disk is full", or (libraries that hide errno, like faiss's
+    RuntimeError) an error raised while the disk under `data_dir` has less than 1 MB left."""
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+        return True
+    if data_dir is not None and isinstance(exc, (OSError, RuntimeError)):
+        try:
+            return shutil.disk_usage(data_dir).free < 1024 * 1024
+        except OSError:
+            return False
+    return False
+
+
+def disk_full(data_dir: Path) -> DiskFull:
+    try:
+        free = f" (còn trống {shutil.disk_usage(data_dir).free / 1024 / 1024:.0f} MB)"
+    except OSError:
+        free = ""
+    return DiskFull(f"Hết dung lượng đĩa khi ghi chỉ mục vào {data_dir}{free}. Đã xoá phần ghi dở; chỉ mục đang "
+                    "phục vụ không đổi. Hãy giải phóng dung lượng (ví dụ xoá tệp cũ) rồi chạy lại "
+                    "`cchc index refresh`.")
+
+
+def _write_pointer(data_dir: Path, version: str) -> None:
+    tmp = data_dir / "CURRENT.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(version + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, data_dir / "CURRENT")
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full(data_dir) from exc
+        raise
+
+
+def version_state(data_dir: Path, version: str) -> str | None:
+    try:
+        return read_manifest(indexes_dir(data_dir) / version).extra.get("state")
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def set_state(data_dir: Path, version: str, state: str) -> None:
+    """Record a version's state in its manifest (atomic replace); `live` also stamps when it first served."""
+    assert state in STATES, state
+    path = indexes_dir(data_dir) / version / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    extra = data.setdefault("extra", {})
+    extra["state"] = state
+    if state in ("live", "retired"):  # only ever set on the version CURRENT points (or pointed) at
+        from datetime import datetime, timezone
+
+        extra.setdefault("live_since", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    tmp = path.with_name("manifest.json.tmp")
+    try:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full(data_dir) from exc
+        raise
+
+
+def _retire(data_dir: Path, version: str) -> None:
+    """Mark the version that served until now; an unreadable or missing one is simply not a rollback target."""
+    try:
+        set_state(data_dir, version, "retired")
+    except (OSError, ValueError, TypeError):
+        pass
+
+
+def _was_live(manifest: Manifest) -> bool:
+    return manifest.extra.get("state") in ("live", "retired") and bool(manifest.extra.get("live_since"))
+
+
 def list_versions(data_dir: Path) -> list[str]:
     """Complete versions on disk, oldest first (names are UTC timestamps)."""
     root = indexes_dir(data_dir)
@@ -153,6 +269,72 @@ def list_versions(data_dir: Path) -> list[str]:
         return []
     return sorted(p.name for p in root.iterdir()
                   if p.is_dir() and not p.name.endswith(".partial") and (p / "manifest.json").exists())
+
+
+def version_states(data_dir: Path) -> dict[str, str | None]:
+    """Every complete version and its state, oldest first."""
+    return {v: version_state(data_dir, v) for v in list_versions(data_dir)}
+
+
+def rollback_targets(data_dir: Path) -> list[str]:
+    """Versions that were validated and served before (state retired), oldest first."""
+    out = []
+    for v in list_versions(data_dir):
+        try:
+            manifest = read_manifest(indexes_dir(data_dir) / v)
+        except (OSError, ValueError, TypeError):
+            continue
+        if manifest.extra.get("state") == "retired" and _was_live(manifest):
+            out.append(v)
+    return out
+
+
+def clean_leftovers(data_dir: Path) -> list[str]:
+    """Repair what a killed build/refresh left; call with the refresh lock held. Returns removed folders.
+
+    Removes `.partial` folders and versions never served (building, or validated but not published);
+    CURRENT's version is marked live and any other `live` one retired (a kill between pointer and states).
+    """
+    root = indexes_dir(data_dir)
+    if not root.is_dir():
+        return []
+    removed = []
+    for p in sorted(root.iterdir()):
+        if p.is_dir() and p.name.endswith(".partial"):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
+    live = current_version(data_dir)
+    if live and version_state(data_dir, live) in ("validated", "retired", None):
+        try:
+            set_state(data_dir, live, "live")
+        except (OSError, ValueError, TypeError):
+            pass  # unreadable: the build that follows replaces it
+    for v, state in version_states(data_dir).items():
+        if v == live:
+            continue
+        if state == "live":
+            _retire(data_dir, v)
+        elif state in ("building", "validated"):
+            shutil.rmtree(root / v, ignore_errors=True)
+            removed.append(v)
+    return removed
+
+
+def prune(data_dir: Path, keep: int = KEEP_VERSIONS) -> list[str]:
+    """Keep the live version and the newest `keep - 1` versions rollback can go to; delete the rest.
+
+    A version being built or checked right now is kept (its refresh holds the lock and removes it itself).
+    """
+    live = current_version(data_dir)
+    targets = rollback_targets(data_dir)
+    kept = set(targets[-(keep - 1):] if keep > 1 else []) | {live}
+    removed = []
+    for v, state in version_states(data_dir).items():
+        if v in kept or state in ("building", "validated"):
+            continue
+        shutil.rmtree(indexes_dir(data_dir) / v, ignore_errors=True)
+        removed.append(v)
+    return removed
 
 
 def pointer_state(data_dir: Path) -> tuple[str | None, int]:
@@ -166,33 +348,37 @@ def pointer_state(data_dir: Path) -> tuple[str | None, int]:
 
 
 def previous_version(data_dir: Path, version: str | None = None) -> str | None:
-    """The version that was live before `version` (default: the live one), if still on disk."""
+    """The version rollback would serve: the one live before `version` (default: the live one), if it is a
+    version that was validated and served, and is still on disk."""
     version = version or current_version(data_dir)
-    versions = list_versions(data_dir)
     if version is None:
         return None
+    targets = [v for v in rollback_targets(data_dir) if v != version]
     try:
         recorded = read_manifest(indexes_dir(data_dir) / version).extra.get("previous_version")
     except (OSError, ValueError, TypeError):
         recorded = None
-    if recorded and recorded in versions and recorded != version:
+    if recorded in targets:
         return recorded
-    older = [v for v in versions if v < version]
+    older = [v for v in targets if v < version]
     return older[-1] if older else None
 
 
 def rollback(data_dir: Path) -> tuple[str, str]:
-    """Switch the pointer back to the previous version; nothing is deleted. Returns (from, to)."""
+    """Serve again the version that was live before; nothing is deleted. Returns (from, to).
+
+    Only a version that passed validation and served before can come back: never a leftover candidate.
+    """
     live = current_version(data_dir)
     if live is None:
         raise IndexMissing(f"Chưa có chỉ mục trong {data_dir}: không có gì để quay lại.")
     target = previous_version(data_dir, live)
     if target is None:
-        raise IndexUnavailable(f"Không còn phiên bản nào trước {live} trong {indexes_dir(data_dir)} để quay lại.")
-    pointer = data_dir / "CURRENT"
-    tmp = data_dir / "CURRENT.tmp"
-    tmp.write_text(target + "\n", encoding="utf-8")
-    os.replace(tmp, pointer)
+        raise IndexUnavailable(f"Không còn phiên bản nào đã kiểm tra và từng phục vụ trước {live} trong "
+                               f"{indexes_dir(data_dir)} để quay lại.")
+    _write_pointer(data_dir, target)
+    set_state(data_dir, target, "live")
+    _retire(data_dir, live)
     return live, target
 
 
