@@ -59,7 +59,7 @@ def _note_amounts(note: str) -> set[int]:
     return {int(a.replace(".", "")) for a in found}
 
 
-def _split_run_together(digits: str, note: str, sibling_times: list[str]) -> tuple[str, str]:
+def _split_run_together(digits: str, note: str, sibling_times: list[str]) -> tuple[str, str] | None:
     """A time whose unit was lost runs into the fee figure ('1' + '20 VNĐ' → '120 VNĐ'): choose the cut.
 
     Prefer the cut whose time another channel of the page states, then the one whose figure starts like an
@@ -74,7 +74,7 @@ def _split_run_together(digits: str, note: str, sibling_times: list[str]) -> tup
             continue
         cuts.append((time, fee))
     if not cuts:
-        return plain[:1], plain[1:]
+        return None  # "10 USD": no cut leaves a valid figure, so the time cell was empty
     for time, fee in cuts:
         if time in sibling_times:
             return time, fee
@@ -123,6 +123,7 @@ def _parse_channel_row(channel: str, text: str, stated_times: list[str]) -> tupl
     unit_missing = False
     rest = text
     fee_figure: str | None = None
+    currency = "đồng"
     if m := _TIME_WITH_UNIT.match(rest):
         time, rest = f"{m.group('n')} {m.group('u').lower()}", rest[m.end():]
     elif rest.startswith(NO_INFO) and _FEE.match(rest[len(NO_INFO):]):
@@ -130,10 +131,10 @@ def _parse_channel_row(channel: str, text: str, stated_times: list[str]) -> tupl
     elif m := re.match(rf"(\d+)(?=Miễn phí|{NO_INFO}|Không)", rest):
         time, unit_missing, rest = m.group(1), True, rest[m.end():]
     elif m := re.match(rf"(\d[\d,.]*) ?(?:{_CURRENCY})", rest):
-        note = rest[m.end():]
-        t, fee_figure = _split_run_together(m.group(1), note, stated_times)
-        time, unit_missing, rest = t, True, rest[m.end():]
-        codes.append("time_fee_digits_split")
+        if cut := _split_run_together(m.group(1), rest[m.end():], stated_times):
+            (time, fee_figure), unit_missing, rest = cut, True, rest[m.end():]
+            currency = "USD" if m.group(0).endswith("USD") else "đồng"
+            codes.append("time_fee_digits_split")
     elif m := re.match(r"(.{1,160}?)(?=" + _FEE.pattern + ")", rest, re.S):
         time, rest = clean_text(m.group(1)).rstrip(".") or None, rest[m.end():]
         if time in (NO_INFO,):
@@ -143,7 +144,7 @@ def _parse_channel_row(channel: str, text: str, stated_times: list[str]) -> tupl
     fee: str | None = None
     note: str | None = None
     if fee_figure is not None:
-        fee = f"{format_amount(fee_figure)} đồng"
+        fee = f"{format_amount(fee_figure)} {currency}"
     elif m := _FEE.match(rest):
         token, rest = m.group(0), rest[m.end():]
         if m.group("fig"):
@@ -151,7 +152,8 @@ def _parse_channel_row(channel: str, text: str, stated_times: list[str]) -> tupl
             codes.append("fee_figure_formatted")
         elif token == "Miễn phí":
             fee = "Miễn phí"
-    if rest.startswith("(") and (fee or fee_figure):  # after "Không có thông tin", "(1) …" opens the description
+    enumerator = re.match(r"\((?:[a-zđ]|[ivx]+|\d{1,2})\)", rest)  # "(a) Cung cấp…" opens the description
+    if rest.startswith("(") and (fee or fee_figure) and not enumerator:  # after "Không có thông tin" too
         inner, after, closed = _balanced(rest, 0)
         note, rest = clean_text(inner), rest[after:]
         while note.startswith("(") and _balanced(note, 0)[1] == len(note):

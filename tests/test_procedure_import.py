@@ -199,6 +199,11 @@ def test_parsers_on_the_readme_examples():
         ("Trực tuyến", "7 ngày làm việc", "10.000 đồng", "Nộp trực tuyến."),
         ("Trực tiếp", "1", "Miễn phí", None)]
     assert rows[1]["time_unit_missing"] and rows[1]["description"].endswith("Trực tiếp tại quầy.")
+    rows, _ = parse_channels("Trực tiếp5 Ngày làm việcMiễn phí(a) Cấp lại: 7 ngày.Trực tiếp2 GiờKhông có thông tin"
+                             "(1) Nộp tại quầy.Trực tuyến10 USD(/bản)")
+    assert [(r["fee"], r["fee_note"], r["description"]) for r in rows] == [
+        ("Miễn phí", None, "(a) Cấp lại: 7 ngày."), (None, None, "(1) Nộp tại quầy."), ("10 USD", "/bản", None)]
+    assert (rows[2]["time"], rows[2]["time_unit_missing"]) == (None, False)
     papers, _ = parse_papers("--Tên giấy tờMẫu đơn, tờ khaiSố lượng- Đơn đề nghị (Mẫu 01)1 bản chính"
                              "Giấy tờ tùy thân0 bản chính,1 bản sao")
     assert [(p["name"], p["form"], p["copies"], p["case"]) for p in papers] == [
