@@ -42,6 +42,14 @@ def test_sample_imports_every_valid_page_and_leaves_out_wrong_ones(imported):
     assert len(docs) == len(written) and all(d.type == "thủ tục" for d in docs)
 
 
+def test_record_file_matches_the_reviewed_golden_copy(imported):
+    """The whole file, byte for byte, as reviewed against the portal page (fees, note, papers, forms)."""
+    out, _ = imported
+    golden = FIXTURES / "expected" / "bo-cong-an" / "1.012680.md"
+    assert (out / "bo-cong-an" / "1.012680.md").read_text(encoding="utf-8") == golden.read_text(encoding="utf-8"), (
+        "format changed: review the new file, then copy it over the golden one")
+
+
 def test_residence_registration_record_matches_the_portal_page(imported):
     out, _ = imported
     doc = read_document(out / "bo-cong-an" / "1.004222.md")
