@@ -1,7 +1,7 @@
-"""Compose a short answer from retrieved passages: the sentences that answer, each with its [n].
+"""Evidence: the sentences, list items or whole sections of retrieved passages that answer a question.
 
 Extractive on purpose: every sentence shown is a sentence of a cited document, so nothing is
-invented. (LLM generation is a separate, later decision.)
+invented. The decision reads this evidence (no qualifying sentence, no answer); compose renders it.
 """
 from __future__ import annotations
 
@@ -16,11 +16,6 @@ from index.vietnamese import content_tokens, normalized_tokens
 RE_SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[-–•A-ZĐÀ-Ỹ0-9(“\"])|\n+")
 MAX_SENTENCES = 4
 MAX_CHARS = 800
-# Questions that ask for a number or a date: a sentence without digits does not answer them.
-RE_QUANTITY = re.compile(
-    r"\b(bao nhieu|bao nhiu|bn|so may|may (phan tram|ngay|thang|nam|gio|lan|nguoi)|ngay nao|ngay may|"
-    r"khi nao|bao gio|bao lau|han chot|truoc ngay|phan tram|ty le|chi tieu)\b"
-)
 RE_CLAUSE = re.compile(r"(?<=;)\s+|\s+(?=- [A-ZĐÀ-Ỹ])")
 LONG_UNIT = 300  # sentences longer than this are scored clause by clause
 
@@ -93,25 +88,6 @@ def context_terms(hit: Hit) -> frozenset[str]:
     return _context(c.title, c.ward, c.year)
 
 
-# Questions about the details of one procedure: papers, fees, duration, conditions, where to file.
-RE_PROCEDURE_DETAIL = re.compile(
-    r"\b(giay to gi|giay to nao|nhung giay to|ho so gom|ho so can|can nhung gi|can mang|can chuan bi|"
-    r"le phi (la |het )?bao nhieu|phi bao nhieu|mat bao lau|bao lau|dieu kien gi|can dieu kien|lam o dau|nop o dau|lam the nao de duoc|duoc huong)\b"
-)
-
-
-# Practical facts about an office (hours, address, who holds a post now): plans never state them.
-RE_OFFICE_INFO = re.compile(r"\b(gio lam viec|lam viec (thu|chu nhat|ngay le)|tru so|hien nay la ai|dang la ai)\b")
-
-
-def asks_procedure_detail(folded_question: str) -> bool:
-    return bool(RE_PROCEDURE_DETAIL.search(folded_question))
-
-
-def asks_office_info(folded_question: str) -> bool:
-    return bool(RE_OFFICE_INFO.search(folded_question))
-
-
 RE_FIGURE = re.compile(r"\d+(?:[.,/]\d+)*%?")
 
 
@@ -121,26 +97,16 @@ def new_figures(unit: str, folded_question: str) -> list[str]:
     return [f for f in RE_FIGURE.findall(unit) if not re.fullmatch(r"20\d\d", f) and f not in asked]
 
 
-RE_PHONE_QUESTION = re.compile(r"\b(so dien thoai|dien thoai|tong dai|goi so|goi den|so nao|so may)\b")
 RE_PHONE_NUMBER = re.compile(r"\b(1800[. ]?\d{4}|1900[. ]?\d{4}|1022|0\d{9,10})\b")
 
 
-def asks_phone(folded_question: str) -> bool:
-    return bool(RE_PHONE_QUESTION.search(folded_question))
-
-
-def asks_quantity(folded_question: str) -> bool:
-    return bool(RE_QUANTITY.search(folded_question))
-
-
-def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]) -> list[tuple[str, int]]:
+def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float], need_number: bool = False,
+                     want_phone: bool = False) -> list[tuple[str, int]]:
     """Best (sentence, hit index) pairs, at most MAX_SENTENCES, in reading order per hit.
 
     `question` is the folded, corrected question. For "how many / when" questions only sentences
     with a number qualify: a plan that never states the figure does not answer the question.
     """
-    need_number = asks_quantity(question)
-    want_phone = asks_phone(question)  # "sdt hỗ trợ dvc": the sentence that gives a number comes first
     tokens = normalized_tokens(question)
     terms = set(content_tokens(tokens))
     bigrams = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
@@ -199,9 +165,45 @@ def excerpt(unit: str, question: str, idf: Callable[[str], float], limit: int = 
     return ("… " if best_start else "") + text + (" …" if end < len(words) else "")
 
 
-def lead_in(hit: Hit) -> str:
-    c = hit.chunk
-    when = display_date(c.date)
-    if c.doc_type == "hướng dẫn":
-        return f"Theo {c.title}:"
-    return f"Theo {c.title}" + (f" ({when})" if when and when not in c.title else "") + ":"
+RE_ITEM = re.compile(r"^\s*(?:[a-zđ]\)|\d+[.)]|[-–+•])\s+", re.M)
+RE_ITEM_START = re.compile(r"(?m)^(?=\s*(?:[a-zđ]\)|\d+[.)]|[-–+•])\s+)")
+
+
+def merge_passages(passages: list[str]) -> str:
+    """Join consecutive chunks of one section, dropping the overlap the splitter repeated."""
+    text = ""
+    for p in passages:
+        if not text:
+            text = p
+            continue
+        overlap = 0
+        for size in range(min(len(text), len(p), 200), 10, -1):
+            if text.endswith(p[:size]):
+                overlap = size
+                break
+        text = text + ("" if overlap else "\n") + p[overlap:]
+    return text
+
+
+def list_items(section_text: str) -> tuple[str, list[str]]:
+    """(intro, items) of a section written as a list: "a) …", "1. …", "- …". Items stay whole, in order."""
+    parts = [p.strip() for p in RE_ITEM_START.split(section_text) if p.strip()]
+    if len(parts) < 2:
+        return section_text.strip(), []
+    intro = "" if RE_ITEM.match(parts[0]) else parts.pop(0)
+    items = [RE_ITEM.sub("", p, count=1).strip() for p in parts if RE_ITEM.match(p)]
+    return intro, items
+
+
+def compact(text: str, limit: int = 160) -> str:
+    """A list item for a phone: its first clause, whole words, never a dangling "như sau:"."""
+    text = " ".join(text.split())
+    text = re.sub(r"\s*(như sau|sau đây|gồm)\s*:\s*$", "", text, flags=re.I).rstrip(" :;,")
+    if len(text) <= limit:
+        return text
+    for sep in (". ", "; ", ": "):
+        cut = text.find(sep, 40)
+        if 0 < cut <= limit:
+            return text[:cut].rstrip(" ;:,.")
+    cut = text.rfind(" ", 0, limit)
+    return text[:cut if cut > 40 else limit].rstrip(" ;:,.") + " …"

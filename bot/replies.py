@@ -50,6 +50,11 @@ NOT_FOUND = (
     "nên không muốn đoán. " + HOTLINES
 )
 
+TOO_VAGUE = (
+    "Bạn hỏi cụ thể hơn giúp mình nhé: tên thủ tục hoặc việc cần làm (ví dụ “đăng ký khai sinh cần giấy tờ gì”, "
+    "“lệ phí đăng ký tạm trú”), hoặc kế hoạch của xã, phường nào. " + HOTLINES
+)
+
 NO_PROCEDURE_DETAILS = (
     "Xin lỗi, kho tri thức của mình chưa có hướng dẫn chi tiết (thành phần hồ sơ, giấy tờ, lệ phí, thời hạn) "
     "cho thủ tục này, nên không muốn đoán. Bạn có thể tìm đúng thủ tục trên https://dichvucong.gov.vn, "

@@ -34,9 +34,13 @@ class Answer:
     text: str
     found: bool
     citations: list[Citation] = field(default_factory=list)
-    kind: str = "answer"  # answer | not_found | smalltalk | invalid
+    kind: str = "answer"  # answer | not_found | smalltalk | invalid | choice
     timings_ms: dict[str, float] = field(default_factory=dict)
     debug: dict = field(default_factory=dict)  # retrieval evidence for officers (console, eval)
+    body: str = ""  # the reply without its sources (about 700 characters at most)
+    sources: list[str] = field(default_factory=list)  # "[1] title, section, date" lines, shown behind a button
+    options: list[dict] = field(default_factory=list)  # choices offered: [{"code", "title"}]
+    decision: object | None = None  # bot.decide.Decision: why it answered or declined
 
     def to_json(self) -> dict:
         return {
@@ -48,4 +52,9 @@ class Answer:
                 for c in self.citations
             ],
             "timings_ms": self.timings_ms,
+            "kind": self.kind,
+            "body": self.body or self.text,
+            "sources": self.sources,
+            "options": self.options,
+            "rule": getattr(self.decision, "rule", None),
         }

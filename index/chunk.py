@@ -73,6 +73,17 @@ def document_card(doc: Document) -> str:
 PROCEDURE_TYPE = "thủ tục"
 
 
+def _json_safe(value):
+    """Front matter may hold dates; chunks are stored as JSON."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, Date):
+        return value.isoformat()
+    return value
+
+
 def procedure_card(doc: Document) -> str:
     """One passage per national procedure: its name and where it sits, what retrieval needs to find it.
 
@@ -105,10 +116,11 @@ def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
                   doc_type=doc.type, source=doc.source, scope=doc.scope)
     if doc.type == PROCEDURE_TYPE:
         card = procedure_card(doc)
-        return [Chunk(id=f"{doc.id}#0", section=CARD_SECTION, text=card, passage=card, **common)]
+        meta = _json_safe({**doc.metadata(), "body": doc.body})  # the record answers fee/time/papers questions
+        return [Chunk(id=f"{doc.id}#0", section=CARD_SECTION, text=card, passage=card, meta=meta, **common)]
     card = document_card(doc)
     chunks = [Chunk(id=f"{doc.id}#0", section=CARD_SECTION, text=f"{header(doc, CARD_SECTION)}\n{card}",
-                    passage=card, **common)]
+                    passage=card, meta=_json_safe(doc.extra), **common)]
     for section in by_heading.split_text(doc.body):
         path = section_path(section.metadata)
         content = section.page_content

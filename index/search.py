@@ -33,10 +33,10 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
 class Searcher:
     """Loaded once per process; answers many queries."""
 
-    def __init__(self, index: StoredIndex, embedder: Embedder, dense_weight: float) -> None:
+    def __init__(self, index: StoredIndex, embedder: Embedder, dense_weight: float | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        self.dense_weight = dense_weight
+        self.dense_weight = 0.15 if dense_weight is None else dense_weight  # the answer core sets its policy's
         self.chunks: list[Chunk] = index.chunks
         self._terms = {c.id: topic_terms(c.text) for c in self.chunks}
 

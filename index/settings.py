@@ -35,10 +35,11 @@ class Settings(BaseSettings):
     chunk_size: int = 700
     chunk_overlap: int = 100
 
-    # Retrieval and answer decision (calibrated with `cchc eval --calibrate`).
-    dense_weight: float = 0.15
-    found_threshold: float = 0.575
-    found_threshold_detail: float = 0.8  # questions about one procedure's papers, fees, duration
+    # Retrieval and answer decision: the values live in bot/policy.yaml; these environment variables only
+    # override them for an experiment (CCHC_DENSE_WEIGHT, CCHC_FOUND_THRESHOLD, CCHC_FOUND_THRESHOLD_DETAIL).
+    dense_weight: float | None = None
+    found_threshold: float | None = None
+    found_threshold_detail: float | None = None
     top_k: int = 5
     max_question_chars: int = 1000
 

@@ -47,6 +47,7 @@ class Chunk:
     doc_type: str = "kế hoạch"
     source: str | None = None
     scope: str | None = None
+    meta: dict = field(default_factory=dict)  # the document's front matter, on its first chunk only
 
 
 @dataclass

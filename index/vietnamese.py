@@ -10,67 +10,12 @@ import unicodedata
 
 _WORD = re.compile(r"[0-9a-zA-ZÀ-ỹđĐ]+(?:[./,][0-9]+)*", re.UNICODE)
 
-# Folded abbreviation -> folded expansion. Applied to questions and passages alike.
-ABBREVIATIONS: dict[str, str] = {
-    "tthc": "thu tuc hanh chinh",
-    "cchc": "cai cach hanh chinh",
-    "dvc": "dich vu cong",
-    "dvctt": "dich vu cong truc tuyen",
-    "ubnd": "uy ban nhan dan",
-    "hdnd": "hoi dong nhan dan",
-    "ubmttq": "uy ban mat tran to quoc",
-    "ubmttqvn": "uy ban mat tran to quoc viet nam",
-    "mttq": "mat tran to quoc",
-    "sdt": "so dien thoai",
-    "dt": "dien thoai",
-    "cccd": "can cuoc cong dan",
-    "bhxh": "bao hiem xa hoi",
-    "bhyt": "bao hiem y te",
-    "gplx": "giay phep lai xe",
-    "ko": "khong",
-    "k": "khong",
-    "kh": "ke hoach",
-    "hong": "khong",
-    "hok": "khong",
-    "dc": "duoc",
-    "dk": "dang ky",
-    "dky": "dang ky",
-    "tp": "thanh pho",
-    "vp": "van phong",
-    "hcc": "hanh chinh cong",
-    "ttdt": "thong tin dien tu",
-    "cqnn": "co quan nha nuoc",
-    "cbcc": "can bo cong chuc",
-    "cbccvc": "can bo cong chuc vien chuc",
-    "dvsncl": "don vi su nghiep cong lap",
-    "vhxh": "van hoa xa hoi",
-    "ntn": "nhu the nao",
-    "bn": "bao nhieu",
-    "j": "gi",
-    "z": "gi",
-    "onl": "truc tuyen",
-    "online": "truc tuyen",
-    "hotline": "tong dai",
-    "web": "trang thong tin dien tu",
-    "website": "trang thong tin dien tu",
-    "hs": "ho so",
-    "vh": "van hoa",
-    "dv": "don vi",
-    "cl": "cong lap",
-    "xh": "xa hoi",
-    "qg": "quoc gia",
-    "nv": "nhiem vu",
-    "p": "phuong",
-    "tthcc": "thu tuc hanh chinh cong",
-    "ng": "nguoi",
-}
+from index.lexicon import ANALYZER_FILES, load_lexicon  # noqa: E402
 
-# Words that carry no topic: function words and chat fillers. Folded.
-STOPWORDS: frozenset[str] = frozenset(
-    """a ah ak ad oi nhe nha nhi ha hi ui la gi ma va cua cac nhung voi cho khong co duoc hay nao sao
-    nhu minh toi em anh vay roi thoi xin biet muon giup lam o tai ve den tu trong tren vao ra di se da
-    neu khi nay do moi mot con deu len luon bi toi vs ko ai dau may nhieu ne vui long""".split()
-)
+# The word lists are data (knowledge/lexicon/*.yaml), loaded and validated once per process.
+LEXICON = load_lexicon(files=ANALYZER_FILES)
+ABBREVIATIONS: dict[str, str] = LEXICON.abbreviations
+STOPWORDS: frozenset[str] = LEXICON.stopwords
 
 def _analyzer_version() -> str:
     """Changes whenever the way passages are turned into terms changes: an index built with another
@@ -124,24 +69,7 @@ def normalized_tokens(text: str) -> list[str]:
 
 
 # Folded phrases citizens use -> the words the documents use. Question side only.
-QUERY_SYNONYMS: tuple[tuple[str, str], ...] = (
-    ("buu dien", "buu chinh"),
-    ("tren mang", "truc tuyen"),
-    ("qua mang", "truc tuyen"),
-    ("nop tien", "thanh toan"),
-    ("tra tien", "thanh toan"),
-    ("dong tien", "thanh toan"),
-    ("goi so", "goi tong dai"),
-    ("tien do ho so", "trang thai ho so"),
-    ("ket qua tai nha", "ket qua tai nha qua buu chinh"),
-    ("gui cho", "noi nhan"),
-    ("gui toi", "noi nhan"),
-    ("den dau roi", "trang thai"),
-    ("toi dau roi", "trang thai"),
-    ("toi buoc nao", "trang thai"),
-    ("den buoc nao", "trang thai"),
-    ("ve nha", "ve nha qua buu chinh"),
-)
+QUERY_SYNONYMS: tuple[tuple[str, str], ...] = tuple(LEXICON.synonyms)
 
 
 def rewrite_query(folded: str) -> str:

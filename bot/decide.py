@@ -1,0 +1,141 @@
+"""Decide: does the knowledge base answer this question, and with what? The only place "not found" is made.
+
+A `Decision` names the rule that fired, the evidence it read and, in plain Vietnamese, why — the
+officers' console shows that sentence; the numbers stay behind a "technical details" toggle.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.evidence import list_items, merge_passages, section_leaf, select_sentences
+from bot.policy import Policy
+from bot.retrieve import Retrieved
+from bot.understand import Understanding
+from index.chunk import CARD_SECTION
+from index.search import Searcher
+from index.types import Hit
+from index.vietnamese import content_tokens, normalized_tokens
+
+# Routes a decision can take; compose renders each.
+ANSWER, LIST, PROCEDURE, CHOICE = "answer", "list", "procedure", "choice"
+NOT_FOUND, NO_PROCEDURE, FIXED, VAGUE = "not_found", "no_procedure", "fixed", "vague"
+
+
+@dataclass
+class Decision:
+    found: bool
+    route: str  # answer | list | procedure | choice | not_found | no_procedure | fixed
+    rule: str  # short id of the rule that fired, for eval and the console
+    reason: str  # plain Vietnamese, for officers
+    coverage: float = 0.0
+    threshold: float = 0.0
+    hits: list[Hit] = field(default_factory=list)  # the passages considered, best first
+    units: list[tuple[str, int]] = field(default_factory=list)  # (sentence or item, index into hits)
+    section: tuple[str, list[str]] | None = None  # (intro, items) of the section that answers a list question
+    procedures: list = field(default_factory=list)  # ProcedureMatch candidates (route procedure/choice)
+    field: str | None = None  # the procedure field asked
+
+
+class Decider:
+    def __init__(self, searcher: Searcher, policy: Policy) -> None:
+        self.searcher = searcher
+        self.policy = policy
+        # Chunks of each section in reading order: a list answer quotes the whole section, not a fragment.
+        self.sections: dict[tuple[str, str], list[int]] = {}
+        for i, c in enumerate(searcher.chunks):
+            if c.section != CARD_SECTION:
+                self.sections.setdefault((c.doc_id, c.section), []).append(i)
+
+    def information(self, u: Understanding) -> float:
+        """How much a question says: the IDF mass of its topic syllables (unknown words weigh most)."""
+        keyword = self.searcher.index.keyword
+        return sum(keyword.idf(t) for t in set(content_tokens(normalized_tokens(u.folded))))
+
+    def coverage(self, u: Understanding, hits: list[Hit]) -> float:
+        return max((self.searcher.coverage(u.folded, h) for h in hits[:3]), default=0.0)
+
+    def decide(self, u: Understanding, found: Retrieved) -> Decision:
+        if u.kind != "question":
+            return Decision(False, FIXED, u.kind, "Tin nhắn không phải câu hỏi cần tra cứu (chào hỏi, trống, "
+                                                   "quá dài hoặc không phải tiếng Việt).")
+        if self.information(u) < self.policy.min_information:
+            return Decision(False, VAGUE, "too_vague", "Câu hỏi có quá ít từ mang nội dung (ví dụ “cần giúp đỡ”), "
+                            "nên trợ lý mời người dân hỏi cụ thể hơn thay vì đoán.", hits=found.hits)
+        plan_cov = self.coverage(u, found.hits)
+        procedure = self._procedure(u, found, plan_cov)
+        if procedure is not None:
+            return procedure
+        strict = u.asks_office or u.asks_detail
+        threshold = self.policy.strict_threshold if strict else self.policy.found_threshold
+        base = dict(coverage=plan_cov, threshold=threshold, hits=found.hits)
+        if plan_cov < threshold:
+            if u.asks_detail:
+                return Decision(False, NO_PROCEDURE, "procedure_not_in_catalogue",
+                                "Câu hỏi về hồ sơ, lệ phí hoặc thời hạn của một thủ tục, nhưng không nhận ra thủ tục "
+                                "nào trong danh mục; trợ lý chỉ người dân tới Cổng Dịch vụ công và tổng đài.", **base)
+            why = "khớp gần trọn câu hỏi" if strict else "khớp đủ phần chính của câu hỏi"
+            return Decision(False, NOT_FOUND, "low_coverage_strict" if strict else "low_coverage",
+                            f"Không có đoạn văn nào {why}, nên trợ lý không trả lời để tránh đoán.", **base)
+        hits = self._same_document(found.hits)
+        if u.asks_list:
+            section = self._list_section(u, hits)
+            if section is not None:
+                return Decision(True, LIST, "list_section", "Câu hỏi hỏi một danh sách; trợ lý trích cả mục "
+                                "liệt kê trong văn bản, theo đúng thứ tự.", section=section[1],
+                                **{**base, "hits": [section[0]]})
+        units = select_sentences(u.folded, hits, self.searcher.index.keyword.idf, need_number=u.asks_quantity,
+                                 want_phone=u.asks_phone)
+        if not units:
+            rule = "no_figure" if u.asks_quantity else "no_sentence"
+            why = ("Câu hỏi cần một con số hoặc ngày tháng, nhưng các đoạn tìm được không nêu."
+                   if u.asks_quantity else "Các đoạn tìm được không có câu nào nói đúng điều được hỏi.")
+            return Decision(False, NOT_FOUND, rule, why, **base)
+        return Decision(True, ANSWER, "coverage", "Đoạn văn tìm được khớp phần chính của câu hỏi; trợ lý trích "
+                        "các câu trả lời kèm nguồn.", units=units, **{**base, "hits": hits})
+
+    def _same_document(self, hits: list[Hit]) -> list[Hit]:
+        """One answer, one document (the two guidance notes may combine): quote the best and those close to it."""
+        if not hits:
+            return hits
+        best = hits[0]
+        guidance = best.chunk.doc_type == "hướng dẫn"
+        return [h for h in hits if h.score >= 0.5 * best.score
+                and (h.chunk.doc_id == best.chunk.doc_id or (guidance and h.chunk.doc_type == "hướng dẫn"))]
+
+    def _list_section(self, u: Understanding, hits: list[Hit]) -> tuple[Hit, tuple[str, list[str]]] | None:
+        """The section whose list answers "những gì / những hình thức nào": the best hit's section, whole."""
+        for hit in hits[:3]:
+            key = (hit.chunk.doc_id, hit.chunk.section)
+            ids = self.sections.get(key)
+            if not ids or not section_leaf(hit.chunk.section):
+                continue
+            text = merge_passages([self.searcher.chunks[i].passage for i in ids])
+            intro, items = list_items(text)
+            if len(items) >= 2:
+                return hit, (intro, items)
+        return None
+
+    def _procedure(self, u: Understanding, found: Retrieved, plan_cov: float) -> Decision | None:
+        """A national procedure recognised by name answers field questions ahead of plan passages."""
+        matches = found.procedures
+        if not matches:
+            return None
+        best = matches[0]
+        p = self.policy
+        if best.coverage < p.procedure_threshold or (u.procedure_field is None and best.coverage < plan_cov):
+            return None
+        close = [m for m in matches if best.coverage - m.coverage <= p.procedure_choice_margin
+                 and m.coverage >= p.procedure_threshold]
+        base = dict(coverage=best.coverage, threshold=p.procedure_threshold, procedures=matches,
+                    field=u.procedure_field, hits=found.hits)
+        if len(close) > 1 and getattr(matches, "ambiguous", True) and _ambiguous(close):
+            return Decision(True, CHOICE, "procedure_choice", f"Có {len(close)} thủ tục khớp gần như nhau; trợ lý "
+                            "hỏi lại người dân muốn hỏi thủ tục nào thay vì đoán.", **{**base, "procedures": close})
+        what = f"phần “{u.procedure_field}”" if u.procedure_field else "thông tin chính"
+        return Decision(True, PROCEDURE, "procedure_match", f"Nhận ra thủ tục “{best.title}” từ tên gọi trong câu "
+                        f"hỏi; trợ lý trả lời {what} từ hồ sơ thủ tục trên Cổng Dịch vụ công quốc gia.", **base)
+
+
+def _ambiguous(close: list) -> bool:
+    """Candidates that are really different procedures (not one name repeated at several levels)."""
+    return len({m.title.lower() for m in close}) > 1

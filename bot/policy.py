@@ -1,0 +1,42 @@
+"""The answer core's thresholds and weights, read from `bot/policy.yaml` once.
+
+Calibration never edits this file in place: `cchc eval --calibrate` writes a proposal beside the
+index for a person to review, so a number can change only through a reviewed commit.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import yaml
+
+POLICY_FILE = Path(__file__).with_name("policy.yaml")
+
+
+@dataclass
+class Policy:
+    dense_weight: float = 0.15
+    found_threshold: float = 0.575
+    strict_threshold: float = 0.8
+    ward_boost: float = 1.5
+    other_ward_factor: float = 0.6
+    year_boost: float = 1.3
+    other_year_factor: float = 0.7
+    newest_plan_boost: float = 1.1
+    procedure_threshold: float = 0.6
+    procedure_choice_margin: float = 0.08
+    min_information: float = 1.5
+    max_body_chars: int = 700
+    max_list_items: int = 6
+
+    @classmethod
+    def load(cls, path: Path | None = None, **overrides) -> "Policy":
+        data = yaml.safe_load(Path(path or POLICY_FILE).read_text(encoding="utf-8")) or {}
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{path or POLICY_FILE}: unknown policy keys {sorted(unknown)}")
+        return cls(**{**data, **{k: v for k, v in overrides.items() if v is not None}})
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(asdict(self), allow_unicode=True, sort_keys=False)

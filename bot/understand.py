@@ -1,0 +1,178 @@
+"""Understand a citizen's message: clean it, recognise small talk and other languages, and read what it asks.
+
+Everything here is accent-insensitive: citizens type on phones without diacritics and with chat
+abbreviations, so every comparison goes through folded syllables (index.vietnamese). Nothing here
+searches the index; the result is a plain `Understanding` that retrieval and the decision read.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from bot import replies
+import logging
+
+from index.lexicon import ANALYZER_FILES, LexiconError, load_lexicon
+from index.vietnamese import ABBREVIATIONS, STOPWORDS, fold, has_vietnamese_diacritics, nfc
+
+log = logging.getLogger(__name__)
+try:  # analyzer lists plus procedure names and field cues, validated once per process
+    LEXICON = load_lexicon()
+except LexiconError as exc:  # a broken officer edit must not stop the bot: serve without colloquial names
+    log.error("Từ điển (knowledge/lexicon) có lỗi, tạm bỏ qua tên gọi thủ tục: %s", exc)
+    LEXICON = load_lexicon(files=ANALYZER_FILES)
+
+RE_TAG = re.compile(r"<[^>]{0,200}>")
+RE_MARKDOWN = re.compile(r"[*_`~#>\[\]]+")
+RE_YEAR = re.compile(r"\b(20[2-3]\d)\b")
+MAX_TERMS = 40  # bound the work per question: a 1,000-character message is read as its first 40 words
+
+# A Vietnamese syllable, folded: onset, vowel nucleus, final. English words rarely fit ("what", "price",
+# "weather"); everyday unaccented Vietnamese always does ("can", "to", "an", "do", "i", "a").
+RE_SYLLABLE = re.compile(
+    r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?"
+    r"(uye|uya|uyu|ieu|yeu|oai|oay|uay|uoi|uou|uoc|ua|ue|ui|uo|uy|oa|oe|oi|oo|ai|ao|au|ay|eo|eu|ia|ie|iu|ye|yu|"
+    r"ua|uu|ao|[aeiouy])(ch|ng|nh|[cmnpt])?$"
+)
+SMALLTALK = {
+    "greeting": re.compile(r"^(xin chao|chao|chao ban|chao bot|chao ad|hello|hi|helo|alo|ad oi|ban oi|hey)( ban| bot| ad| nhe| a)*$"),
+    "identity": re.compile(r"\b(ban|may|bot) (la ai|la gi|ten (la )?gi)\b|^ai day$"),
+    "help": re.compile(r"^/(start|help)$|\bban (co the )?(giup|lam|biet|tra loi) (duoc )?(gi|nhung gi|cai gi)\b|huong dan su dung bot|^help$|^giup( toi| minh| voi)?$"),
+    "thanks": re.compile(r"^(cam on|cam on ban|cam on nhieu|thanks|thank you|tks|thank)( ban| nhe| nha| a| nhieu)*$"),
+}
+SMALLTALK_REPLIES = {"greeting": replies.GREETING, "identity": replies.IDENTITY, "help": replies.HELP,
+                     "thanks": replies.THANKS}
+# "Which forms / what activities": the answer is a whole list, not one sentence.
+RE_LIST = re.compile(
+    r"\b(nhung (gi|hinh thuc|noi dung|nhiem vu|viec|hoat dong|muc tieu|giai phap|linh vuc|don vi|co quan|ai)|"
+    r"cac (hinh thuc|noi dung|nhiem vu|hoat dong|muc tieu|giai phap|linh vuc)|gom (nhung|co|cac)|bao gom|"
+    r"hinh thuc nao|noi dung nao|nhiem vu nao|nhiem vu gi|gom gi|co gi)\b"
+)
+RE_QUANTITY = re.compile(
+    r"\b(bao nhieu|bao nhiu|so may|may (phan tram|ngay|thang|nam|gio|lan|nguoi)|ngay nao|ngay may|"
+    r"khi nao|bao gio|bao lau|han chot|truoc ngay|phan tram|ty le|chi tieu)\b"
+)
+RE_PHONE_QUESTION = re.compile(r"\b(so dien thoai|dien thoai|tong dai|goi so|goi den|so nao|so may)\b")
+
+
+@dataclass
+class Understanding:
+    raw: str
+    text: str = ""  # cleaned message (NFC, no markup)
+    kind: str = "question"  # question | invalid | smalltalk
+    reply: str | None = None  # fixed reply for invalid / small talk
+    folded: str = ""  # folded, synonyms applied, bounded: what keyword search and coverage read
+    wards: set[str] = field(default_factory=set)  # ward keys named ("an hai")
+    years: set[int] = field(default_factory=set)
+    asks_list: bool = False
+    asks_quantity: bool = False
+    asks_phone: bool = False
+    asks_office: bool = False
+    asks_detail: bool = False  # one procedure's papers, fee, duration, conditions or place
+    procedure_field: str | None = None  # fee | time | papers | where | steps | conditions | online | who | result
+    restored: str = ""  # the question with diacritics restored (for e5 and for officers)
+
+
+def clean_message(raw: str) -> str:
+    text = html.unescape(nfc(raw or ""))
+    text = RE_TAG.sub(" ", text)
+    text = RE_MARKDOWN.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def folded_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", fold(text))
+
+
+def is_vietnamese_syllable(word: str) -> bool:
+    return bool(RE_SYLLABLE.match(word))
+
+
+def looks_foreign(text: str) -> bool:
+    """Most words are not Vietnamese syllables (nor known chat abbreviations) and no diacritics appear."""
+    if has_vietnamese_diacritics(text):
+        return False
+    words = [w for w in folded_words(text) if w.isalpha()]
+    if len(words) < 2:
+        return False
+    foreign = [w for w in words if not is_vietnamese_syllable(w) and w not in ABBREVIATIONS]
+    return len(foreign) / len(words) >= 0.5
+
+
+def asked_field(folded: str) -> str | None:
+    """The procedure field a question asks about, from the cue phrases in knowledge/lexicon."""
+    padded = f" {folded} "
+    best: tuple[int, str] | None = None
+    for name, cues in LEXICON.procedure_fields.items():
+        for cue in cues:
+            pos = padded.find(f" {cue} ")
+            if pos >= 0 and (best is None or len(cue) > best[0]):
+                best = (len(cue), name)
+    return best[1] if best else None
+
+
+def has_cue(folded: str, cues: list[str]) -> bool:
+    padded = f" {folded} "
+    return any(f" {c} " in padded for c in cues)
+
+
+def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
+               rewrite=lambda folded: folded) -> Understanding:
+    """`wards` maps a folded ward name or former name to its key; `rewrite` is the index's typo/synonym step."""
+    u = Understanding(raw=raw or "")
+    if raw and len(raw) > max_chars:
+        u.kind, u.reply = "invalid", replies.TOO_LONG.format(length=f"{len(raw):,}".replace(",", "."), limit=max_chars)
+        return u
+    u.text = clean_message(raw)
+    if not u.text:
+        u.kind, u.reply = "invalid", replies.EMPTY
+        return u
+    if not re.search(r"[0-9A-Za-zÀ-ỹđĐ]", u.text):
+        u.kind, u.reply = "invalid", replies.NO_TEXT
+        return u
+    plain = " ".join(re.sub(r"[^a-z0-9/ ]+", " ", fold(u.text)).split())
+    for kind, pattern in SMALLTALK.items():
+        if pattern.search(plain) and len(plain.split()) <= 8:
+            u.kind, u.reply = "smalltalk", SMALLTALK_REPLIES[kind]
+            return u
+    if looks_foreign(u.text):
+        u.kind, u.reply = "invalid", replies.NOT_VIETNAMESE
+        return u
+    words = folded_words(u.text)[:MAX_TERMS]
+    folded = " ".join(words)
+    u.wards, folded = _wards(folded, wards or {})
+    u.years = {int(y) for y in RE_YEAR.findall(folded)}
+    u.folded = rewrite(folded)
+    u.asks_list = bool(RE_LIST.search(u.folded))
+    u.asks_quantity = bool(RE_QUANTITY.search(u.folded))
+    u.asks_phone = bool(RE_PHONE_QUESTION.search(u.folded))
+    u.asks_office = has_cue(u.folded, LEXICON.strict_cues.get("office", []))
+    u.asks_detail = has_cue(u.folded, LEXICON.strict_cues.get("procedure_detail", []))
+    u.procedure_field = asked_field(u.folded)
+    return u
+
+
+RE_UNIT = r"(?:(?:phuong|xa|thi tran|p)\s+)?"
+
+
+def _wards(folded: str, wards: dict[str, str]) -> tuple[set[str], str]:
+    """Wards a question names, with or without their unit ("phường Phú Thái" = "xã Phú Thái" = "Phú Thái").
+
+    The mention is normalised to the document's own wording, so a wrong unit does not cost coverage.
+    """
+    found: set[str] = set()
+    for name in sorted(wards, key=len, reverse=True):
+        pattern = re.compile(rf"\b{RE_UNIT}{re.escape(name)}\b")
+        if pattern.search(folded):
+            found.add(_key(wards[name]))
+            folded = pattern.sub(wards[name], folded)
+    return found, folded
+
+
+def _key(ward: str) -> str:
+    return re.sub(r"^(phuong|xa|thi tran|dac khu)\s+", "", ward)
+
+
+def content_words(folded: str) -> list[str]:
+    return [w for w in folded.split() if w not in STOPWORDS]

@@ -1,0 +1,146 @@
+"""Word lists as data: abbreviations, citizen phrases, stopwords, colloquial procedure names.
+
+Officers edit `knowledge/lexicon/*.yaml` (console or text editor); every entry carries a note (why it
+exists) and an example (a message a citizen would send). Files are validated when loaded: a broken
+entry is refused with the file, the entry and what to fix, so a typo can never silently change answers.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+PROJECT_LEXICON = Path(__file__).resolve().parent.parent / "knowledge" / "lexicon"
+# Files with term → means entries (the procedure files belong to the answer core).
+TERM_FILES = ("abbreviations", "synonyms", "procedure_names")
+
+
+class LexiconError(ValueError):
+    """A lexicon file cannot be used; the message names the file, the entry and the fix."""
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFD", str(text).lower())
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn").replace("đ", "d")
+    return " ".join(re.findall(r"[0-9a-z]+", text))
+
+
+@dataclass(frozen=True)
+class Entry:
+    term: str  # as written by the officer
+    means: str
+    note: str
+    example: str
+
+    @property
+    def folded(self) -> str:
+        return _fold(self.term)
+
+    @property
+    def folded_means(self) -> str:
+        return _fold(self.means)
+
+
+@dataclass
+class Lexicon:
+    abbreviations: dict[str, str] = field(default_factory=dict)  # folded token -> folded expansion
+    synonyms: list[tuple[str, str]] = field(default_factory=list)  # folded phrase -> folded replacement
+    stopwords: frozenset[str] = frozenset()
+    procedure_names: list[Entry] = field(default_factory=list)
+    procedure_fields: dict[str, list[str]] = field(default_factory=dict)  # field -> folded cue phrases
+    strict_cues: dict[str, list[str]] = field(default_factory=dict)  # group -> folded cue phrases
+    entries: dict[str, list[Entry]] = field(default_factory=dict)  # file stem -> entries, for the console
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the analyzer's vocabulary changes: indexes built with another one are rebuilt."""
+        payload = repr((sorted(self.abbreviations.items()), sorted(self.stopwords)))
+        return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:10]
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise LexiconError(f"{path.name}: không đọc được tệp ({exc}). Hãy sửa lỗi cú pháp YAML.") from exc
+    if not isinstance(data, dict):
+        raise LexiconError(f"{path.name}: tệp phải là một bảng có khoá 'entries'.")
+    return data
+
+
+def _entries(path: Path, data: dict) -> list[Entry]:
+    rows = data.get("entries") or []
+    if not isinstance(rows, list):
+        raise LexiconError(f"{path.name}: 'entries' phải là một danh sách.")
+    out: list[Entry] = []
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows, 1):
+        where = f"{path.name}, mục {i}"
+        if not isinstance(row, dict):
+            raise LexiconError(f"{where}: mỗi mục phải có term, means, note, example.")
+        missing = [k for k in ("term", "means", "note", "example") if not str(row.get(k) or "").strip()]
+        if missing:
+            raise LexiconError(f"{where} ('{row.get('term', '')}'): thiếu {', '.join(missing)}.")
+        entry = Entry(*(str(row[k]).strip() for k in ("term", "means", "note", "example")))
+        if not entry.folded:
+            raise LexiconError(f"{where}: 'term' không có chữ nào.")
+        if f" {entry.folded} " not in f" {_fold(entry.example)} ":
+            raise LexiconError(f"{where}: ví dụ '{entry.example}' không chứa '{entry.term}'. Hãy sửa ví dụ.")
+        if entry.folded in seen:
+            raise LexiconError(f"{where}: '{entry.term}' trùng với mục {seen[entry.folded]}.")
+        seen[entry.folded] = i
+        out.append(entry)
+    return out
+
+
+def _field_cues(path: Path, data: dict) -> dict[str, list[str]]:
+    cues: dict[str, list[str]] = {}
+    for i, row in enumerate(data.get("entries") or [], 1):
+        if not isinstance(row, dict) or not row.get("field") or not row.get("cues"):
+            raise LexiconError(f"{path.name}, mục {i}: cần 'field' và danh sách 'cues'.")
+        if not str(row.get("note") or "").strip() or not str(row.get("example") or "").strip():
+            raise LexiconError(f"{path.name}, mục {i} ({row['field']}): thiếu note hoặc example.")
+        cues.setdefault(str(row["field"]), []).extend(_fold(c) for c in row["cues"] if _fold(c))
+    return cues
+
+
+ANALYZER_FILES = ("abbreviations", "synonyms")
+
+
+def load_lexicon(directory: Path | None = None, files: tuple[str, ...] = TERM_FILES) -> Lexicon:
+    """Read and validate the lexicon files of a folder (missing files are simply empty).
+
+    The index's analyzer reads only abbreviations, synonyms and stopwords; the answer core adds the
+    procedure names and field cues.
+    """
+    directory = Path(directory or os.environ.get("CCHC_LEXICON_DIR") or PROJECT_LEXICON)
+    lex = Lexicon()
+    for stem in files:
+        path = directory / f"{stem}.yaml"
+        if path.exists():
+            lex.entries[stem] = _entries(path, _read(path))
+    for e in lex.entries.get("abbreviations", []):
+        if " " in e.folded:
+            raise LexiconError(f"abbreviations.yaml: '{e.term}' phải là một chữ (không có khoảng trắng).")
+        lex.abbreviations[e.folded] = e.folded_means
+    lex.synonyms = [(e.folded, e.folded_means) for e in lex.entries.get("synonyms", [])]
+    lex.procedure_names = list(lex.entries.get("procedure_names", []))
+    stop_path = directory / "stopwords.yaml"
+    if stop_path.exists():
+        words = _read(stop_path).get("words") or []
+        lex.stopwords = frozenset(_fold(w) for w in words if _fold(w))
+    fields_path = directory / "procedure_fields.yaml"
+    if fields_path.exists() and "procedure_names" in files:
+        lex.procedure_fields = _field_cues(fields_path, _read(fields_path))
+    strict_path = directory / "strict_cues.yaml"
+    if strict_path.exists():
+        for name, group in (_read(strict_path).get("groups") or {}).items():
+            if not isinstance(group, dict) or not group.get("cues") or not group.get("note") or not group.get("example"):
+                raise LexiconError(f"strict_cues.yaml, nhóm {name}: cần cues, note và example.")
+            lex.strict_cues[str(name)] = [_fold(c) for c in group["cues"] if _fold(c)]
+    return lex
