@@ -192,7 +192,6 @@ def convert(raw: dict, slug: str, code: str, official: dict[str, OfficialEntry],
     ministry = MINISTRIES.get(slug) or (entry.issuer if entry else None) or slug
     levels = [lv.strip() for lv in (raw.get("cap_thuc_hien") or "").split(",") if lv.strip()]
     extra = {
-        "scope": "national",
         "code": code,
         "ministry": ministry,
         "levels": levels,
@@ -210,8 +209,8 @@ def convert(raw: dict, slug: str, code: str, official: dict[str, OfficialEntry],
         "repairs": sorted(repairs),
     }
     assert tuple(extra) == RECORD_KEYS
-    out.doc = Document(id=code, title=name, body="\n".join(body).strip(), type=PROCEDURE_TYPE,
-                       issuer=ministry, source=_value(raw.get("detail_url")), extra=extra)
+    out.doc = Document(id=code, title=name, body="\n".join(body).strip(), type=PROCEDURE_TYPE, issuer=ministry,
+                       source=_value(raw.get("detail_url")), scope="national", extra=extra)
     out.repairs = sorted(repairs)
     return out
 

@@ -12,9 +12,10 @@ from index.types import Document
 
 PROCEDURE_TYPE = "thủ tục"
 ONLINE = "Trực tuyến"
-# Front-matter keys after the standard ones, in the order written (the contract with the answer core).
+# Front-matter keys after the standard ones (documents.FIELDS, which include `scope: national`), in the order
+# written: the contract with the answer core.
 RECORD_KEYS = (
-    "scope", "code", "ministry", "levels", "field", "applicants", "agency", "receiving_address", "decision",
+    "code", "ministry", "levels", "field", "applicants", "agency", "receiving_address", "decision",
     "crawled", "status", "online", "district_era", "channels", "papers", "repairs",
 )
 CHANNEL_KEYS = ("channel", "time", "time_unit_missing", "fee", "fee_note", "fee_set_by_province",

@@ -53,7 +53,8 @@ def test_record_file_matches_the_reviewed_golden_copy(imported):
 def test_residence_registration_record_matches_the_portal_page(imported):
     out, _ = imported
     doc = read_document(out / "bo-cong-an" / "1.004222.md")
-    assert (doc.id, doc.title, doc.issuer) == ("1.004222", "Đăng ký thường trú", "Bộ Công an")
+    assert (doc.id, doc.title, doc.issuer, doc.type) == ("1.004222", "Đăng ký thường trú", "Bộ Công an", "thủ tục")
+    assert doc.scope == "national" and (doc.number, doc.date, doc.ward, doc.year) == (None, None, None, None)
     assert doc.source == "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/019d2bf7-7704-7449-9e95-fe7ebb959aa2"
     rec = procedure_fields(doc)
     assert rec.levels == ["Cấp xã"] and rec.field == "Đăng ký, quản lý cư trú"
