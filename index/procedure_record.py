@@ -15,7 +15,7 @@ ONLINE = "Trực tuyến"
 # Front-matter keys after the standard ones (documents.FIELDS, which include `scope: national`), in the order
 # written: the contract with the answer core.
 RECORD_KEYS = (
-    "code", "ministry", "levels", "field", "applicants", "agency", "receiving_address", "decision",
+    "code", "ministry", "levels", "field", "applicants", "agency", "receiving_address", "decision", "result",
     "crawled", "status", "online", "district_era", "channels", "papers", "repairs",
 )
 CHANNEL_KEYS = ("channel", "time", "time_unit_missing", "fee", "fee_note", "fee_set_by_province",
@@ -62,6 +62,7 @@ class ProcedureRecord:
     agency: str | None = None
     receiving_address: str | None = None
     decision: str | None = None
+    result: str | None = None  # what the citizen receives ("Giấy thông hành …"), "; "-joined
     crawled: str | None = None
     status: str = "active"
     online: bool = False
@@ -97,6 +98,7 @@ def procedure_fields(doc: Document) -> ProcedureRecord:
         agency=x.get("agency"),
         receiving_address=x.get("receiving_address"),
         decision=x.get("decision"),
+        result=x.get("result"),
         crawled=None if x.get("crawled") is None else str(x.get("crawled")),
         status=x.get("status") or "active",
         online=bool(x.get("online")),

@@ -60,6 +60,7 @@ def test_residence_registration_record_matches_the_portal_page(imported):
     assert rec.levels == ["Cấp xã"] and rec.field == "Đăng ký, quản lý cư trú"
     assert rec.online and not rec.district_era and rec.status == "active" and rec.crawled == "2026-06"
     assert rec.decision == "1523/QĐ-BCA-C06" and rec.agency == "Công an cấp Xã"
+    assert rec.result.startswith("Cập nhật thông tin trong Cơ sở dữ liệu quốc gia về dân cư; Thông báo kết quả")
     by_channel = {c.channel: c for c in rec.channels}
     assert by_channel["Trực tuyến"].time == "7 ngày làm việc"
     assert by_channel["Trực tuyến"].fee == "10.000 đồng"
