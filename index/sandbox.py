@@ -52,6 +52,9 @@ class Stats:
     outcome: str = ""  # ok | refused | error | time | memory | crashed
 
 
+DEFAULT_LIMITS = Limits()
+
+
 class ExtractionRefused(ExtractionError):
     """The file went over a limit; `limit` names which one (time, memory, pages, depth, size, text)."""
 
@@ -178,6 +181,8 @@ def child_main(path: Path, limits: Limits) -> dict:
     except ExtractionRefused as exc:
         return {"error": str(exc), "limit": exc.limit}
     except ExtractionError as exc:
+        if isinstance(exc.__cause__, MemoryError):  # extract() wraps parser errors, the limit was the cause
+            return {"limit": "memory"}
         return {"error": str(exc)}
     except MemoryError:
         return {"limit": "memory"}
@@ -201,6 +206,18 @@ def _time_limit(path: Path, limits: Limits) -> float:
     return limits.seconds + (CONVERT_TIMEOUT if legacy else 0)
 
 
+def _peak_mb(pid: int) -> float:
+    """The child's own high-water mark (VmHWM). ru_maxrss would count the parent's pages copied at fork."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
 def _run_child(path: Path, limits: Limits) -> tuple[dict | None, int, Stats]:
     """Run the child; returns (its answer or None, exit status, stats). Kills the group at the time limit."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
@@ -210,16 +227,17 @@ def _run_child(path: Path, limits: Limits) -> tuple[dict | None, int, Stats]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "index.sandbox", str(path), json.dumps(asdict(limits))],
             stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, start_new_session=True)
-        status, usage, timed_out = 0, None, False
+        status, timed_out, peak = 0, False, 0.0
         try:
             while True:
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                peak = max(peak, _peak_mb(proc.pid))  # Popen returns after exec: this is the child's own memory
+                pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     break
                 if time.monotonic() - started > deadline_seconds:
                     timed_out = True
                     os.killpg(proc.pid, signal.SIGKILL)
-                    _, status, usage = os.wait4(proc.pid, 0)
+                    os.wait4(proc.pid, 0)
                     break
                 time.sleep(0.02)
         except BaseException:  # never leave a runaway child behind (KeyboardInterrupt included)
@@ -234,14 +252,15 @@ def _run_child(path: Path, limits: Limits) -> tuple[dict | None, int, Stats]:
             os.killpg(proc.pid, signal.SIGKILL)  # LibreOffice or anything else the child left running
         except OSError:
             pass
-        stats = Stats(round(time.monotonic() - started, 3), round(usage.ru_maxrss / 1024, 1) if usage else 0.0)
+        stats = Stats(round(time.monotonic() - started, 3), round(peak, 1))
         if timed_out:
             stats.outcome = "time"
             return None, proc.returncode, stats
         out.seek(0)
         try:
             answer = json.loads(out.read().decode("utf-8"))
-        except ValueError:
+            stats.peak_mb = max(stats.peak_mb, float(answer.pop("peak_mb", 0.0)))
+        except (ValueError, AttributeError):
             answer = None
             err.seek(max(0, os.fstat(err.fileno()).st_size - 2000))
             tail = err.read().decode("utf-8", "replace")
@@ -256,7 +275,7 @@ def extract_limited(path: Path, limits: Limits | None = None) -> Extraction:
 
 
 def run_extraction(path: Path, limits: Limits | None = None) -> tuple[Extraction, Stats]:
-    limits = limits or Limits()
+    limits = limits or DEFAULT_LIMITS
     path = Path(path).resolve()
     try:
         size = path.stat().st_size
@@ -273,7 +292,7 @@ def run_extraction(path: Path, limits: Limits | None = None) -> tuple[Extraction
         return Extraction(**answer["extraction"]), stats
     limit = (answer or {}).get("limit")
     if stats.outcome == "time":
-        message = (f"{path.name}: đọc tệp mất quá {_time_limit(path, limits):.0f} giây nên đã dừng. {ADVICE}")
+        message = f"{path.name}: đọc tệp mất quá {_time_limit(path, limits):g} giây nên đã dừng. {ADVICE}"
         raise ExtractionRefused(message, "time", stats)
     if limit == "memory" or (answer is None and code in (-signal.SIGKILL, -signal.SIGSEGV, -signal.SIGABRT)):
         stats.outcome = "memory"
@@ -300,6 +319,7 @@ def _main(argv: list[str]) -> int:
     result_fd = os.dup(1)
     os.dup2(2, 1)  # stray prints from reader libraries must not corrupt the answer
     answer = child_main(path, limits)
+    answer["peak_mb"] = _peak_mb(os.getpid())
     with os.fdopen(result_fd, "w", encoding="utf-8") as out:
         out.write(json.dumps(answer, ensure_ascii=False))
     return 0
