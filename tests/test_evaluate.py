@@ -98,3 +98,12 @@ def test_cli_refuses_item_level_output_on_the_test_split(flag, capsys):
     assert main(["eval", str(REPO / "tests" / "eval" / "test"), flag]) == 2  # refused before any model loads
     out = capsys.readouterr()
     assert "chỉ được xem số tổng" in out.err and out.out == ""
+
+
+def test_a_greeting_reply_to_an_out_of_scope_message_is_a_decline():
+    """'an com chua' answered with a greeting gives no knowledge-base answer: right for an out-of-scope item."""
+    greeting = Answer("an com chua", "Xin chào! Mình là Trợ lý CCHC…", True, [], kind="smalltalk")
+    r = judge(item("o1", "an com chua", "out_of_scope", found=False), greeting)
+    assert r.correct and not r.answered
+    passage = answer("Theo kế hoạch … [1]", True, cite("kh-cchc-hung-phu-2025"))
+    assert not judge(item("o2", "an com chua", "out_of_scope", found=False), passage).correct
