@@ -2,7 +2,10 @@
 
 The channel only formats and delivers; answering is `assistant.answer(question) -> Answer` (any object
 with that method, so a hot-reloading wrapper can be swapped in). Everything remembered goes through
-the `Store` (redacted). Polling when TELEGRAM_WEBHOOK_URL is unset, a webhook server otherwise.
+the `Store` (redacted). Polling when TELEGRAM_WEBHOOK_URL is unset, a webhook server otherwise: the
+project's own ASGI handler (`bot.telegram_webhook`) on uvicorn, which bounds the body, checks the
+secret in constant time before parsing, and drops replayed update ids (kept in the store) before
+handing the update to PTB's update queue.
 """
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ import logging
 import re
 import time
 from typing import Any, Protocol, Sequence
-from urllib.parse import urlparse
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatAction, MessageLimit, ParseMode
@@ -23,7 +25,7 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, Appli
 from bot import replies
 from bot.flood import DEFAULT_FLOOD_LIMIT, FloodGuard
 from bot.redact import redact
-from bot.store import Store
+from bot.store import Store, StoreWriteFailed
 from bot.types import Answer
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ HOTLINE = (
 )
 FLOOD = "Bạn gửi nhanh quá, mình chưa kịp trả lời. Bạn vui lòng đợi một chút rồi gửi lại câu hỏi nhé."
 THANKS_VOTE = "Cảm ơn bạn đã góp ý! Cán bộ sẽ xem lại câu trả lời này."
+VOTE_NOT_SAVED = "Xin lỗi, lúc này mình chưa ghi được đánh giá của bạn. Bạn thử lại sau ít phút nhé."
 SOURCES_GONE = "Xin lỗi, mình không còn lưu nguồn của câu trả lời này. Bạn hãy hỏi lại nhé."
 NO_TOKEN = ("Chưa có TELEGRAM_BOT_TOKEN. Hãy lấy mã bot từ @BotFather rồi đặt biến môi trường TELEGRAM_BOT_TOKEN "
             "(hoặc ghi vào tệp .env) trước khi chạy `cchc telegram`.")
@@ -138,8 +141,9 @@ def answer_keyboard(question_id: int, citations_key: str | None) -> InlineKeyboa
     rows = []
     if citations_key:
         rows.append([InlineKeyboardButton(BUTTON_SOURCES, callback_data=f"src:{citations_key}")])
-    rows.append([InlineKeyboardButton(BUTTON_UP, callback_data=f"v:{question_id}:1"),
-                 InlineKeyboardButton(BUTTON_DOWN, callback_data=f"v:{question_id}:-1")])
+    if question_id:  # 0: the question could not be logged (disk full), so a vote could not be stored either
+        rows.append([InlineKeyboardButton(BUTTON_UP, callback_data=f"v:{question_id}:1"),
+                     InlineKeyboardButton(BUTTON_DOWN, callback_data=f"v:{question_id}:-1")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -218,11 +222,13 @@ class TelegramBot:
             typing.cancel()
         reply_ms = (time.perf_counter() - started) * 1000
         markup = None
-        if answer.kind in ("answer", "not_found"):
+        try:
             qid, key = await asyncio.to_thread(self._remember, update, text, answer, reply_ms)
-            markup = answer_keyboard(qid, key)
-        else:  # greetings, refusals: logged for the counts, no buttons
-            await asyncio.to_thread(self._remember, update, text, answer, reply_ms)
+        except Exception:  # noqa: BLE001 - the log is lost, the citizen still gets the answer
+            log.exception("could not log a Telegram question; answering without buttons")
+            qid, key = 0, None
+        if answer.kind in ("answer", "not_found"):  # greetings, refusals: logged for the counts, no buttons
+            markup = answer_keyboard(qid, key) if qid or key else None
         await send_long(context.bot, chat_id, html_parts(answer.text), markup)
 
     @staticmethod
@@ -262,6 +268,9 @@ class TelegramBot:
             except (ValueError, LookupError) as exc:  # forged or stale button
                 log.warning("vote not stored for %r: %r", data, exc)
                 await query.answer()
+                return
+            except StoreWriteFailed:  # disk full: counted by the store; tell the citizen honestly
+                await query.answer(VOTE_NOT_SAVED, show_alert=True)
                 return
             await query.answer(THANKS_VOTE)
             await self._drop_vote_buttons(query)
@@ -345,20 +354,20 @@ def webhook_secret(settings: Any) -> str:
     return secret
 
 
-def run(app: Application, settings: Any, stop_signals: Any = "default") -> None:
-    """Serve until stopped: long polling without TELEGRAM_WEBHOOK_URL, a webhook server with it."""
-    extra = {} if stop_signals == "default" else {"stop_signals": stop_signals}
+def run(app: Application, settings: Any, stop_signals: Any = "default", store: Store | None = None) -> None:
+    """Serve until stopped: long polling without TELEGRAM_WEBHOOK_URL, our webhook server with it."""
     updates = ["message", "callback_query"]
     if not settings.telegram_webhook_url:
         log.info("Telegram: long polling")
+        extra = {} if stop_signals == "default" else {"stop_signals": stop_signals}
         app.run_polling(allowed_updates=updates, **extra)
         return
+    from bot.telegram_webhook import run_webhook
+
     secret = webhook_secret(settings)
-    path = urlparse(settings.telegram_webhook_url).path.lstrip("/")
-    log.info("Telegram: webhook on %s:%s/%s", settings.webhook_host, settings.webhook_port, path)
-    app.run_webhook(listen=settings.webhook_host, port=settings.webhook_port, url_path=path,
-                    webhook_url=settings.telegram_webhook_url, secret_token=secret, allowed_updates=updates,
-                    **extra)
+    store = store or app.bot_data["cchc"].store
+    run_webhook(app, settings, secret, store, allowed_updates=updates,
+                stop_signals=None if stop_signals is None else "default")
 
 
 def quiet_http_logs() -> None:

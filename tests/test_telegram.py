@@ -61,7 +61,8 @@ class RunningBot:
 
     def start(self, fake: FakeTelegram) -> "RunningBot":
         self.thread.start()
-        fake.wait_for(lambda: self.error or (self.app.running and self.app.updater.running), 30, "bot start")
+        fake.wait_for(lambda: self.error or (self.app.running and (self.app.updater.running or getattr(
+            self.app.bot_data.get("webhook"), "started", False))), 30, "bot start")  # polling or our webhook
         if self.error:
             raise self.error
         return self

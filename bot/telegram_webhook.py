@@ -1,0 +1,154 @@
+"""The Telegram webhook as our own small ASGI app, so nothing is read or parsed before it is trusted.
+
+PTB's built-in webhook server reads the whole body (up to 100 MB) before it checks the secret, and
+compares the secret with `!=`. Here, in order: the path and method, the secret header with
+`hmac.compare_digest`, the declared Content-Length, then the body read in pieces and cut off at
+MAX_BODY_BYTES (413), JSON, and the update id — a replayed id (kept in the store, so it survives a
+restart) is acknowledged and dropped. Only then is the update put on PTB's `update_queue`.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import signal
+from typing import Any, Iterator, Sequence
+from urllib.parse import urlparse
+
+import uvicorn
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+from telegram import Update
+from telegram.ext import Application
+
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+MAX_BODY_BYTES = 256 * 1024  # a Telegram update with the longest text and entities is a few tens of KB
+CHANNEL = "telegram"
+
+
+class TelegramWebhook:
+    """ASGI app: one POST path; everything else is 404/405."""
+
+    def __init__(self, path: str, secret: str, store: Store, application: Application,
+                 max_body: int = MAX_BODY_BYTES) -> None:
+        self.path = "/" + path.lstrip("/")
+        self._secret = secret.encode("utf-8")
+        self.store = store
+        self.application = application
+        self.max_body = max_body
+        self.accepted = 0
+        self.duplicates = 0
+        self.refused = 0
+
+    def _refuse(self, status: int, reason: str, request: Request) -> JSONResponse:
+        self.refused += 1
+        client = request.client.host if request.client else "?"
+        log.warning("Telegram webhook: %s (%d) from %s", reason, status, client)
+        return JSONResponse({"ok": False, "description": reason}, status_code=status)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan is off; websockets are not served
+            return
+        request = Request(scope, receive)
+        response = await self._handle(request)
+        await response(scope, receive, send)
+
+    async def _handle(self, request: Request) -> JSONResponse:
+        if request.url.path != self.path:
+            return JSONResponse({"ok": False, "description": "not found"}, status_code=404)
+        if request.method != "POST":
+            return JSONResponse({"ok": False, "description": "method not allowed"}, status_code=405)
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, self._secret):
+            return self._refuse(403, "wrong or missing secret token", request)
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                return self._refuse(400, "bad content-length", request)
+            if int(declared) > self.max_body:
+                return self._refuse(413, "body too large", request)
+        body = bytearray()
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > self.max_body:  # chunked or lying Content-Length: stop reading here
+                    return self._refuse(413, "body too large", request)
+        except ClientDisconnect:
+            return self._refuse(400, "client went away", request)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return self._refuse(400, "bad json", request)
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            return self._refuse(400, "no update_id", request)
+        if not await asyncio.to_thread(self.store.first_delivery, CHANNEL, str(update_id)):
+            self.duplicates += 1
+            log.info("Telegram webhook: update %d delivered again, ignored", update_id)
+            return JSONResponse({"ok": True})
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except Exception as exc:  # noqa: BLE001 - a malformed update must not become a 500
+            return self._refuse(400, f"not an update ({type(exc).__name__})", request)
+        await self.application.update_queue.put(update)
+        self.accepted += 1
+        return JSONResponse({"ok": True})
+
+
+class _Server(uvicorn.Server):
+    """uvicorn inside PTB's event loop: the application, not uvicorn, owns the stop signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def run_webhook(application: Application, settings: Any, secret: str, store: Store,
+                allowed_updates: Sequence[str], stop_signals: str | None = "default") -> None:
+    """Like `Application.run_webhook`, with our ASGI app: blocks until a stop signal or `stop_running()`."""
+    path = urlparse(settings.telegram_webhook_url).path or "/"
+    handler = TelegramWebhook(path, secret, store, application)
+    config = uvicorn.Config(handler, host=settings.webhook_host, port=settings.webhook_port, lifespan="off",
+                            access_log=False, log_level="warning", limit_concurrency=200)
+    server = _Server(config)
+    application.bot_data["webhook"] = server
+    application.bot_data["webhook_handler"] = handler
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+
+    def stop() -> None:
+        loop.stop()
+
+    if stop_signals == "default":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop)
+    serving: asyncio.Task | None = None
+    try:
+        loop.run_until_complete(application.initialize())
+        loop.run_until_complete(application.bot.set_webhook(settings.telegram_webhook_url, secret_token=secret,
+                                                             allowed_updates=list(allowed_updates)))
+        loop.run_until_complete(application.start())
+        serving = loop.create_task(server.serve())
+        log.info("Telegram: webhook on %s:%s%s", settings.webhook_host, settings.webhook_port, handler.path)
+        loop.run_forever()  # until a signal or application.stop_running() stops the loop
+    except (KeyboardInterrupt, SystemExit):
+        log.debug("Telegram webhook: stop signal")
+    finally:
+        server.should_exit = True
+        if serving is not None:
+            loop.run_until_complete(serving)
+        if application.running:
+            loop.run_until_complete(application.stop())
+        loop.run_until_complete(application.shutdown())
+        loop.close()
