@@ -22,6 +22,11 @@ RE_FOOTNOTE = re.compile(r"^(\d{1,2}) ([A-ZĐÀ-Ỹ][^\s]*\s.{15,})$")
 RE_TYPIST_CODE = re.compile(r"^[A-ZĐ]{2,6}\s+\d{2,6}$")  # e.g. "NBMT 1547" printed before signatures
 RE_DOC_TYPE = re.compile(r"^(KẾ HOẠCH|CÔNG VĂN|QUYẾT ĐỊNH|BÁO CÁO|THÔNG BÁO|CHƯƠNG TRÌNH|HƯỚNG DẪN|TỜ TRÌNH)$")
 RE_BODY_START = re.compile(r"^(Căn cứ|Thực hiện|Kính gửi|Nhằm|Để|Trên cơ sở|Theo)\b")
+RE_LEADING_BULLET = re.compile(r"^[-+•–]\s*")
+RE_BASIS = re.compile(r"^(Căn cứ|Kính gửi)\b")
+RE_CLAUSE_END = re.compile(r"[.;:]$")
+TITLE_MAX = 200  # a title paragraph is never this long; a body paragraph (one DOCX line) often is
+TITLE_LINE = 80  # a title line ending in '.', ';' or ':' and longer than this is the body's first sentence
 RE_SENTENCE_END = re.compile(r"([.;:!?…]|\./\.|\.\)|;\)|\))$")
 RE_APPENDIX = re.compile(r"^PHỤ LỤC\b")
 RE_RECIPIENTS = re.compile(r"^Nơi nhận\s*:?")
@@ -154,37 +159,107 @@ def _markdown(paragraphs: list[str]) -> str:
     return "\n\n".join(blocks)
 
 
+RE_APPENDIX_LABEL = re.compile(r"^(PHỤ LỤC(?:\s+(?:SỐ\s+)?(?:[IVX]+|\d+))?)\b\s*[:.\-–]?\s*(.*)$")
+RE_TASK_COLUMN = re.compile(r"nhiệm vụ|nội dung|hoạt động", re.IGNORECASE)
+
+
+def _appendix_title(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Title lines and '(Kèm theo …)' notes, a note wrapped over several lines kept whole."""
+    title, notes = [], []
+    for line in lines:
+        if line.startswith("(") or (notes and not notes[-1].endswith(")")):
+            if notes and not notes[-1].endswith(")"):
+                notes[-1] += " " + line
+            else:
+                notes.append(line)
+        else:
+            title.append(line)
+    return title, notes
+
+
+def _row_text(n: int, cells: list[str], columns: list[str], tasks: bool) -> str:
+    """One table row as a sentence; cells paired with their column names when each cell is one line."""
+    if len(columns) > 2 and len(cells) == len(columns) - 1:
+        first = cells[0]
+        rest = "; ".join(f"{c}: {v}" for c, v in zip(columns[2:], cells[1:]) if v)
+        text = f"{first}; {rest}" if rest else first
+    else:
+        text = " ".join(join_lines(cells))
+    return f"Nhiệm vụ {n}: {text}" if tasks else text
+
+
 def _appendix(lines: list[str]) -> tuple[str, list[str]]:
-    """Flattened table → heading + one paragraph per numbered row ('Nhiệm vụ 1: ...')."""
-    title, notes, columns, rows = [], [], [], []
+    """Flattened table → heading + one paragraph per numbered row ('Nhiệm vụ 1: ...').
+
+    Rows start at a line that is only their number (a cell per line, as Word and most PDFs give
+    them) or, when the first row is printed on one line ('1 Sở Tư pháp 142 …'), at a line that
+    starts with the next number.
+    """
     i = 0
-    while i < len(lines) and not lines[i].startswith("STT") and lines[i] != "1":
-        (notes if lines[i].startswith("(") else title).append(lines[i])
+    while i < len(lines) and not lines[i].startswith("STT") and lines[i] != "1" and not lines[i].startswith("1 "):
         i += 1
+    title, notes = _appendix_title(lines[:i])
+    columns = []
     if i < len(lines) and lines[i].startswith("STT"):
-        while i < len(lines) and lines[i] != "1":
+        while i < len(lines) and lines[i] != "1" and not (columns and lines[i].startswith("1 ")):
             columns.append(lines[i])
             i += 1
+    inline = i < len(lines) and lines[i].startswith("1 ")
+    rows: list[list[str]] = []
     expected = 1
     for line in lines[i:]:
-        if line == str(expected):
-            rows.append([])
+        if line == str(expected) or (inline and line.startswith(f"{expected} ")):
+            rows.append([line[len(str(expected)):].strip()] if line != str(expected) else [])
             expected += 1
         elif rows:
             rows[-1].append(line)
         else:
             title.append(line)
-    heading = " ".join(title).replace("PHỤ LỤC", "PHỤ LỤC:", 1).replace("::", ":")
+    m = RE_APPENDIX_LABEL.match(re.sub(r"\s{2,}", " ", " ".join(title)).strip())
+    heading = f"{m.group(1)}: {m.group(2)}" if m and m.group(2) else " ".join(title)
     parts = ["## " + re.sub(r"\s{2,}", " ", heading).strip()]
     parts += [re.sub(r"\s{2,}", " ", n).strip() for n in notes]
     if columns:
         header = re.sub(r"\s{2,}", " ", " ".join(columns))
         parts.append(f"Các cột của bảng: {header.strip()}.")
+    tasks = not columns or bool(RE_TASK_COLUMN.search(" ".join(columns)[:40]))  # a plan's task table
     for n, row in enumerate(rows, start=1):
-        parts.append(f"Nhiệm vụ {n}: " + " ".join(join_lines(row)))
+        parts.append(_row_text(n, row, columns, tasks))
     if not rows:
         parts += join_lines(lines[i:])
     return "\n\n".join(parts), notes
+
+
+def _appendices(lines: list[str]) -> tuple[str, list[str]]:
+    """Each 'PHỤ LỤC …' up to the next one is its own table."""
+    starts = [i for i, ln in enumerate(lines) if RE_APPENDIX.match(ln)] or [0]
+    parts, notes = [], []
+    for a, b in zip(starts, starts[1:] + [len(lines)]):
+        text, found = _appendix(lines[a:b])
+        parts.append(text)
+        notes += found
+    return "\n\n".join(parts), notes
+
+
+def _body_start(lines: list[str]) -> int:
+    """Index of the body's first line: the title block ends before it ("Căn cứ …", "I. …", a sentence).
+
+    The line right after "KẾ HOẠCH" is the title's subject even when it starts like a sentence
+    ("Triển khai thực hiện …"); after that, a bulleted "- Căn cứ", an outline marker or a long sentence
+    ends the title, so a first paragraph that does not start with a known word is not swallowed.
+    """
+    type_at = next((i for i, ln in enumerate(lines[:40]) if RE_DOC_TYPE.match(ln.strip())), None)
+    for i, line in enumerate(lines):
+        unbulleted = RE_LEADING_BULLET.sub("", line)
+        if RE_ROMAN.match(line) or RE_BODY_START.match(unbulleted):
+            if type_at is not None and i == type_at + 1 and not RE_BASIS.match(unbulleted):
+                continue
+            return i
+        if type_at is not None and i > type_at + 1 and (
+            _is_marker(line) or len(line) > TITLE_MAX or (RE_CLAUSE_END.search(line) and len(line) > TITLE_LINE)
+        ):
+            return i
+    return 0
 
 
 def clean(raw: str) -> CleanedText:
@@ -199,9 +274,7 @@ def clean(raw: str) -> CleanedText:
 
     out = CleanedText()
     # Header and title: everything before the first sentence of the body.
-    start = next(
-        (i for i, ln in enumerate(body_lines) if RE_BODY_START.match(ln) or RE_ROMAN.match(ln)), 0
-    )
+    start = _body_start(body_lines)
     in_title = False
     for ln in body_lines[:start]:
         if RE_DOC_TYPE.match(ln.strip()):
@@ -222,7 +295,7 @@ def clean(raw: str) -> CleanedText:
     paragraphs = _footnotes(join_lines(rest[:signature_at]))
     body = _markdown(paragraphs)
     if appendix_lines:
-        appendix, out.appendix_notes = _appendix(appendix_lines)
+        appendix, out.appendix_notes = _appendices(appendix_lines)
         body += "\n\n" + appendix
     out.body = body
     return out

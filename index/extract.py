@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.documents import KnowledgeError
+from index.pdf_layout import drop_repeated_table_headers, drop_running_lines
 
 SUPPORTED = "PDF (có lớp chữ), DOCX, DOC, TXT hoặc MD"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
@@ -157,23 +158,6 @@ def _unjustify(line: str) -> str:
     return re.sub(r" {2,}", " ", line) if wide >= 3 and wide > narrow else line
 
 
-def _drop_repeated_table_header(pages: list[list[str]]) -> list[list[str]]:
-    """A table spanning pages repeats its header row ('STT', 'Nhiệm vụ', ...): keep the first one."""
-    header: list[str] | None = None
-    out = []
-    for lines in pages:
-        if header is None:
-            start = next((i for i, ln in enumerate(lines) if re.match(r"^(STT|TT)\b", ln.strip())), None)
-            if start is not None:
-                end = next((i for i in range(start + 1, len(lines)) if lines[i].strip() == "1"), None)
-                if end is not None:
-                    header = [ln.strip() for ln in lines[start:end]]
-        elif [ln.strip() for ln in lines[:len(header)]] == header:
-            lines = lines[len(header):]
-        out.append(lines)
-    return out
-
-
 def extract_pdf(path: Path) -> Extraction:
     import logging
 
@@ -216,7 +200,7 @@ def extract_pdf(path: Path) -> Extraction:
         raise _fail(path, f"tệp PDF {reason}: không có lớp chữ. Cần nhận dạng chữ (OCR) trước, ví dụ bằng "
                           "ocrmypdf với gói tiếng Việt (ocrmypdf -l vie vao.pdf ra.pdf), hoặc gửi bản DOCX/PDF "
                           "xuất trực tiếp từ Word, rồi thêm lại.")
-    lines = [ln for page in _drop_repeated_table_header(texts) for ln in page]
+    lines = [ln for page in drop_repeated_table_headers(drop_running_lines(texts)) for ln in page]
     extraction = Extraction("\n".join(lines), "pdf", pages=len(pages))
     extraction.notes.append(f"Đọc lớp chữ PDF: {len(pages)} trang.")
     if no_text:
@@ -332,6 +316,34 @@ class _Numbering:
             return _format_number(n, lvl[0] if lvl else "decimal")
 
         return re.sub(r"%(\d)", value, text).strip()
+
+
+def _is_header_row(tbl) -> bool:
+    """Is the table's first row a header: marked to repeat on each page, or every cell set in bold?"""
+    tr = tbl.find(_w("tr"))
+    if tr is None:
+        return False
+    trpr = tr.find(_w("trPr"))
+    if trpr is not None and trpr.find(_w("tblHeader")) is not None:
+        return True
+    cells = [tc for tc in tr.findall(_w("tc")) if "".join(t.text or "" for t in tc.iter(_w("t"))).strip()]
+
+    def bold(run) -> bool:
+        b = run.find(f"{_w('rPr')}/{_w('b')}")
+        return b is not None and b.get(_w("val"), "true") not in ("0", "false")
+
+    return bool(cells) and all(any(bold(r) for r in tc.iter(_w("r")) if (r.findtext(_w("t")) or "").strip())
+                               for tc in cells)
+
+
+def _row_sentence(cells: list[str], header: list[str] | None) -> str:
+    """A table row as one line that `clean` keeps as its own paragraph; cells named by their column."""
+    if header and len(header) == len(cells) and len(cells) > 1:
+        named = "; ".join(f"{h}: {v}" for h, v in zip(header[1:], cells[1:]) if v and h)
+        text = f"{cells[0]} — {named}" if named else cells[0]
+    else:
+        text = " | ".join(c for c in cells if c)
+    return text if re.search(r"[.;:!?]$", text) else text + "."
 
 
 class _DocxReader:
@@ -548,13 +560,16 @@ class _DocxReader:
                 for i in range(max(len(c) for c in row)):
                     out.append("   ".join(c[i] for c in row if i < len(c) and c[i]))
             return out
-        for row in rows:
+        header = [" ".join(c) for c in rows[0]] if not numbered and not layout and _is_header_row(tbl) else None
+        for i, row in enumerate(rows):
             if numbered or layout:
                 # Cell by cell, as a PDF prints them: what `clean` expects for appendix tables and headers.
                 for cell in row:
                     out.extend(cell)
+            elif header and i == 0:
+                out.append(f"Các cột của bảng: {' | '.join(h for h in header if h)}.")
             else:
-                out.append(" | ".join(" ".join(c) for c in row if c))
+                out.append(_row_sentence([" ".join(c) for c in row], header))
         return out
 
     def _blocks(self, container, out: list[str]) -> None:

@@ -22,7 +22,7 @@ from index.sandbox import extract_limited
 from index.types import Document
 from index.vietnamese import fold
 
-KNOWN_FIELDS = {"type", "number", "date", "issuer", "ward", "city", "year", "period", "signer", "source"}
+KNOWN_FIELDS = {"type", "number", "date", "issuer", "ward", "city", "year", "period", "signer", "source", "scope"}
 # A line that is only a big integer: Word drawing anchors (wp:posOffset, in EMU) dumped by some converters.
 RE_DRAWING_NUMBER = re.compile(r"^\s*-?\d{5,9}(?:\s+-?\d{5,9})*\s*$")
 RE_DRAFT_MARK = re.compile(r"^\s*\(?\s*DỰ\s+THẢO\s*\)?\s*(?:lần\s*\d+)?\s*$", re.IGNORECASE)
@@ -210,7 +210,8 @@ def add_file(path: Path, knowledge_dir: Path, doc_id: str | None = None, update:
     proposal = propose(cleaned, source=path.name)
     values = dict(proposal.values)
     title = values.pop("title") or f"{values['type'].capitalize()} {path.stem}"
-    doc_id = doc_id or default_id(title, values.get("ward"), values.get("year"))
+    place = values.get("ward") or (values.get("city") if values.get("scope") == "province" else None)
+    doc_id = doc_id or default_id(title, place, values.get("year"))  # provinces share titles too
     target = knowledge_dir / "plans" / f"{doc_id}.md"
     body = f"# {title}\n\n{cleaned.body}"
     everything = indexed_documents(knowledge_dir)

@@ -13,7 +13,11 @@ from index.clean import RE_MOTTO, CleanedText
 from index.vietnamese import fold
 
 NAME = r"[A-ZĐÀ-Ỹ][a-zà-ỹđ]+(?:\s+[A-ZĐÀ-Ỹ][a-zà-ỹđ]+){0,3}"
-RE_NUMBER = re.compile(r"Số\s*:?\s*([0-9]+[0-9A-Za-z]*)\s*/\s*([A-ZĐ][A-ZĐ0-9\-]+)")
+UPPER_NAME = r"[A-ZĐÀ-Ỹ]+(?:[ ][A-ZĐÀ-Ỹ]+){0,3}"
+DASHES = "-‐‑–—"
+RE_NUMBER = re.compile(
+    rf"Số\s*:?\s*([0-9]+[0-9A-Za-z.]*(?:\s*/\s*(?:19|20)\d\d)?)\s*/\s*([A-ZĐ][A-ZĐa-zđ0-9{DASHES}]*[A-ZĐ0-9])"
+)
 RE_NUMBER_BLANK = re.compile(r"Số\s*:?\s*[.…\s]*/\s*([A-ZĐ][A-ZĐ0-9\-]+)")
 RE_PLACE_DATE = re.compile(
     r"ngày\s*(\d{1,2})?\s*tháng\s*(\d{1,2})?\s*năm\s*(\d{4})", re.IGNORECASE
@@ -22,12 +26,25 @@ RE_NUMERIC_DATE = re.compile(r"ngày\s+(\d{1,2})/(\d{1,2})/(\d{4})")
 RE_ATTACHED = re.compile(
     r"Kèm theo\s+(Quyết định|Kế hoạch|Công văn)\s+số\s*([0-9]+/[A-ZĐ\-]+)?[^,)]*?ngày\s+([0-9/ ]+|.*?năm \d{4})"
 )
-RE_UNIT = re.compile(r"\b(PHƯỜNG|XÃ|THỊ TRẤN|ĐẶC KHU)\s+([A-ZĐÀ-Ỹ]+(?:\s[A-ZĐÀ-Ỹ]+){0,3})")
+RE_UNIT = re.compile(rf"\b(PHƯỜNG|XÃ|THỊ TRẤN|ĐẶC KHU)\s+({UPPER_NAME})")
+RE_PROVINCE_UNIT = re.compile(rf"\b(TỈNH|THÀNH PHỐ)\s+({UPPER_NAME})")
+RE_NATIONAL = re.compile(rf"\b(?:THỦ TƯỚNG CHÍNH PHỦ|VĂN PHÒNG CHÍNH PHỦ|CHÍNH PHỦ|QUỐC HỘI|BỘ\s+({UPPER_NAME}))")
+NATIONAL_NAMES = {"THỦ TƯỚNG CHÍNH PHỦ": "Thủ tướng Chính phủ", "VĂN PHÒNG CHÍNH PHỦ": "Văn phòng Chính phủ",
+                  "CHÍNH PHỦ": "Chính phủ", "QUỐC HỘI": "Quốc hội"}
+RE_DEPARTMENT = re.compile(rf"\b(SỞ|BAN|VĂN PHÒNG|THANH TRA|TRUNG TÂM)\s+({UPPER_NAME}(?:,\s*{UPPER_NAME})*)")
 RE_UNIT_TEXT = re.compile(rf"\b(phường|xã|thị trấn|đặc khu)\s+({NAME})")
 RE_CITY = re.compile(rf"\b(?:thành phố|tỉnh)\s+({NAME})")
 RE_PERIOD = re.compile(r"(6 tháng (?:đầu|cuối) năm \d{4}|giai đoạn \d{4}\s*-\s*\d{4}|năm \d{4})", re.IGNORECASE)
 RE_PERSON = re.compile(rf"^{NAME}$")
+RE_SUBJECT = re.compile(r"^V/v\s*:?\s*(.+)$", re.IGNORECASE)
+# The national motto in any spelling offices use ('HÒA'/'HOÀ', hyphen or en dash): never part of a name.
+RE_MOTTO_ANY = re.compile(r"C[ỘộO]NG\s+H(?:ÒA|OÀ|òa|oà)\s+X[ÃA]\s+H[ỘO]I\s+CH[ỦU]\s+NGH[ĨI]A\s+VI[ỆE]T\s+NAM|"
+                          r"Độc\s+lập\s*[-–—‐]\s*Tự\s+do\s*[-–—‐]\s*Hạnh\s+phúc", re.IGNORECASE)
 GENERIC_CITY_WORDS = {"Hồ", "Trung", "Nhà"}
+# Type code in the number ("123/KH-UBND") -> document type, for documents whose type is not printed.
+TYPE_CODES = {"KH": "kế hoạch", "BC": "báo cáo", "HD": "hướng dẫn", "QĐ": "quyết định", "TB": "thông báo",
+              "CT": "chỉ thị", "TTr": "tờ trình", "CTr": "chương trình"}
+AGENCY = "Ủy ban nhân dân"
 
 
 @dataclass
@@ -55,32 +72,100 @@ def _first_sentence(body: str, limit: int = 120) -> str:
     return text.split("\n")[0][:limit]
 
 
+def _is_upper(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(c.isupper() for c in letters) > 0.8 * len(letters)
+
+
+def _sentence_case(text: str, names: list[str]) -> str:
+    """'TUYÊN TRUYỀN … TỈNH QUẢNG TRỊ' -> 'tuyên truyền … tỉnh Quảng Trị' (known names keep their capitals)."""
+    out = text.lower()
+    for name in names:
+        out = re.sub(rf"\b{re.escape(name.lower())}\b", name, out)
+    return out
+
+
+def agency_lines(header: list[str]) -> str:
+    """The issuing agency as printed at the top left, in capitals: 'ỦY BAN NHÂN DÂN | TỈNH QUẢNG TRỊ'."""
+    parts = []
+    for line in header:
+        if re.match(r"^\s*Số\b", line) or RE_PLACE_DATE.search(line):
+            break
+        for segment in re.split(r"\s{2,}", RE_MOTTO_ANY.sub("  ", line)):
+            if _is_upper(segment) and segment.strip():
+                parts.append(segment.strip())
+    return " | ".join(parts)  # names never run across lines
+
+
+@dataclass
+class Issuer:
+    name: str | None
+    scope: str | None  # ward | province | national
+    ward: str | None
+    province: str | None
+
+
+def read_issuer(agency: str) -> Issuer:
+    """Who signed, at which level: a ward's UBND, a province's UBND or department, or a ministry."""
+    agency = re.sub(r"\bUBND\b", "ỦY BAN NHÂN DÂN", agency.replace("UỶ BAN", "ỦY BAN"))
+    unit = RE_UNIT.search(agency)
+    province = RE_PROVINCE_UNIT.search(agency)
+    province_name = _title_case(province.group(2)) if province else None
+    if unit:
+        ward = f"{unit.group(1).lower()} {_title_case(unit.group(2))}"
+        return Issuer(f"{AGENCY} {ward}", "ward", ward, province_name)
+    if province:
+        place = f"{province.group(1).lower()} {province_name}"
+        department = RE_DEPARTMENT.search(agency, province.end())  # 'UBND TỈNH X | SỞ NỘI VỤ'
+        if department:
+            name = department.group(1).capitalize() + " " + department.group(2).capitalize()
+            return Issuer(f"{name} {place}", "province", None, province_name)
+        return Issuer(f"{AGENCY} {place}", "province", None, province_name)
+    if national := RE_NATIONAL.search(agency):
+        name = f"Bộ {national.group(1).capitalize()}" if national.group(1) else NATIONAL_NAMES[national.group(0)]
+        return Issuer(name, "national", None, None)
+    return Issuer(None, None, None, None)
+
+
+def _own_type(cleaned: CleanedText, number: re.Match | None, header: str, body: str) -> tuple[str, str]:
+    """(Type as printed in titles, type value): from the caps title, else the number's code, else the layout."""
+    if cleaned.doc_type:
+        return cleaned.doc_type.capitalize(), cleaned.doc_type.lower()
+    code = number.group(2).split("-")[0] if number else ""
+    if code in TYPE_CODES:
+        return TYPE_CODES[code].capitalize(), TYPE_CODES[code]
+    if re.search(r"^Kính gửi", body, re.M) or re.search(r"\bV/v\b", header):
+        return "Công văn", "công văn"
+    return "Văn bản", "văn bản"
+
+
 def propose(cleaned: CleanedText, source: str | None = None) -> ProposedMetadata:
-    header = RE_MOTTO.sub("  ", "\n".join(cleaned.header))
+    header = RE_MOTTO_ANY.sub("  ", RE_MOTTO.sub("  ", "\n".join(cleaned.header))).replace("UỶ BAN", "ỦY BAN")
     notes = " ".join(cleaned.notes + cleaned.appendix_notes)
-    title_subject = " ".join(cleaned.title_lines).strip()
     body = cleaned.body
     values: dict = {}
-
-    # Type and title.
-    if cleaned.doc_type:
-        kind = cleaned.doc_type.capitalize()
-        values["type"] = cleaned.doc_type.lower()
-    elif re.search(r"^Kính gửi", body, re.M):
-        kind, values["type"] = "Công văn", "công văn"
-    else:
-        kind, values["type"] = "Văn bản", "văn bản"
-    if title_subject:
-        values["title"] = f"{kind} {title_subject[0].lower()}{title_subject[1:]}"
-    else:
-        values["title"] = None
+    issuer = read_issuer(agency_lines(cleaned.header))
 
     # Number: the document's own, else the decision it is attached to.
     number = RE_NUMBER.search(header)
-    values["number"] = f"{number.group(1)}/{number.group(2)}" if number else None
+    values["number"] = None
+    if number:
+        own = re.sub(r"\s+", "", f"{number.group(1)}/{number.group(2)}")
+        values["number"] = re.sub(f"[{DASHES}]", "-", own)
     attached = RE_ATTACHED.search(notes)
-    if attached and attached.group(2):
+    if attached and attached.group(2) and attached.group(2) != values["number"]:
         values["attached_to"] = f"{attached.group(1)} số {attached.group(2)}"
+
+    # Type and title: the caps title block, the subject line of a letter ('V/v …').
+    kind, values["type"] = _own_type(cleaned, number, header, body)
+    subject = " ".join(cleaned.title_lines).strip()
+    if not subject and (m := next((RE_SUBJECT.match(ln.strip()) for ln in cleaned.header
+                                   if RE_SUBJECT.match(ln.strip())), None)):
+        subject = "về việc " + m.group(1).strip()
+    names = [n for n in (issuer.province, issuer.ward and issuer.ward.split(" ", 1)[-1]) if n]
+    if subject and _is_upper(subject):
+        subject = _sentence_case(subject, names)
+    values["title"] = f"{kind} {subject[0].lower()}{subject[1:]}" if subject else None
 
     # Date: place-date line, else the attachment note, else an appendix note.
     date = None
@@ -98,22 +183,24 @@ def propose(cleaned: CleanedText, source: str | None = None) -> ProposedMetadata
     if unit:
         values["ward"] = f"{unit.group(1).lower()} {_title_case(unit.group(2))}"
         values["ward"] = re.sub(r"\s+(Độc|Cộng)\b.*$", "", values["ward"])
-    elif m := RE_UNIT_TEXT.search(title_subject):
+    elif issuer.scope is None and (m := RE_UNIT_TEXT.search(subject)):
         values["ward"] = f"{m.group(1)} {m.group(2)}"
     else:
         values["ward"] = None
-    agency = "Ủy ban nhân dân"
-    if "ỦY BAN NHÂN DÂN" in header.upper() or re.search(r"TM\.\s*ỦY BAN|TM\.\s*UỶ BAN", " ".join(cleaned.signature)):
-        values["issuer"] = f"{agency} {values['ward']}" if values["ward"] else f"{agency} (không ghi tên xã/phường)"
+    if issuer.scope in ("province", "national"):
+        values["issuer"] = issuer.name
+    elif "ỦY BAN NHÂN DÂN" in header.upper() or re.search(r"TM\.\s*ỦY BAN|TM\.\s*UỶ BAN", " ".join(cleaned.signature)):
+        values["issuer"] = f"{AGENCY} {values['ward']}" if values["ward"] else f"{AGENCY} (không ghi tên xã/phường)"
     else:
-        values["issuer"] = f"{agency} {values['ward']}" if values["ward"] else None
+        values["issuer"] = f"{AGENCY} {values['ward']}" if values["ward"] else None
+    values["scope"] = issuer.scope or ("ward" if values["ward"] or values["issuer"] else None)
 
-    # City/province: the most named one in the text.
-    full = "\n".join([header, title_subject, body])
+    # City/province: the issuer's, else the most named one in the text.
+    full = "\n".join([header, subject, body])
     cities = Counter(m.group(1) for m in RE_CITY.finditer(full) if m.group(1).split()[0] not in GENERIC_CITY_WORDS)
-    values["city"] = cities.most_common(1)[0][0] if cities else None
+    values["city"] = issuer.province or (cities.most_common(1)[0][0] if cities else None)
 
-    period = RE_PERIOD.search(title_subject) if title_subject else None
+    period = RE_PERIOD.search(subject) if subject else None
     values["period"] = period.group(1) if period else None
     year = re.search(r"\b(20\d\d)\b", values["period"] or "") or re.search(r"^(\d{4})", values["date"] or "")
     values["year"] = int(year.group(1)) if year else None
@@ -132,7 +219,10 @@ def propose(cleaned: CleanedText, source: str | None = None) -> ProposedMetadata
     values["source"] = source
     values["recipients"] = recipients(cleaned.signature) or None
 
-    missing = [k for k in ("title", "number", "date", "ward", "city", "period", "signer") if not values.get(k)]
+    wanted = ("title", "number", "date", "ward", "city", "period", "signer")
+    if values["scope"] in ("province", "national"):
+        wanted = tuple(k for k in wanted if k != "ward")  # a province's document names no ward
+    missing = [k for k in wanted if not values.get(k)]
     if values["title"] is None:
         values["title_hint"] = _first_sentence(body)
     if RE_NUMBER_BLANK.search(header) and not number:

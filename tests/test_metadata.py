@@ -87,3 +87,117 @@ def test_source_is_recorded(proposed):
 )
 def test_ward_key(ward, key):
     assert ward_key(ward) == key
+
+
+# ------------------------------------------------------------ provincial and other layouts
+def letter(agency: list[str], number: str, place_date: str, title: list[str], body: list[str],
+           motto: tuple[str, str] = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")) -> str:
+    """Text as extraction gives it for a two-column letterhead: agency | motto side by side."""
+    left = agency + [f"Số: {number}"]
+    right = [*motto, place_date]
+    rows = ["   ".join(p for p in pair if p) for pair in zip(left + [""] * 3, right + [""] * 3)]
+    rows = [r for r in rows if r.strip()]
+    return "\n".join([*rows, *title, *body, "Nơi nhận:", "- Như trên;", "- Lưu: VT.",
+                      "TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "Hoàng Văn Nam"])
+
+
+SECTION = ["I. MỤC ĐÍCH, YÊU CẦU", "1. Mục đích", "a) Nâng cao nhận thức của người dân về dịch vụ công trực tuyến."]
+
+
+def propose_text(text: str) -> dict:
+    return propose(clean(text), source="x.docx").values
+
+
+def test_provincial_plan_reads_number_date_issuer_scope():
+    v = propose_text(letter(
+        ["ỦY BAN NHÂN DÂN", "TỈNH QUẢNG TRỊ"], "123/KH-UBND", "Quảng Trị, ngày 15 tháng 01 năm 2026",
+        ["KẾ HOẠCH", "Tuyên truyền cải cách hành chính năm 2026"],
+        ["Căn cứ Nghị quyết số 76/NQ-CP ngày 15 tháng 7 năm 2021 của Chính phủ;",
+         "Ủy ban nhân dân tỉnh ban hành Kế hoạch như sau:", *SECTION]))
+    assert v["title"] == "Kế hoạch tuyên truyền cải cách hành chính năm 2026"
+    assert (v["number"], v["date"], v["type"], v["year"]) == ("123/KH-UBND", "2026-01-15", "kế hoạch", 2026)
+    assert (v["issuer"], v["scope"], v["city"], v["ward"]) == (
+        "Ủy ban nhân dân tỉnh Quảng Trị", "province", "Quảng Trị", None)
+
+
+def test_province_document_does_not_ask_for_a_ward():
+    p = propose(clean(letter(["ỦY BAN NHÂN DÂN", "TỈNH QUẢNG TRỊ"], "412/BC-UBND",
+                             "Quảng Trị, ngày 18 tháng 12 năm 2025",
+                             ["BÁO CÁO", "Kết quả công tác cải cách hành chính năm 2025"],
+                             ["Thực hiện Công văn số 6254/BNV-CCHC của Bộ Nội vụ, Ủy ban nhân dân tỉnh báo cáo:",
+                              *SECTION])))
+    assert p.values["type"] == "báo cáo" and p.values["scope"] == "province"
+    assert "ward" not in p.missing
+
+
+@pytest.mark.parametrize("first", [
+    "- Căn cứ Kế hoạch số 45/KH-UBND ngày 05/01/2026 của Ủy ban nhân dân tỉnh về cải cách hành chính;",
+    "Năm 2026 là năm đầu vận hành ổn định chính quyền địa phương hai cấp; Ủy ban nhân dân tỉnh ban hành "
+    "Kế hoạch tuyên truyền cải cách hành chính với các nội dung sau:",
+    "Triển khai Kế hoạch cải cách hành chính năm 2026 của tỉnh, Ủy ban nhân dân tỉnh ban hành Kế hoạch "
+    "tuyên truyền với những nội dung chủ yếu như sau đây, để các cơ quan, đơn vị tổ chức thực hiện thống nhất.",
+])
+def test_title_stops_before_the_first_paragraph(first):
+    c = clean(letter(["ỦY BAN NHÂN DÂN", "TỈNH QUẢNG TRỊ"], "123/KH-UBND", "Quảng Trị, ngày 15 tháng 01 năm 2026",
+                     ["KẾ HOẠCH", "Tuyên truyền cải cách hành chính", "năm 2026"], [first, *SECTION]))
+    v = propose(c).values
+    assert v["title"] == "Kế hoạch tuyên truyền cải cách hành chính năm 2026"
+    assert first.lstrip("- ")[:40] in c.body  # the first paragraph stays in the body
+
+
+def test_subject_line_that_starts_like_a_sentence_stays_in_the_title():
+    v = propose_text(letter(["ỦY BAN NHÂN DÂN", "TỈNH QUẢNG TRỊ"], "7/KH-UBND", "Quảng Trị, ngày 02 tháng 02 năm 2026",
+                            ["KẾ HOẠCH", "Thực hiện Chương trình chuyển đổi số năm 2026"],
+                            ["Căn cứ Nghị quyết số 57-NQ/TW của Bộ Chính trị;", *SECTION]))
+    assert v["title"] == "Kế hoạch thực hiện Chương trình chuyển đổi số năm 2026"
+
+
+def test_caps_title_becomes_sentence_case_and_keeps_the_province_name():
+    v = propose_text(letter(["UBND TỈNH QUẢNG TRỊ"], "15/KH-UBND", "Quảng Trị, ngày 03 tháng 3 năm 2026",
+                            ["KẾ HOẠCH", "TUYÊN TRUYỀN CẢI CÁCH HÀNH CHÍNH TỈNH QUẢNG TRỊ NĂM 2026"],
+                            ["Căn cứ Kế hoạch số 45/KH-UBND;", *SECTION]))
+    assert v["title"] == "Kế hoạch tuyên truyền cải cách hành chính tỉnh Quảng Trị năm 2026"
+
+
+def test_old_style_accents_and_en_dash_motto_are_not_read_as_a_commune():
+    text = letter(["UỶ BAN NHÂN DÂN", "TỈNH QUẢNG TRỊ"], "123/KH–UBND", "Quảng Trị, ngày 15 tháng 01 năm 2026",
+                  ["KẾ HOẠCH", "Tuyên truyền cải cách hành chính năm 2026"], ["Căn cứ Kế hoạch số 45;", *SECTION],
+                  motto=("CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập – Tự do – Hạnh phúc"))
+    v = propose_text(text)
+    assert v["ward"] is None and v["scope"] == "province"
+    assert v["issuer"] == "Ủy ban nhân dân tỉnh Quảng Trị"
+    assert v["number"] == "123/KH-UBND"
+
+
+def test_department_of_a_province_and_a_ministry():
+    dept = propose_text(letter(["UBND TỈNH QUẢNG TRỊ", "SỞ NỘI VỤ"], "88/HD-SNV", "Quảng Trị, ngày 20 tháng 01 năm 2026",
+                               ["HƯỚNG DẪN", "Đánh giá chỉ số cải cách hành chính năm 2026"],
+                               ["Căn cứ Kế hoạch số 45/KH-UBND;", *SECTION]))
+    assert (dept["issuer"], dept["scope"], dept["type"]) == ("Sở Nội vụ tỉnh Quảng Trị", "province", "hướng dẫn")
+    ministry = propose_text(letter(["BỘ NỘI VỤ"], "6254/BNV-CCHC", "Hà Nội, ngày 20 tháng 11 năm 2025",
+                                   [], ["Kính gửi: Ủy ban nhân dân các tỉnh, thành phố", *SECTION]))
+    assert (ministry["issuer"], ministry["scope"], ministry["type"]) == ("Bộ Nội vụ", "national", "công văn")
+
+
+def test_letter_type_and_title_from_its_subject_line():
+    text = letter(["ỦY BAN NHÂN DÂN", "TỈNH QUẢNG TRỊ"], "2345/UBND-VP", "Quảng Trị, ngày 10 tháng 3 năm 2026",
+                  ["V/v triển khai dịch vụ công trực tuyến toàn trình"], ["Kính gửi: Các sở, ban, ngành", *SECTION])
+    v = propose_text(text.replace("   Quảng Trị, ngày", "   Quảng Trị, ngày", 1))
+    assert v["number"] == "2345/UBND-VP" and v["type"] == "công văn"
+    assert v["title"] == "Công văn về việc triển khai dịch vụ công trực tuyến toàn trình"
+
+
+def test_number_with_year_and_ward_scope():
+    v = propose_text(letter(["ỦY BAN NHÂN DÂN", "XÃ PHÚ THÁI"], "12/2026/QĐ-UBND", "Phú Thái, ngày 05 tháng 02 năm 2026",
+                            ["QUYẾT ĐỊNH", "Ban hành Quy chế làm việc của Ủy ban nhân dân xã"],
+                            ["Căn cứ Luật Tổ chức chính quyền địa phương;", *SECTION]))
+    assert v["number"] == "12/2026/QĐ-UBND"
+    assert (v["ward"], v["scope"], v["issuer"]) == ("xã Phú Thái", "ward", "Ủy ban nhân dân xã Phú Thái")
+
+
+def test_own_number_in_the_appendix_note_is_not_an_attachment():
+    text = letter(["ỦY BAN NHÂN DÂN", "TỈNH QUẢNG TRỊ"], "123/KH-UBND", "Quảng Trị, ngày 15 tháng 01 năm 2026",
+                  ["KẾ HOẠCH", "Tuyên truyền cải cách hành chính năm 2026"], ["Căn cứ Kế hoạch số 45;", *SECTION])
+    text += "\nPHỤ LỤC\nDANH MỤC HOẠT ĐỘNG\n(Kèm theo Kế hoạch số 123/KH-UBND ngày 15/01/2026 của UBND tỉnh)\n" \
+            "STT\nNội dung\n1\nPhát sóng chuyên mục"
+    assert "attached_to" not in propose_text(text)
