@@ -250,24 +250,29 @@ def _conditional(p: Paper) -> int:
     return int(bool(re.search(r"trong trường hợp|nếu có|\(nếu", p.name, re.I)))
 
 
-def _papers(rec: ProcedureRecord, name: str, tail: list[str]) -> tuple[str, dict]:
+def _cases(rec: ProcedureRecord) -> list[tuple[str | None, list[Paper]]]:
+    """Papers by case, the general case first and its main papers before conditional ones."""
     papers = [p for p in rec.papers if p.name.strip()]
-    if not papers:
-        return _finish([f"{PORTAL} không liệt kê thành phần hồ sơ của thủ tục {name}."], tail), {"papers": []}
     cases: list[str | None] = []
     for p in papers:
         if p.case not in cases:
             cases.append(p.case)
     cases.sort(key=lambda c: bool(c and re.match(r"\s*(trường hợp|đối với|nếu)", c, re.I)))
+    return [(c, sorted((p for p in papers if p.case == c), key=_conditional)) for c in cases]
+
+
+def _papers(rec: ProcedureRecord, name: str, tail: list[str]) -> tuple[str, dict]:
+    cases = _cases(rec)
+    if not cases:
+        return _finish([f"{PORTAL} không liệt kê thành phần hồ sơ của thủ tục {name}."], tail), {"papers": []}
     items: list[str] = []
-    for case in cases:
-        group = sorted((p for p in papers if p.case == case), key=_conditional)
+    for case, group in cases:
         if len(cases) > 1 and case:
             items.append(f"{_cut(case.rstrip(':'), 100)}:")
         items.extend(paper_text(p) for p in group)
     head = f"Giấy tờ cần nộp để {name}:" if len(cases) == 1 else f"Giấy tờ cần nộp để {name}, theo từng trường hợp:"
     text = _items(head, items, tail, "mục")
-    return text, {"papers": [p.name for p in papers], "cases": [c for c in cases if c]}
+    return text, {"papers": [p.name for _, g in cases for p in g], "cases": [c for c, _ in cases if c]}
 
 
 def where_text(rec: ProcedureRecord) -> str:
@@ -383,11 +388,12 @@ def compose_card(item) -> ProcedureAnswer:
         elif any(c.fee_note and not _unit_note(c) for c in chans):
             fee += " (xem ghi chú lệ phí trên Cổng)"
         lines.append(f"- Lệ phí: {fee}.")
-    main = sorted((p for p in rec.papers if p.name.strip()), key=_conditional)[:3]
+    cases = _cases(rec)
+    main = [p for p in cases[0][1] if not _conditional(p)][:3] if cases else []
     if main:
-        more = len(rec.papers) - len(main)
-        lines.append("- Giấy tờ chính: " + "; ".join(paper_text(p, 60)[2:] for p in main)
-                     + (f"; và {more} giấy tờ khác." if more > 0 else "."))
+        more = sum(len(g) for _, g in cases) - len(main)
+        names = [paper_text(Paper(p.name, p.form), 60)[2:] for p in main]
+        lines.append("- Giấy tờ chính: " + "; ".join(names) + (f"; và {more} giấy tờ khác." if more > 0 else "."))
     text = _finish(lines, ["- " + online_text(rec), *tail], skip=True)
     facts = {"code": rec.code, "title": rec.title, "levels": rec.levels, "online": rec.online,
              "times": times, "fees": [(c.channel, c.fee, c.fee_note) for c in chans],
