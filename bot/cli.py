@@ -37,6 +37,24 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_index_export_vectors(args: argparse.Namespace) -> int:
+    """Ship the live index's passage vectors with the knowledge, so a fresh install need not embed them."""
+    from index import store
+    from index.embed import EmbeddingCache, export_vectors, load_embedder, shipped_vectors_path
+
+    settings = get_settings()
+    embedder = load_embedder(settings)
+    index = store.load(settings.data_dir, embedder.model_id)
+    path = shipped_vectors_path(settings.knowledge_dir, embedder.model_id)
+    cache = EmbeddingCache(settings.data_dir / "cache" / "embeddings.sqlite")
+    try:
+        count = export_vectors(cache, embedder.model_id, [c.text for c in index.chunks], path)
+    finally:
+        cache.close()
+    print(f"Đã lưu {count} vector vào {path} ({path.stat().st_size / 1e6:.1f} MB).")
+    return 0
+
+
 def cmd_knowledge_add(args: argparse.Namespace) -> int:
     from index.ingest import add_file
 
@@ -312,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--no-eval", action="store_true", help="bỏ bước chạy bộ câu hỏi kiểm tra")
     refresh.add_argument("--quiet", action="store_true", help="không hiện thanh tiến trình")
     refresh.set_defaults(func=cmd_index_refresh)
+    export = index.add_parser("export-vectors", help="lưu vector của chỉ mục hiện tại kèm thư mục tri thức")
+    export.set_defaults(func=cmd_index_export_vectors)
     rollback = index.add_parser("rollback", help="quay lại phiên bản chỉ mục trước")
     rollback.set_defaults(func=cmd_index_rollback)
 

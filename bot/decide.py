@@ -128,14 +128,10 @@ class Decider:
                  and m.coverage >= p.procedure_threshold]
         base = dict(coverage=best.coverage, threshold=p.procedure_threshold, procedures=matches,
                     field=u.procedure_field, hits=found.hits)
-        if len(close) > 1 and getattr(matches, "ambiguous", True) and _ambiguous(close):
+        if len(close) > 1 and getattr(matches, "ambiguous", True):
             return Decision(True, CHOICE, "procedure_choice", f"Có {len(close)} thủ tục khớp gần như nhau; trợ lý "
                             "hỏi lại người dân muốn hỏi thủ tục nào thay vì đoán.", **{**base, "procedures": close})
         what = f"phần “{u.procedure_field}”" if u.procedure_field else "thông tin chính"
         return Decision(True, PROCEDURE, "procedure_match", f"Nhận ra thủ tục “{best.title}” từ tên gọi trong câu "
                         f"hỏi; trợ lý trả lời {what} từ hồ sơ thủ tục trên Cổng Dịch vụ công quốc gia.", **base)
 
-
-def _ambiguous(close: list) -> bool:
-    """Candidates that are really different procedures (not one name repeated at several levels)."""
-    return len({m.title.lower() for m in close}) > 1

@@ -97,5 +97,5 @@ class Retriever:
         query = u.restored or u.text
         hits = self.searcher.search(query, k, mode=mode, boosts=self.boosts(u), keyword_query=u.folded)
         hits = [h for h in hits if h.score > 0 and h.chunk.doc_id not in self._exclude]
-        procedures = self.catalog.match(u.folded, k=3) if self.catalog is not None else []
+        procedures = self.catalog.match(u.text, k=3) if self.catalog is not None else []
         return Retrieved(hits, procedures)

@@ -71,6 +71,7 @@ class Understanding:
     asks_office: bool = False
     asks_detail: bool = False  # one procedure's papers, fee, duration, conditions or place
     procedure_field: str | None = None  # fee | time | papers | where | steps | conditions | online | who | result
+    # (read by bot.procedures from the cue phrases in knowledge/lexicon/procedure_fields.yaml)
     restored: str = ""  # the question with diacritics restored (for e5 and for officers)
 
 
@@ -98,18 +99,6 @@ def looks_foreign(text: str) -> bool:
         return False
     foreign = [w for w in words if not is_vietnamese_syllable(w) and w not in ABBREVIATIONS]
     return len(foreign) / len(words) >= 0.5
-
-
-def asked_field(folded: str) -> str | None:
-    """The procedure field a question asks about, from the cue phrases in knowledge/lexicon."""
-    padded = f" {folded} "
-    best: tuple[int, str] | None = None
-    for name, cues in LEXICON.procedure_fields.items():
-        for cue in cues:
-            pos = padded.find(f" {cue} ")
-            if pos >= 0 and (best is None or len(cue) > best[0]):
-                best = (len(cue), name)
-    return best[1] if best else None
 
 
 def has_cue(folded: str, cues: list[str]) -> bool:
@@ -149,7 +138,6 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_phone = bool(RE_PHONE_QUESTION.search(u.folded))
     u.asks_office = has_cue(u.folded, LEXICON.strict_cues.get("office", []))
     u.asks_detail = has_cue(u.folded, LEXICON.strict_cues.get("procedure_detail", []))
-    u.procedure_field = asked_field(u.folded)
     return u
 
 

@@ -12,7 +12,7 @@ from index import store
 from index.chunk import chunk_documents
 from index.documents import document_hash, load_documents
 from index.ingest import superseded_by
-from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder
+from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder, shipped_vectors_path
 from index.keyword import KeywordIndex
 from index.settings import Settings
 from index.vietnamese import ANALYZER_VERSION
@@ -66,7 +66,7 @@ def _build_index(settings: Settings, rebuild: bool, embedder: Embedder | None, s
             pass  # unreadable live index: build a fresh one
 
     chunks = chunk_documents(docs, settings.chunk_size, settings.chunk_overlap)
-    cache = EmbeddingCache(cache_path)
+    cache = EmbeddingCache(cache_path, shipped=shipped_vectors_path(settings.knowledge_dir, embedder.model_id))
     try:
         with tqdm(total=len(chunks), desc="Nhúng đoạn văn", unit="đoạn", disable=not show_progress) as bar:
             vectors, embedded = embed_passages_cached(embedder, [c.text for c in chunks], cache, bar.update)

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from index import store
 from index.chunk import chunk_document
 from index.documents import document_hash, load_documents
-from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder
+from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder, shipped_vectors_path
 from index.ingest import superseded_by
 from index.vietnamese import ANALYZER_VERSION
 from index.keyword import KeywordIndex
@@ -329,7 +329,8 @@ def _build_check_publish(settings: Settings, docs: list[Document], embedder: Emb
                          started: float) -> RefreshReport:
     """Write the candidate (state building), check it, then mark it validated and publish it."""
     data_dir = settings.data_dir
-    cache = EmbeddingCache(data_dir / "cache" / "embeddings.sqlite")
+    cache = EmbeddingCache(data_dir / "cache" / "embeddings.sqlite",
+                           shipped=shipped_vectors_path(settings.knowledge_dir, embedder.model_id))
     try:
         chunks, vectors, embedded, reused = assemble(docs, settings, embedder, live, cache, show_progress)
         keyword = KeywordIndex.build([c.text for c in chunks])

@@ -1,0 +1,32 @@
+"""The seam between the answer pipeline and the national procedure catalogue.
+
+The index stores each procedure record on its card passage (`Chunk.meta`); this module turns those
+back into a `ProcedureCatalog` once per index version, and renders a procedure `Decision` (one
+field, a card, or a choice between close candidates) as an `Answer` with its portal citation.
+"""
+from __future__ import annotations
+
+from bot.decide import CHOICE, Decision
+from bot.procedure_compose import compose_card, compose_choice, compose_field
+from bot.procedures import ProcedureCatalog, document_from_meta
+from bot.types import Answer
+from index.types import Chunk
+
+
+def catalog_from_chunks(chunks: list[Chunk]) -> ProcedureCatalog:
+    return ProcedureCatalog.from_documents([document_from_meta(c.meta) for c in chunks])
+
+
+def render_procedure(question: str, d: Decision) -> Answer:
+    if d.route == CHOICE:
+        reply = compose_choice(d.procedures)
+        kind = "choice"
+    elif d.field:
+        reply = compose_field(d.procedures[0], d.field)
+        kind = "answer"
+    else:
+        reply = compose_card(d.procedures[0])
+        kind = "answer"
+    text = reply.text + ("\n\nNguồn:\n" + "\n".join(reply.sources) if reply.sources else "")
+    return Answer(question, text, True, list(reply.citations), kind=kind, body=reply.text,
+                  sources=list(reply.sources), options=list(reply.options))
