@@ -48,6 +48,7 @@ class EvalItem:
     pair: str | None = None  # id of the same question written with(out) diacritics
     forbid_doc_types: list[str] = field(default_factory=list)  # a found answer citing these types is wrong
     lang: str = "vi"  # "en" for questions written in English
+    accept_decline: bool = False  # an honest "not found" with a pointer is also right (e.g. 'the portal shows an error')
     source: str = ""  # the YAML file the item came from
 
 
@@ -87,7 +88,8 @@ class Report:
         rs = self.results if results is None else results
         retrieval = [r for r in rs if r.item.expected_docs]
         negatives = [r for r in rs if not r.item.expect_found]
-        positives = [r for r in rs if r.item.expect_found and r.item.category != "smalltalk"]
+        positives = [r for r in rs if r.item.expect_found and r.item.category != "smalltalk"
+                     and not (r.item.accept_decline and not r.answered)]
         split = [r for r in rs if r.item.category not in NOT_IN_DIACRITICS_SPLIT]
         guarded = [r for r in rs if r.item.forbid_doc_types]
         return {
@@ -169,7 +171,7 @@ def _item(row: dict, source: str) -> EvalItem:
         expected_facts=[str(f) for f in (row.get("expected_facts") or [])],
         pair=str(row["pair"]) if row.get("pair") else None,
         forbid_doc_types=[str(t) for t in (row.get("forbid_doc_types") or [])],
-        lang=str(row.get("lang") or "vi"), source=source,
+        lang=str(row.get("lang") or "vi"), accept_decline=bool(row.get("accept_decline", False)), source=source,
     )
 
 
@@ -230,7 +232,10 @@ def judge(item: EvalItem, answer: Answer) -> ItemResult:
     forbidden_cited = answer.found and any(types.get(d) in forbidden for d in cited)
     result = ItemResult(item, answer.found, False, rank, answer.debug.get("coverage", 0.0), answer.text,
                         cited, first, facts_ok, forbidden_cited, _taken_for_english(answer), answer.kind)
-    result.correct = (answer.found and facts_ok and not forbidden_cited) if item.expect_found else not result.answered
+    if item.expect_found:
+        result.correct = (answer.found and facts_ok and not forbidden_cited) or (item.accept_decline and not result.answered)
+    else:
+        result.correct = not result.answered
     return result
 
 

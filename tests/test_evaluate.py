@@ -107,3 +107,14 @@ def test_a_greeting_reply_to_an_out_of_scope_message_is_a_decline():
     assert r.correct and not r.answered
     passage = answer("Theo kế hoạch … [1]", True, cite("kh-cchc-hung-phu-2025"))
     assert not judge(item("o2", "an com chua", "out_of_scope", found=False), passage).correct
+
+
+def test_accept_decline_takes_either_an_answer_or_an_honest_decline():
+    it = item("e1", "web dich vu cong bi treo", "portal_faq", docs=["huong-dan-tong-dai"], facts=["1800.1096"],
+              accept_decline=True, forbid_doc_types=["kế hoạch"])
+    declined = judge(it, answer("Mình chưa có thông tin này. Bạn hãy gọi Tổng đài 1800.1096.", False))
+    answered = judge(it, answer("Gọi Tổng đài 1800.1096 [1]", True, cite("huong-dan-tong-dai", doc_type="hướng dẫn")))
+    from_plan = judge(it, answer("Theo kế hoạch … 1800.1096 [1]", True, cite("kh-x", doc_type="kế hoạch")))
+    assert declined.correct and answered.correct and not from_plan.correct
+    m = Report([declined, answered]).metrics()
+    assert m["citation_accuracy"] == 1.0  # the decline is not counted as a missing citation
