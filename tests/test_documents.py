@@ -70,7 +70,8 @@ def test_round_trip_keeps_metadata_and_extra_fields(tmp_path):
     doc = Document(
         id="kh-thu", title="Kế hoạch thử", body="# Kế hoạch thử\n\nNội dung kế hoạch.", type="kế hoạch",
         number="7/KH-UBND", date="2026-03-01", ward="phường Tân An", city="Cần Thơ", year=2026,
-        signer="Lê Văn Bình", extra={"signer_title": "Chủ tịch", "last_reviewed": datetime.date(2026, 3, 2)},
+        signer="Lê Văn Bình", scope="ward",
+        extra={"signer_title": "Chủ tịch", "last_reviewed": datetime.date(2026, 3, 2)},
     )
     path = tmp_path / "plans" / "kh-thu.md"
     write_document(doc, path)
@@ -130,3 +131,13 @@ def test_document_hash_follows_content_and_metadata(committed):
     assert document_hash(same) == document_hash(doc)
     assert document_hash(Document(**{**doc.__dict__, "body": doc.body + " Thêm."})) != document_hash(doc)
     assert document_hash(Document(**{**doc.__dict__, "ward": "phường Khác"})) != document_hash(doc)
+
+
+def test_scope_is_inferred_from_the_issuer_when_front_matter_omits_it(tmp_path):
+    """Old plans carry no `scope`: a ward's, a province's and national guidance are told apart by issuer and type."""
+    cases = {"phuong.md": ("Ủy ban nhân dân phường Tân An", "kế hoạch", "ward"),
+             "tinh.md": ("Ủy ban nhân dân tỉnh Quảng Trị", "báo cáo", "province"),
+             "hd.md": ("Nhóm Trợ lý CCHC (biên soạn)", "hướng dẫn", "national")}
+    for name, (issuer, kind, scope) in cases.items():
+        path = _write(tmp_path / name, f"---\nid: {name[:-3]}\ntitle: Văn bản\ntype: {kind}\nissuer: {issuer}\n---\nNội dung.\n")
+        assert read_document(path).scope == scope, name
