@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Scheduled refresh: add every file dropped in an inbox folder, then publish a checked index.
 
-Run it from cron or a systemd timer (examples in the README). Each file ends in `done/` or in
-`failed/` next to a `<name>.reason.txt` that says why in Vietnamese. If the new index fails its
-checks, the documents added in this run are taken back out of the knowledge folder (moved to
-`failed/` with the reason), so the knowledge folder and the live index stay in step and the next
-run does not retry a known-bad change. Exit status: 0 all went in, 1 something failed, 2 busy.
+Run it from cron or a systemd timer (examples in the README). Each file is handled on its own: one
+that cannot be read (broken, hostile, over a limit of `index.sandbox`) goes to `failed/` next to a
+`<name>.reason.txt` that says why in Vietnamese, and the others go on. A file that was added waits
+in `.added/` until the index that contains it is published, so a run that stops half-way (killed,
+busy, disk full) is finished by the next run instead of the file being refused as a duplicate.
+If the new index fails its checks, the documents of this run are taken back out of the knowledge
+folder; when there were several, each is then tried alone, so one bad document does not take the
+good ones down with it. Exit status: 0 all went in, 1 something failed, 2 busy.
 
     python scripts/refresh_inbox.py [--inbox DIR] [--settle SECONDS] [--no-eval] [--progress]
 """
@@ -15,6 +18,7 @@ import argparse
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -24,9 +28,11 @@ from index.documents import KnowledgeError  # noqa: E402
 from index.ingest import add_file  # noqa: E402
 from index.refresh import RefreshBusy, refresh  # noqa: E402
 from index.settings import Settings, get_settings  # noqa: E402
-from index.store import IndexUnavailable  # noqa: E402
+from index.store import DiskFull, IndexUnavailable  # noqa: E402
 
 SKIP_PREFIXES = (".", "~$")  # hidden files, Word lock files
+STAGED = ".added"  # inbox files whose document is in the knowledge folder but not yet published
+NOTE = ".knowledge-path"  # beside a staged file: where its document was written
 
 
 def default_inbox(settings: Settings) -> Path:
@@ -38,7 +44,7 @@ def _move(path: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name
     if target.exists():
-        target = folder / f"{path.stem}.{datetime.now():%Y%m%d-%H%M%S}{path.suffix}"
+        target = folder / f"{path.stem}.{datetime.now():%Y%m%d-%H%M%S-%f}{path.suffix}"
     shutil.move(str(path), target)
     return target
 
@@ -58,50 +64,141 @@ def pending_files(inbox: Path, settle: float) -> list[Path]:
     )
 
 
+@dataclass
+class Staged:
+    """An inbox file whose document was written to the knowledge folder."""
+
+    file: Path  # in inbox/.added/
+    document: Path  # in the knowledge folder
+
+    @property
+    def note(self) -> Path:
+        return self.file.with_name(self.file.name + NOTE)
+
+    @property
+    def held(self) -> Path:  # where the document waits while another one is tried alone
+        return self.file.with_name(self.file.name + ".held.md")
+
+
+def stage(path: Path, document: Path, folder: Path) -> Staged:
+    moved = _move(path, folder)
+    entry = Staged(moved, document)
+    entry.note.write_text(str(document) + "\n", encoding="utf-8")
+    return entry
+
+
+def staged_files(folder: Path) -> list[Staged]:
+    """This run's added files and those of an earlier run that stopped before publishing."""
+    if not folder.is_dir():
+        return []
+    out = []
+    for note in sorted(folder.glob("*" + NOTE)):
+        entry = Staged(note.with_name(note.name.removesuffix(NOTE)),
+                       Path(note.read_text(encoding="utf-8").strip()))
+        if entry.held.exists() and not entry.document.exists():
+            shutil.move(str(entry.held), entry.document)  # a run stopped while trying documents alone
+        if entry.file.exists():
+            out.append(entry)
+    return out
+
+
+def finish(entry: Staged, done: Path) -> None:
+    _move(entry.file, done)
+    entry.note.unlink(missing_ok=True)
+
+
+def reject(entry: Staged, failed: Path, reason: str) -> None:
+    """Take the document back out (knowledge stays equal to the live index) and explain why."""
+    for document in (entry.document, entry.held):
+        if document.exists():
+            _move(document, failed)
+    _fail(entry.file, failed, reason + f"\n(Văn bản đã tạo được chuyển vào {failed / entry.document.name}.)")
+    entry.note.unlink(missing_ok=True)
+
+
+def try_refresh(settings: Settings, embedder, run_eval: bool, show_progress: bool):
+    """(report or None, problems, retry later?)"""
+    try:
+        report = refresh(settings, embedder=embedder, show_progress=show_progress, run_eval=run_eval)
+    except RefreshBusy as exc:
+        print(f"Bỏ qua lần này: {exc}")
+        return None, [], True
+    except DiskFull as exc:
+        print(f"Bỏ qua lần này: {exc}")
+        return None, [], True
+    except (KnowledgeError, IndexUnavailable) as exc:
+        return None, [str(exc)], False
+    except Exception as exc:  # an unknown failure must not leave the inbox stuck on every run
+        return None, [f"Lỗi khi làm mới chỉ mục ({type(exc).__name__}: {exc})."], False
+    if report.published:
+        print(f"Đã chuyển sang phiên bản {report.version}: {report.documents} văn bản, {report.chunks} đoạn, "
+              f"nhúng mới {report.embedded_now} đoạn, {report.seconds:.1f} giây.")
+    elif report.up_to_date:
+        print(f"Chỉ mục đã mới nhất ({report.version}).")
+    return report, list(report.problems), False
+
+
+def _why(problems: list[str]) -> str:
+    return "Chỉ mục mới không đạt kiểm tra, chỉ mục cũ vẫn phục vụ:\n" + "\n".join(f"- {p}" for p in problems)
+
+
+def one_by_one(settings: Settings, entries: list[Staged], done: Path, failed: Path, embedder, run_eval: bool,
+               show_progress: bool) -> int:
+    """Several documents failed together: try each alone, publish the good ones, reject the others."""
+    for entry in entries:
+        shutil.move(str(entry.document), entry.held)
+    status = 0
+    for entry in entries:
+        shutil.move(str(entry.held), entry.document)
+        report, problems, later = try_refresh(settings, embedder, run_eval, show_progress)
+        if later:
+            for rest in entries:
+                if rest.held.exists():
+                    shutil.move(str(rest.held), rest.document)
+            return 2
+        if problems:
+            print(f"✗ {entry.file.name}: {problems[0]}")
+            reject(entry, failed, _why(problems))
+            status = 1
+        else:
+            finish(entry, done)
+    return status
+
+
 def run(settings: Settings, inbox: Path, settle: float = 10.0, run_eval: bool = True,
         show_progress: bool = False, embedder=None) -> int:
     inbox.mkdir(parents=True, exist_ok=True)
-    done, failed = inbox / "done", inbox / "failed"
-    files = pending_files(inbox, settle)
-    added: list[tuple[Path, Path]] = []  # (inbox file, knowledge document)
+    done, failed, staging = inbox / "done", inbox / "failed", inbox / STAGED
     status = 0
-    for path in files:
+    for path in pending_files(inbox, settle):
         try:
             result = add_file(path, settings.knowledge_dir)
-        except (KnowledgeError, OSError) as exc:
-            print(f"✗ {path.name}: {exc}")
-            _fail(path, failed, str(exc))
+        except Exception as exc:  # one bad file never stops the others
+            reason = str(exc) if isinstance(exc, (KnowledgeError, OSError)) else (
+                f"{path.name}: không đọc được tệp ({type(exc).__name__}). Hãy mở bằng chương trình gốc, lưu lại "
+                "dạng DOCX hoặc PDF có lớp chữ rồi thêm lại.")
+            print(f"✗ {path.name}: {reason}")
+            _fail(path, failed, reason)
             status = 1
             continue
         print(f"+ {path.name} → {result.path.name}" + (f" (chưa đọc được: {', '.join(result.missing)})"
                                                        if result.missing else ""))
         for note in result.notes:
             print(f"    {note}")
-        added.append((path, result.path))
-    try:
-        report = refresh(settings, embedder=embedder, show_progress=show_progress, run_eval=run_eval)
-    except RefreshBusy as exc:
-        print(f"Bỏ qua lần này: {exc}")
-        return 2  # files already added stay in the inbox flow: the next run refreshes them
-    except (KnowledgeError, IndexUnavailable) as exc:
-        report = None
-        problems = [str(exc)]
-    else:
-        problems = report.problems
-    if report is not None and report.published:
-        print(f"Đã chuyển sang phiên bản {report.version}: {report.documents} văn bản, {report.chunks} đoạn, "
-              f"nhúng mới {report.embedded_now} đoạn, {report.seconds:.1f} giây.")
-    elif report is not None and report.up_to_date:
-        print(f"Chỉ mục đã mới nhất ({report.version}).")
+        stage(path, result.path, staging)
+    entries = staged_files(staging)
+    report, problems, later = try_refresh(settings, embedder, run_eval, show_progress)
+    if later:
+        return 2  # the added files wait in .added/: the next run publishes them
     if problems:
-        reason = "Chỉ mục mới không đạt kiểm tra, chỉ mục cũ vẫn phục vụ:\n" + "\n".join(f"- {p}" for p in problems)
-        print(reason)
-        for path, document in added:
-            _move(document, failed)  # take the change back out: knowledge stays equal to the live index
-            _fail(path, failed, reason + f"\n(Văn bản đã tạo được chuyển vào {failed / document.name}.)")
+        print(_why(problems))
+        if len(entries) > 1 and report is not None:
+            return max(status, one_by_one(settings, entries, done, failed, embedder, run_eval, show_progress))
+        for entry in entries:
+            reject(entry, failed, _why(problems))
         return 1
-    for path, _ in added:
-        _move(path, done)
+    for entry in entries:
+        finish(entry, done)
     return status
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -214,7 +215,7 @@ def test_live_assistant_answers_before_during_and_after_a_switch(live_settings, 
 
 def test_inbox_script_sorts_files_into_done_and_failed(live_settings, embedder, tmp_path):
     spec = importlib.util.spec_from_file_location("refresh_inbox", REPO_ROOT / "scripts" / "refresh_inbox.py")
-    script = importlib.util.module_from_spec(spec)
+    script = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # its dataclasses need it there
     spec.loader.exec_module(script)
     inbox = tmp_path / "inbox"
     good = son_tra_docx(inbox)
