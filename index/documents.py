@@ -48,6 +48,7 @@ def read_document(path: Path) -> Document:
         raise KnowledgeError(f"{path}: văn bản rỗng.")
     year = meta.get("year")
     doc_type = str(meta.get("type") or "văn bản")
+    scope = _as_text(meta.pop("scope", None)) or infer_scope(str(meta.get("issuer") or ""), doc_type)
     return Document(
         id=str(meta.pop("id")),
         title=str(meta.pop("title")),
@@ -62,7 +63,7 @@ def read_document(path: Path) -> Document:
         period=_as_text(meta.pop("period", None)),
         signer=_as_text(meta.pop("signer", None)),
         source=_as_text(meta.pop("source", None)),
-        scope=_as_text(meta.pop("scope", None)) or infer_scope(str(meta.get("issuer") or ""), doc_type),
+        scope=scope,
         extra={k: v for k, v in meta.items() if k != "year"},
     )
 
