@@ -30,6 +30,7 @@ BIGRAM_FACTOR = 0.5  # a syllable pair counts half its IDF: it confirms order, t
 UNKNOWN_WEIGHT = 2.0  # a question syllable no procedure name has: likely a topic the catalogue lacks
 WARD_BONUS = 0.02  # ward-level variants win ties: citizens mostly do procedures at their ward
 NAME_SHARE = 0.45  # how much of the score depends on the name being covered (special variants lose)
+LEX_MIN_FACTOR = 0.35  # "sổ đỏ" → 13 catalogue words: each counts a third, so "công chứng bản sao sổ đỏ" stays chứng thực
 PAREN_FACTOR = 0.4  # words in a name's parentheses explain rather than name: "(áp dụng cho cả trường hợp …)"
 RE_PAREN = re.compile(r"\(([^()]*)\)")
 RE_LEVEL_SUFFIX = re.compile(r"\s*\((?:thực hiện )?(?:tại |ở )?(?:cấp )?(?:xã|huyện|tỉnh|trung ương|bộ)[^()]*\)\s*$", re.I)
@@ -43,8 +44,9 @@ PLAIN_STOP = frozenset("""a ah ak ad oi nhe ha hi ui gi va cua cac nhung voi kho
 # Phrases that carry no topic although their words alone may ("thu" in "thu hồi", "bao" in "bảo hiểm").
 GENERIC = (("thu", "tuc", "hanh", "chinh"), ("thu", "tuc"), ("bao", "nhieu"), ("nhu", "the", "nao"), ("the", "nao"),
            ("o", "phuong"), ("tai", "phuong"))
-# Words common in questions that count only when a name has them ("cho con" vs "nhận cha, mẹ, con").
-OPTIONAL_ALWAYS = frozenset({"con"})
+# Words common in questions that count only when a name has them ("cho con" vs "nhận cha, mẹ, con"):
+# who the citizen does it for rarely names the procedure.
+OPTIONAL_ALWAYS = frozenset("con be chau bo me ong ba vo chong nguoi".split())
 # Accented fillers dropped only when written with these exact diacritics ("cần" ≠ "căn", "mình" ≠ "minh").
 ACCENTED_FILLERS = frozenset("""cần có mà thì là gì đâu mấy tôi mình muốn làm được phải của thế vậy thôi đó
     đã tại chị bạn hỏi nhé ạ à ơi nhá hả phường""".split())
@@ -67,6 +69,7 @@ class _Tok:
     folded: str
     raw: str  # as written (lowercase NFC); equals `folded` for expansions and lexicon words
     kind: str = "q"  # q: question word, lex: from a lexicon 'means', cue: part of a field cue
+    factor: float = 1.0  # lexicon words: a long 'means' must not outweigh the rest of the question
 
 
 def _raw_tokens(text: str) -> list[_Tok]:
@@ -128,30 +131,32 @@ class _Analyzer:
         self.cues = _Phrases(cues)
 
     def _replace_names(self, toks: list[_Tok], used: list) -> list[_Tok]:
-        """Replace colloquial names by the catalogue's wording; the longest of overlapping terms wins."""
+        """Replace colloquial names by the catalogue's wording. A term inside a longer one found is dropped
+        ("sổ đỏ" in "làm sổ đỏ"); partly overlapping terms both count ("mất bằng lái" + "bằng lái xe máy")."""
         words = [t.folded for t in toks]
         found = []
         for i in range(len(toks)):
             for key, entry in self.names.by_first.get(words[i], ()):
                 if tuple(words[i:i + len(key)]) == key and all(t.kind == "q" for t in toks[i:i + len(key)]):
                     found.append((len(key), i, entry))
-        taken: dict[int, tuple[int, object]] = {}
-        covered: set[int] = set()
+        chosen: list[tuple[int, int, object]] = []
         for n, i, entry in sorted(found, key=lambda f: (-f[0], f[1])):
-            if covered.isdisjoint(range(i, i + n)):
-                covered.update(range(i, i + n))
-                taken[i] = (n, entry)
+            if not any(j <= i and i + n <= j + m for m, j, _ in chosen):
+                chosen.append((n, i, entry))
+        starts: dict[int, list[tuple[int, object]]] = {}
+        covered: set[int] = set()
+        for n, i, entry in chosen:
+            starts.setdefault(i, []).append((n, entry))
+            covered.update(range(i, i + n))
         out: list[_Tok] = []
-        i = 0
-        while i < len(toks):
-            if i in taken:
-                n, entry = taken[i]
+        for i, tok in enumerate(toks):
+            for n, entry in starts.get(i, ()):
                 used.append(entry)
-                out.extend(_Tok(w, w, "lex") for w in _folded_words(entry.means))
-                i += n
-            else:
-                out.append(toks[i])
-                i += 1
+                means = _folded_words(entry.means)
+                factor = max(LEX_MIN_FACTOR, min(1.0, 1.5 * n / max(len(means), 1)))
+                out.extend(_Tok(w, w, "lex", factor) for w in means)
+            if i not in covered:
+                out.append(tok)
         return out
 
     def fields(self, toks: list[_Tok]) -> list[tuple[int, str]]:
@@ -185,7 +190,7 @@ class _Analyzer:
 
 def _terms(toks: list[_Tok]) -> dict[str, tuple[float, bool]]:
     """term -> (factor, optional): content syllables and adjacent pairs. Factor scales the term's IDF."""
-    keep: list[tuple[str, bool] | None] = []
+    keep: list[tuple[str, bool, float] | None] = []
     words = [t.folded for t in toks]
     generic: set[int] = set()
     for i in range(len(words)):
@@ -199,16 +204,20 @@ def _terms(toks: list[_Tok]) -> dict[str, tuple[float, bool]]:
         else:
             optional = t.kind == "cue" or (t.kind == "q" and (t.folded in OPTIONAL_ALWAYS or (
                 t.raw == t.folded and t.folded in OPTIONAL_FOLDED)))
-            keep.append((t.folded, optional))
+            keep.append((t.folded, optional, t.factor))
     terms: dict[str, tuple[float, bool]] = {}
+
+    def add(key: str, factor: float, optional: bool) -> None:
+        old = terms.get(key)
+        if old is None or (old[1] and not optional) or (old[1] == optional and factor > old[0]):
+            terms[key] = (factor, optional)
+
     for k in keep:
-        if k and (k[0] not in terms or terms[k[0]][1]):
-            terms[k[0]] = (1.0, k[1])
+        if k:
+            add(k[0], k[2], k[1])
     for a, b in zip(keep, keep[1:]):
         if a and b:
-            key = f"{a[0]}_{b[0]}"
-            if key not in terms or terms[key][1]:
-                terms[key] = (BIGRAM_FACTOR, a[1] or b[1])
+            add(f"{a[0]}_{b[0]}", BIGRAM_FACTOR * min(a[2], b[2]), a[1] or b[1])
     return terms
 
 
@@ -221,6 +230,7 @@ class ProcedureMatch:
     coverage: float  # share of the question's topical weight matched by the name: the confidence
     matched_name: str  # the name (title or alias) that matched
     name_coverage: float = 1.0  # share of the name's weight the question matched (low: a special variant)
+    name_words: frozenset = frozenset()  # the name's topical syllables (a variant adds words to its base)
     via: list = field(default_factory=list)  # lexicon entries used ("sổ hồng" → …), for notes and "why"
 
     @property
@@ -253,6 +263,8 @@ def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float 
     a, b = matches[0], matches[1]
     if base_title(a.title) == base_title(b.title) or a.score - b.score >= margin:
         return False
+    if a.name_words and a.name_words < b.name_words and b.coverage <= a.coverage:
+        return False  # b is a special variant of a ("… lưu động", "… có yếu tố nước ngoài") nobody asked for
     return not (a.coverage >= 0.95 and a.name_coverage >= named)
 
 
@@ -268,6 +280,7 @@ class ProcedureCatalog:
         self.name_record = np.array([i for i, _ in names], dtype=np.int64)
         self.name_text = [n for _, n in names]
         name_terms = [self._name_terms(n) for _, n in names]
+        self.name_words = [frozenset(t for t in terms if "_" not in t) for terms in name_terms]
         postings: dict[str, list[int]] = {}
         for j, terms in enumerate(name_terms):
             for t in terms:
@@ -361,7 +374,8 @@ class ProcedureCatalog:
                 break
             out.append(ProcedureMatch(self.records[i], self.docs[i], round(float(final[i]), 4),
                                       round(float(best_cov[i]), 4), self.name_text[best_name[i]],
-                                      round(float(best_ncov[i]), 4), list(variants[best_variant[i]][1])))
+                                      round(float(best_ncov[i]), 4), self.name_words[best_name[i]],
+                                      list(variants[best_variant[i]][1])))
         return out
 
     def asked_fields(self, question: str) -> list[str]:
@@ -402,8 +416,9 @@ def asked_field(question: str, analyzer: _Analyzer | None = None) -> str | None:
 
 def document_from_meta(meta: dict) -> Document:
     """A procedure Document back from an index chunk's `meta` (front matter + body)."""
+    import dataclasses
+
     meta = dict(meta)
-    known = ("id", "title", "body", "type", "number", "date", "issuer", "ward", "city", "year", "period",
-             "signer", "source")
-    base = {k: meta.pop(k) for k in known if k in meta}
+    known = {f.name for f in dataclasses.fields(Document)} - {"extra"}
+    base = {k: meta.pop(k) for k in list(meta) if k in known}
     return Document(**{"body": "", **base}, extra=meta)
