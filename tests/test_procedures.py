@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.procedures import ProcedureCatalog, ambiguous, asked_field, asked_fields, load_procedure_lexicon
+from bot.procedures import (ProcedureCatalog, ambiguous, asked_field, asked_fields, document_from_meta,
+                            load_procedure_lexicon)
 from index.documents import read_document
 from index.lexicon import load_lexicon
 
@@ -74,6 +75,9 @@ def test_official_names_with_and_without_diacritics(catalog, question, code):
     ("rut bhxh 1 lan can gi", "1.001613"),
     ("làm hộ chiếu lần đầu bao lâu", "1.001456"),
     ("chồng tôi là người Hàn, lấy chồng nước ngoài thì đăng ký ở đâu", "2.000806"),
+    ("mat bang lai xe may lam lai the nao", "3.000348"),  # two overlapping colloquial terms both count
+    ("công chứng bản sao sổ đỏ ở phường bao nhiêu tiền", "2.000815"),  # the object does not swamp the action
+    ("đổi sổ đỏ bị rách", "1.012783"),
 ])
 def test_colloquial_names_from_the_lexicon(catalog, question, code):
     assert top(catalog, question) == code
@@ -198,3 +202,8 @@ def test_match_is_fast_at_catalogue_scale(docs):
         assert catalog.match(q)
     per_question_ms = (time.perf_counter() - start) * 1000 / len(questions)
     assert len(catalog) == 53 * len(docs) and per_question_ms < 10
+
+
+def test_catalogue_from_index_chunk_meta_round_trips(docs):
+    doc = next(d for d in docs if d.id == "1.004222")
+    assert document_from_meta({**doc.metadata(), "body": doc.body}) == doc
