@@ -40,7 +40,7 @@ from aiohttp import web
 
 from bot import replies
 from bot.flood import DEFAULT_FLOOD_LIMIT, FloodGuard
-from bot.store import Store
+from bot.store import Store, StoreWriteFailed
 from bot.types import Answer
 from bot.zalo_oa_auth import TOKEN_FILE, OAAuthError, OATokenManager, TokenFile
 
@@ -57,6 +57,10 @@ TEXT_EVENT = "message.text.received"
 OA_TOKEN_INVALID = (-216, -220)  # access token invalid / expired → refresh once and retry
 OA_RATE_LIMITED = -32
 OA_USER_INACTIVE = -230  # the citizen has not interacted with the OA for 7 days: Zalo refuses, do not retry
+MAX_WEBHOOK_BODY = 64 * 1024  # one Zalo event or a small batch; bigger bodies are refused (413) unread
+MAX_UPDATES_PER_POST = 20  # a Bot webhook POST carrying more updates: the rest are dropped with a log line
+OA_EVENT_WINDOW_S = 300.0  # a signed OA event older (or newer) than this is a replay: ignored
+_RAW_TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*"?(\d{1,20})"?')
 
 # -- Vietnamese texts ---------------------------------------------------------------------------
 FOOTER = ("Nhắn “nguồn” để xem trích dẫn đầy đủ. Câu trả lời có giúp được bạn không? "
@@ -67,6 +71,7 @@ NO_SOURCES = "Câu trả lời gần nhất không có nguồn trích dẫn. B�
 NO_VOTE_TARGET = "Chưa có câu trả lời nào để đánh giá. Bạn hãy đặt câu hỏi trước, rồi nhắn “1” (👍) hoặc “2” (👎)."
 THANKS_UP = "Cảm ơn bạn đã đánh giá 👍! Bạn cứ hỏi tiếp nhé."
 THANKS_DOWN = "Cảm ơn bạn đã cho biết 👎. Cán bộ sẽ xem lại câu trả lời này. " + replies.HOTLINES
+VOTE_NOT_SAVED = "Xin lỗi, lúc này mình chưa ghi được đánh giá của bạn. Bạn thử lại sau ít phút nhé."
 FLOOD = "Bạn gửi nhanh quá, mình chưa kịp trả lời. Bạn vui lòng đợi một chút rồi gửi lại câu hỏi nhé."
 NO_TEXT = replies.NO_TEXT  # images, stickers, voice…: "mình chỉ đọc được câu hỏi bằng chữ"
 
@@ -238,9 +243,13 @@ class Conversation:
     def _answer_and_log(self, user_hash: str, text: str, started: float) -> tuple[Answer, int, str | None]:
         answer = self.assistant.answer(text)
         reply_ms = (time.perf_counter() - started) * 1000
-        question_id = self.store.log_question(self.channel, user_hash, text, answer.text, answer.found,
-                                              answer.citations, reply_ms, kind=answer.kind)
-        key = self.store.save_citations(answer.citations, question_id) if answer.citations else None
+        try:  # answer first: a log line that cannot be written (disk full) must not cost the citizen the reply
+            question_id = self.store.log_question(self.channel, user_hash, text, answer.text, answer.found,
+                                                  answer.citations, reply_ms, kind=answer.kind)
+            key = self.store.save_citations(answer.citations, question_id) if answer.citations else None
+        except Exception:  # noqa: BLE001 - logged; the answer still goes out
+            log.exception("%s: question of user %s not logged", self.channel, user_hash[:8])
+            question_id, key = 0, None
         log.info("%s: user %s question %d kind=%s found=%s %.0f ms", self.channel, user_hash[:8], question_id,
                  answer.kind, answer.found, reply_ms)
         return answer, question_id, key
@@ -258,7 +267,12 @@ class Conversation:
         last = self._last.get(chat_id)
         if not last:
             return [NO_VOTE_TARGET]
-        await self._run(self.store.record_vote, last.question_id, self.channel, user_hash, vote)
+        if not last.question_id:  # the question itself could not be logged (disk full)
+            return [VOTE_NOT_SAVED]
+        try:
+            await self._run(self.store.record_vote, last.question_id, self.channel, user_hash, vote)
+        except StoreWriteFailed:
+            return [VOTE_NOT_SAVED]
         log.info("%s: user %s voted %+d on question %d", self.channel, user_hash[:8], vote, last.question_id)
         return [THANKS_UP if vote > 0 else THANKS_DOWN]
 
@@ -278,6 +292,33 @@ class RecentIds:
         if len(self._ids) > self._size:
             self._ids.popitem(last=False)
         return True
+
+
+async def first_delivery(seen: RecentIds, store: Store, channel: str, key: str) -> bool:
+    """In memory first (atomic within the event loop), then the store, so a replay is caught after a restart."""
+    if not seen.first_time(key):
+        return False
+    return await asyncio.to_thread(store.first_delivery, channel, key)
+
+
+def content_key(sender: Any, text: Any, timestamp: Any) -> str:
+    """Dedup key of a message without an id: what was said, by whom, when (hashed: no text is kept)."""
+    raw = json.dumps([str(sender or ""), str(text or ""), str(timestamp or "")], ensure_ascii=False)
+    return "h:" + hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+async def read_capped(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None when it is (declared or turns out) longer than `limit`; never reads past it."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    while True:
+        chunk = await request.content.read(min(65536, limit + 1 - len(body)))
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > limit:
+            return None
 
 
 def _json_body(resp: httpx.Response) -> Any:
@@ -446,8 +487,10 @@ class ZaloBotAdapter(ZaloAdapter):
     channel = BOT_CHANNEL
 
     def __init__(self, conversation: Conversation, client: ZaloBotClient, *, webhook_url: str | None = None,
-                 webhook_secret: str | None = None, poll_timeout: int = 30, typing: bool = True) -> None:
+                 webhook_secret: str | None = None, poll_timeout: int = 30, typing: bool = True,
+                 max_updates: int = MAX_UPDATES_PER_POST) -> None:
         super().__init__(conversation)
+        self.max_updates = max_updates
         self.client = client
         self.webhook_url = webhook_url or None
         self._secret = validate_bot_secret(webhook_secret) if self.webhook_url else None
@@ -484,11 +527,15 @@ class ZaloBotAdapter(ZaloAdapter):
         if not hmac.compare_digest(given.encode("utf-8"), (self._secret or "").encode("utf-8")):
             log.warning("Zalo Bot webhook: wrong or missing %s from %s", BOT_SECRET_HEADER, request.remote)
             return web.json_response({"ok": False, "description": "forbidden"}, status=403)
+        raw = await read_capped(request, MAX_WEBHOOK_BODY)
+        if raw is None:
+            log.warning("Zalo Bot webhook: body over %d bytes refused", MAX_WEBHOOK_BODY)
+            return web.json_response({"ok": False, "description": "body too large"}, status=413)
         try:
-            payload = await request.json()
+            payload = json.loads(raw)
         except ValueError:
             return web.json_response({"ok": False, "description": "bad json"}, status=400)
-        self.accept(payload)
+        await self.accept(payload)
         return web.json_response({"ok": True})
 
     async def run(self) -> None:
@@ -512,16 +559,25 @@ class ZaloBotAdapter(ZaloAdapter):
                 log.warning("Zalo Bot getUpdates: %s; again in %.1f s", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 continue
-            self.accept(updates)
+            await self.accept(updates)
 
-    def accept(self, payload: Any) -> int:
-        """Schedule every new update of a payload; duplicates (same message_id) are dropped."""
+    async def accept(self, payload: Any) -> int:
+        """Schedule the new updates of a payload (at most MAX_UPDATES_PER_POST); replays are dropped:
+        same message_id, or for a message without one, same sender, text and date."""
         scheduled = 0
-        for update in iter_updates(payload):
+        for n, update in enumerate(iter_updates(payload)):
+            if n >= self.max_updates:
+                extra = sum(1 for _ in iter_updates(payload)) - n
+                log.warning("Zalo Bot: one delivery carried %d updates; %d over the limit of %d dropped",
+                            n + extra, extra, self.max_updates)
+                break
             message = update.get("message") if isinstance(update.get("message"), dict) else {}
             message_id = message.get("message_id")
-            if message_id is not None and not self._seen.first_time(str(message_id)):
-                log.info("Zalo Bot: message %s delivered again, ignored", message_id)
+            sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+            key = (f"m:{message_id}" if message_id is not None
+                   else content_key(sender.get("id"), message.get("text"), message.get("date")))
+            if not await first_delivery(self._seen, self.conversation.store, self.channel, key):
+                log.info("Zalo Bot: message %s delivered again, ignored", _short(key))
                 continue
             self._spawn(self._process(update))
             scheduled += 1
@@ -576,22 +632,30 @@ def oa_event_mac(app_id: str, raw_body: bytes, timestamp: str | int, oa_secret_k
                           + oa_secret_key.encode("utf-8")).hexdigest()
 
 
-def verify_oa_signature(app_id: str, raw_body: bytes, header: str | None, oa_secret_key: str,
-                        timestamps: Sequence[Any]) -> bool:
-    """Constant-time check of "mac=<hex>" (or a bare hex) against each candidate timestamp."""
+def matching_timestamp(app_id: str, raw_body: bytes, header: str | None, oa_secret_key: str,
+                       timestamps: Sequence[Any]) -> str | None:
+    """The candidate timestamp (digits) whose MAC equals "mac=<hex>" (or a bare hex), compared in
+    constant time; None when none does."""
     given = (header or "").strip()
     if given.lower().startswith("mac="):
         given = given[4:]
     given_b = given.strip().lower().encode("utf-8", "replace")
     if not given_b:
-        return False
-    ok = False
+        return None
+    found = None
     for ts in timestamps:
-        if ts is None or ts == "":
+        if ts is None or not str(ts).isdigit():
             continue
         expected = oa_event_mac(app_id, raw_body, ts, oa_secret_key).encode("ascii")
-        ok |= hmac.compare_digest(expected, given_b)
-    return ok
+        if hmac.compare_digest(expected, given_b) and found is None:
+            found = str(ts)
+    return found
+
+
+def verify_oa_signature(app_id: str, raw_body: bytes, header: str | None, oa_secret_key: str,
+                        timestamps: Sequence[Any]) -> bool:
+    """Constant-time check of "mac=<hex>" (or a bare hex) against each candidate timestamp."""
+    return matching_timestamp(app_id, raw_body, header, oa_secret_key, timestamps) is not None
 
 
 class ZaloOAError(RuntimeError):
@@ -669,8 +733,10 @@ class ZaloOAAdapter(ZaloAdapter):
     channel = OA_CHANNEL
 
     def __init__(self, conversation: Conversation, client: ZaloOAClient, *, app_id: str, oa_secret_key: str,
-                 webhook_path: str = "/zalo/oa") -> None:
+                 webhook_path: str = "/zalo/oa", event_window_s: float = OA_EVENT_WINDOW_S, clock=time.time) -> None:
         super().__init__(conversation)
+        self.event_window_s = event_window_s
+        self._clock = clock
         self.client = client
         self.app_id = app_id
         self._secret = oa_secret_key
@@ -686,30 +752,44 @@ class ZaloOAAdapter(ZaloAdapter):
         log.info("Zalo OA %s: webhook at %s", self.app_id, self.webhook_path)
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        raw = await request.read()
+        """Size, then signature (on the raw bytes), then JSON, then the timestamp window, then dedup."""
+        raw = await read_capped(request, MAX_WEBHOOK_BODY)
+        if raw is None:
+            log.warning("Zalo OA webhook: body over %d bytes refused", MAX_WEBHOOK_BODY)
+            return web.json_response({"error": 413, "message": "body too large"}, status=413)
+        candidates = [m.group(1).decode("ascii") for m in _RAW_TIMESTAMP.finditer(raw, 0, len(raw))][:3]
+        candidates.append(request.headers.get(OA_TIMESTAMP_HEADER))
+        signed_ts = matching_timestamp(self.app_id, raw, request.headers.get(OA_SIGNATURE_HEADER), self._secret,
+                                       candidates)
+        if signed_ts is None:
+            log.warning("Zalo OA webhook: bad or missing %s from %s", OA_SIGNATURE_HEADER, request.remote)
+            return web.json_response({"error": 403, "message": "invalid signature"}, status=403)
         try:
             event = json.loads(raw)
         except ValueError:
             event = None
-        body_ts = event.get("timestamp") if isinstance(event, dict) else None
-        if not verify_oa_signature(self.app_id, raw, request.headers.get(OA_SIGNATURE_HEADER), self._secret,
-                                   [body_ts, request.headers.get(OA_TIMESTAMP_HEADER)]):
-            log.warning("Zalo OA webhook: bad or missing %s from %s", OA_SIGNATURE_HEADER, request.remote)
-            return web.json_response({"error": 403, "message": "invalid signature"}, status=403)
         if not isinstance(event, dict):
             return web.json_response({"error": 400, "message": "bad json"}, status=400)
-        self.accept(event)
+        age = self._clock() - int(signed_ts) / 1000.0
+        if abs(age) > self.event_window_s:  # a replay of an old (validly signed) event, or a wrong clock
+            log.warning("Zalo OA webhook: event timestamp %.0f s away from now (window %.0f s), ignored",
+                        age, self.event_window_s)
+            return web.json_response({"error": 0, "message": "ignored: stale event"})
+        await self.accept(event)
         return web.json_response({"error": 0, "message": "ok"})  # at once: Zalo wants 200 within 2 s
 
-    def accept(self, event: dict) -> bool:
-        """Schedule a citizen's message; the OA's own echoes, other events and duplicates are dropped."""
+    async def accept(self, event: dict) -> bool:
+        """Schedule a citizen's message; the OA's own echoes, other events and replays are dropped."""
         name = str(event.get("event_name") or "")
         if not name.startswith("user_send_"):  # oa_send_* echoes, follow, user_seen_message…
             return False
         message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
         msg_id = message.get("msg_id")
-        if msg_id is not None and not self._seen.first_time(str(msg_id)):
-            log.info("Zalo OA: message %s delivered again, ignored", _short(str(msg_id)))
+        key = (f"m:{msg_id}" if msg_id is not None
+               else content_key(sender.get("id"), message.get("text"), event.get("timestamp")))
+        if not await first_delivery(self._seen, self.conversation.store, self.channel, key):
+            log.info("Zalo OA: message %s delivered again, ignored", _short(key))
             return False
         self._spawn(self._process(name, event))
         return True
@@ -900,7 +980,9 @@ def build_service(settings: Any, assistant: AnswersQuestions, store: Store, *, p
         client = ZaloOAClient(settings.zalo_oa_api_base_url, tokens, http, backoff=backoff)
         adapters.append(ZaloOAAdapter(conv, client, app_id=settings.zalo_oa_app_id.strip(),
                                       oa_secret_key=_secret(settings.zalo_oa_secret_key),
-                                      webhook_path=settings.zalo_oa_webhook_path))
+                                      webhook_path=settings.zalo_oa_webhook_path,
+                                      event_window_s=float(getattr(settings, "zalo_oa_event_window_seconds",
+                                                                   OA_EVENT_WINDOW_S))))
     return ZaloService(adapters, settings.webhook_host, settings.webhook_port, http=http, executor=executor)
 
 
