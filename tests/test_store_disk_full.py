@@ -1,0 +1,128 @@
+"""Disk full: the citizen still gets the answer; the lost log lines are counted and officers warned.
+
+SQLite's own "database or disk is full" (SQLITE_FULL) is produced for real by capping the file's
+page count; the channels run for real against the fake Telegram and Zalo servers."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+
+import pytest
+
+from bot.store import LOST_QUESTION_ID, SqliteStore, StoreWriteFailed
+from bot.types import Answer, Citation
+from bot.zalo import FOOTER, SOURCES_HEAD, VOTE_NOT_SAVED
+from fake_telegram import FakeTelegram
+from fake_zalo import bot_text_update
+from test_telegram import RunningBot, make_settings
+from test_zalo import arun, zalo_stack
+
+CITATION = Citation(n=1, doc_id="kh-an-hai-2026", title="Kế hoạch CCHC phường An Hải năm 2026", section="II. NHIỆM VỤ",
+                    source="an-hai.txt", text="Rà soát, đơn giản hóa thủ tục hành chính.", score=0.9, date="2026-01-26")
+
+
+class Cited:
+    def answer(self, question: str) -> Answer:
+        return Answer(question, "Phường rà soát, đơn giản hóa thủ tục hành chính [1].", True, citations=[CITATION])
+
+
+def fill_disk(store: SqliteStore) -> None:
+    """From now on every write fails with SQLITE_FULL: no page may be added, and the free space is used up."""
+    store._conn.execute("CREATE TABLE IF NOT EXISTS filler (blob BLOB)")
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    for size in (4096, 512, 64, 8, 1):
+        try:
+            while True:
+                store._conn.execute("INSERT INTO filler VALUES (randomblob(?))", (size,))
+        except sqlite3.OperationalError as exc:
+            assert "full" in str(exc)
+
+
+class FullDisk:
+    """The store's connection on a full disk: reads work, every write fails as SQLite reports it."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params=()):
+        if sql.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE", "REPLACE"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._conn.execute(sql, params)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+@pytest.fixture
+def full_store(tmp_path):
+    """Every table is full, not only the pages a big row would need (see fill_disk for the real SQLITE_FULL)."""
+    store = SqliteStore(tmp_path / "store" / "store.sqlite")
+    real = store._conn
+    store._conn = FullDisk(real)
+    yield store
+    store._conn = real
+    store.close()
+
+
+def test_a_full_disk_costs_log_lines_not_answers(tmp_path, caplog):
+    full_store = SqliteStore(tmp_path / "store.sqlite")
+    logged = full_store.log_question("telegram", "u", "câu hỏi trước khi đầy đĩa", "trả lời", True, [], 5.0)
+    fill_disk(full_store)
+    with caplog.at_level(logging.WARNING, logger="bot.store"):
+        ids = [full_store.log_question("telegram", "u", "câu hỏi " + "x" * 2000, "trả lời " + "y" * 4000, True, [], 5.0)
+               for _ in range(20)]
+    assert set(ids) == {LOST_QUESTION_ID}
+    assert full_store.lost_writes == 20 and full_store.stats().lost_writes == 20
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "disk" in warnings[0].getMessage()  # once, not once per question
+    key = full_store.save_citations([CITATION] * 40)  # kept in memory: "Xem nguồn" still works
+    assert full_store.get_citations(key)[0]["title"] == CITATION.title
+    with pytest.raises(StoreWriteFailed):
+        for i in range(200):  # each vote row is small: keep voting until the page is full
+            full_store.record_vote(logged, "telegram", f"u{i}", -1)
+    full_store.close()
+
+
+def test_a_store_error_other_than_a_full_disk_still_raises(tmp_path):
+    store = SqliteStore(tmp_path / "store.sqlite")
+    store._conn.execute("DROP TABLE questions")  # a programming error must not be swallowed as "lost"
+    with pytest.raises(sqlite3.OperationalError):
+        store.stats()
+    store.close()
+
+
+def test_zalo_citizen_gets_the_answer_and_sources_when_the_disk_is_full(full_store, tmp_path):
+    async def scenario():
+        async with zalo_stack(Cited(), full_store, tmp_path) as stack:
+            await stack.bot.deliver(bot_text_update("chat-full", "thủ tục hành chính được rà soát thế nào"))
+            await stack.bot.wait_until(lambda: stack.bot.messages_to("chat-full"))
+            await stack.bot.deliver(bot_text_update("chat-full", "nguồn"))
+            await stack.bot.wait_until(lambda: len(stack.bot.messages_to("chat-full")) >= 2)
+            await stack.bot.deliver(bot_text_update("chat-full", "2"))
+            await stack.bot.wait_until(lambda: len(stack.bot.messages_to("chat-full")) >= 3)
+            await stack.drain()
+            return stack.bot.messages_to("chat-full")
+
+    answer, sources, vote = arun(scenario())
+    assert answer.startswith("Phường rà soát") and answer.endswith(FOOTER)
+    assert sources.startswith(SOURCES_HEAD) and CITATION.text in sources
+    assert vote == VOTE_NOT_SAVED
+    assert full_store.lost_writes >= 1
+
+
+def test_telegram_citizen_gets_the_answer_when_the_disk_is_full(full_store, tmp_path):
+    fake = FakeTelegram().start()
+    bot = RunningBot(make_settings(fake, tmp_path / "data"), Cited(), full_store).start(fake)
+    try:
+        fake.push(fake.text_update(701, "thủ tục hành chính được rà soát thế nào"))
+        call = fake.wait_for(lambda: [c for c in fake.calls_of("sendMessage", 701) if c.ok], what="answer")[0]
+        assert "Phường rà soát" in call.params["text"]
+        rows = call.params["reply_markup"]["inline_keyboard"]
+        labels = [b["text"] for row in rows for b in row]
+        assert labels == ["📄 Xem nguồn"]  # sources from memory; no vote buttons for an unlogged question
+        assert full_store.lost_writes >= 1
+    finally:
+        bot.stop()
+        fake.stop()
