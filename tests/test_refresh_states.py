@@ -221,11 +221,10 @@ def test_refresh_on_a_really_full_disk(small_settings, embedder, tiny_disk):
     settings = small_settings.model_copy(update={"data_dir": tiny_disk / "data"})
     built = build_index(settings, embedder=embedder, show_progress=False).version
     filler = tiny_disk / "filler"
-    with open(filler, "wb") as fh:  # fill the disk up to the last byte
+    with open(filler, "wb", buffering=0) as fh:  # fill the disk up to the last byte
         try:
             while True:
                 fh.write(b"\0" * 65536)
-                fh.flush()
         except OSError:
             pass
     edit_guide(settings, 1)
