@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ UNKNOWN_WEIGHT = 2.0  # a question syllable no procedure name has: likely a topi
 WARD_BONUS = 0.02  # ward-level variants win ties: citizens mostly do procedures at their ward
 NAME_SHARE = 0.45  # how much of the score depends on the name being covered (special variants lose)
 LEX_MIN_FACTOR = 0.35  # "sổ đỏ" → 13 catalogue words: each counts a third, so "công chứng bản sao sổ đỏ" stays chứng thực
+ACCENT_MISMATCH = 0.5  # a name word spelled with other marks than the question's counts half ("đối" for "đổi")
 PAREN_FACTOR = 0.4  # words in a name's parentheses explain rather than name: "(áp dụng cho cả trường hợp …)"
 RE_PAREN = re.compile(r"\(([^()]*)\)")
 RE_LEVEL_SUFFIX = re.compile(r"\s*\((?:thực hiện )?(?:tại |ở )?(?:cấp )?(?:xã|huyện|tỉnh|trung ương|bộ)[^()]*\)\s*$", re.I)
@@ -72,10 +74,27 @@ class _Tok:
     factor: float = 1.0  # lexicon words: a long 'means' must not outweigh the rest of the question
 
 
+RE_FINAL_Y = re.compile(r"^([bcdghklmnprstvx]+)y$")
+def _fy(folded: str) -> str:
+    """'ky' → 'ki': "kí" and "ký", "lí" and "lý" are both taught spellings of one syllable."""
+    return RE_FINAL_Y.sub(r"\1i", folded)
+
+
+_TONES = {"\u0300": "f", "\u0301": "s", "\u0309": "r", "\u0303": "x", "\u0323": "j"}
+
+
+def accent_key(raw: str) -> str:
+    """Spelling-tolerant accented form: 'hoà' = 'hòa', 'kí' = 'ký'; 'đổi' ≠ 'đối', 'cũ' ≠ 'cư'."""
+    d = unicodedata.normalize("NFD", raw.lower())
+    tone = "".join(_TONES[c] for c in d if c in _TONES)
+    letters = unicodedata.normalize("NFC", "".join(c for c in d if c not in _TONES)).replace("y", "i")
+    return letters + tone
+
+
 def _raw_tokens(text: str) -> list[_Tok]:
     out = []
     for raw in _WORD.findall(nfc(text).lower()):
-        folded = fold(raw)
+        folded = _fy(fold(raw))
         if folded.isdigit():
             folded = folded.lstrip("0") or "0"
         out.append(_Tok(folded, raw))
@@ -86,8 +105,9 @@ def _expand(toks: list[_Tok], abbreviations: dict[str, str]) -> list[_Tok]:
     """Chat abbreviations ("bn", "ko", "cccd") — only for words typed without tone marks, so "hồng" stays."""
     out: list[_Tok] = []
     for t in toks:
-        exp = abbreviations.get(t.folded) if t.kind == "q" and t.raw.replace("đ", "d") == t.folded else None
-        out.extend(_Tok(w, w, t.kind) for w in exp.split()) if exp else out.append(t)
+        plain = fold(t.raw)
+        exp = abbreviations.get(plain) if t.kind == "q" and t.raw.replace("đ", "d") == plain else None
+        out.extend(_Tok(_fy(w), _fy(w), t.kind) for w in exp.split()) if exp else out.append(t)
     return out
 
 
@@ -124,8 +144,7 @@ class _Analyzer:
         cues = {}
         for name, phrases in lexicon.procedure_fields.items():
             for cue in phrases:
-                key = tuple(w for t in _expand([_Tok(w, w) for w in cue.split()], self.abbreviations)
-                            for w in [t.folded])
+                key = tuple(t.folded for t in _expand([_Tok(_fy(w), w) for w in cue.split()], self.abbreviations))
                 if key:
                     cues.setdefault(key, name)
         self.cues = _Phrases(cues)
@@ -188,9 +207,10 @@ class _Analyzer:
         return toks, used, self.fields(toks)
 
 
-def _terms(toks: list[_Tok]) -> dict[str, tuple[float, bool]]:
-    """term -> (factor, optional): content syllables and adjacent pairs. Factor scales the term's IDF."""
-    keep: list[tuple[str, bool, float] | None] = []
+def _terms(toks: list[_Tok]) -> dict[str, tuple[float, bool, str | None]]:
+    """term -> (factor, optional, accent): content syllables and adjacent pairs. Factor scales the term's
+    IDF; accent is the syllable's marks as written (None when typed without marks)."""
+    keep: list[tuple[str, bool, float, str | None] | None] = []
     words = [t.folded for t in toks]
     generic: set[int] = set()
     for i in range(len(words)):
@@ -204,20 +224,23 @@ def _terms(toks: list[_Tok]) -> dict[str, tuple[float, bool]]:
         else:
             optional = t.kind == "cue" or (t.kind == "q" and (t.folded in OPTIONAL_ALWAYS or (
                 t.raw == t.folded and t.folded in OPTIONAL_FOLDED)))
-            keep.append((t.folded, optional, t.factor))
-    terms: dict[str, tuple[float, bool]] = {}
+            accent = accent_key(t.raw) if t.kind != "lex" and t.raw != t.folded else None
+            keep.append((t.folded, optional, t.factor, accent))
+    terms: dict[str, tuple[float, bool, str | None]] = {}
 
-    def add(key: str, factor: float, optional: bool) -> None:
+    def add(key: str, factor: float, optional: bool, accent: str | None) -> None:
         old = terms.get(key)
         if old is None or (old[1] and not optional) or (old[1] == optional and factor > old[0]):
-            terms[key] = (factor, optional)
+            terms[key] = (factor, optional, accent if old is None or old[2] == accent else None)
+        elif old[2] != accent:
+            terms[key] = (old[0], old[1], None)  # written two ways: no accent preference
 
     for k in keep:
         if k:
-            add(k[0], k[2], k[1])
+            add(k[0], k[2], k[1], k[3])
     for a, b in zip(keep, keep[1:]):
         if a and b:
-            add(f"{a[0]}_{b[0]}", BIGRAM_FACTOR * min(a[2], b[2]), a[1] or b[1])
+            add(f"{a[0]}_{b[0]}", BIGRAM_FACTOR * min(a[2], b[2]), a[1] or b[1], None)
     return terms
 
 
@@ -288,18 +311,26 @@ class ProcedureCatalog:
         n = max(len(names), 1)
         self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
         self.postings = {t: np.array(p, dtype=np.int64) for t, p in postings.items()}
-        self.name_total = np.array([sum(self.idf[t] * f for t, (f, _) in terms.items()) or 1.0
+        self.name_total = np.array([sum(self.idf[t] * f for t, (f, _, _) in terms.items()) or 1.0
                                     for terms in name_terms])
+        accents: dict[str, dict[str, list[int]]] = {}  # folded syllable -> accented form -> name ids
+        for j, (_, n) in enumerate(names):
+            for tok in _raw_tokens(n):
+                ids = accents.setdefault(tok.folded, {}).setdefault(accent_key(tok.raw), [])
+                if not ids or ids[-1] != j:
+                    ids.append(j)
+        self.accents = {t: {a: np.array(ids, dtype=np.int64) for a, ids in forms.items()}
+                        for t, forms in accents.items() if len(forms) > 1}
         self.active = np.array([r.status != "withdrawn" for r in records], dtype=bool)
         self.ward = np.array([WARD_LEVEL in r.levels for r in records], dtype=float) * WARD_BONUS
         self.by_code = {r.code: i for i, r in enumerate(records)}
 
-    def _name_terms(self, name: str) -> dict[str, tuple[float, bool]]:
+    def _name_terms(self, name: str) -> dict[str, tuple[float, bool, str | None]]:
         outside = _terms(self.analyzer.tokens(RE_PAREN.sub(" , ", name), with_names=False)[0])
         for inner in RE_PAREN.findall(name):
-            for t, (f, opt) in _terms(self.analyzer.tokens(inner, with_names=False)[0]).items():
+            for t, (f, opt, acc) in _terms(self.analyzer.tokens(inner, with_names=False)[0]).items():
                 if t not in outside:
-                    outside[t] = (f * PAREN_FACTOR, opt)
+                    outside[t] = (f * PAREN_FACTOR, opt, acc)
         return outside
 
     @classmethod
@@ -316,23 +347,32 @@ class ProcedureCatalog:
             return None
         return ProcedureMatch(self.records[i], self.docs[i], 1.0, 1.0, self.records[i].title)
 
-    def _score(self, terms: dict[str, tuple[float, bool]]) -> tuple[np.ndarray, ...] | None:
+    def _score(self, terms: dict[str, tuple[float, bool, str | None]]) -> tuple[np.ndarray, ...] | None:
         """Coverage counts required words only (optional ones never raise confidence); the name share
         counts every matched word, so "cho con" still prefers "nhận cha, mẹ, con" among equal candidates."""
         n = len(self.name_text)
         acc = np.zeros(n)
         acc_req = np.zeros(n)
         required = 0.0
-        for t, (factor, optional) in terms.items():
+        for t, (factor, optional, accent) in terms.items():
             ids = self.postings.get(t)
             if ids is None:
                 if not optional and "_" not in t:
                     required += UNKNOWN_WEIGHT
                 continue
             w = self.idf[t] * factor
-            acc[ids] += w
+            same = self.accents.get(t, {}).get(accent) if accent else None
+            if same is not None:  # the question's marks exist in some names: others get half
+                acc[ids] += w * ACCENT_MISMATCH
+                acc[same] += w * (1 - ACCENT_MISMATCH)
+            else:
+                acc[ids] += w
             if not optional:
-                acc_req[ids] += w
+                if same is not None:
+                    acc_req[ids] += w * ACCENT_MISMATCH
+                    acc_req[same] += w * (1 - ACCENT_MISMATCH)
+                else:
+                    acc_req[ids] += w
                 required += w
         if required <= 0:
             return None
