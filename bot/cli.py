@@ -239,11 +239,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     assistant = _assistant(live=False)  # calibration adjusts the assistant in place
     label = " ".join(args.paths)
     if args.calibrate:
-        rows = calibrate(assistant, items)
-        print(f"{'dense_w':>8}{'thresh':>8}{'acc':>8}{'hit@5':>8}{'MRR':>8}{'oos':>8}")
-        for r in rows[:15]:
-            print(f"{r['dense_weight']:>8}{r['found_threshold']:>8}{r['answer_accuracy']:>8}{r['hit@5']:>8}"
-                  f"{r['mrr']:>8}{r['out_of_scope_accuracy']:>8}")
+        from dataclasses import replace
+
+        rows, proposal = calibrate(assistant, items)
+        print(f"{'tham số':<22}{'giá trị':>8}{'acc':>8}{'cite':>8}{'decl':>8}")
+        for r in rows:
+            print(f"{r['parameter']:<22}{r['value']:>8}{r['answer_accuracy'] or 0:>8.3f}"
+                  f"{r.get('citation_accuracy') or 0:>8.3f}{r.get('decline_accuracy') or 0:>8.3f}")
+        target = get_settings().data_dir / "policy.proposed.yaml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(replace(assistant.policy, **proposal).to_yaml(), encoding="utf-8")
+        changed = {k: v for k, v in proposal.items() if getattr(assistant.policy, k) != v}
+        print(f"Đề xuất: {changed or 'giữ nguyên'}. Đã ghi {target}; bot/policy.yaml không bị sửa — "
+              "hãy xem lại rồi chép các giá trị muốn dùng.")
         return 0
     modes = ["keyword", "dense", "hybrid"] if args.all_modes else [args.mode]
     for mode in modes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from bot import replies
-from bot.decide import ANSWER, CHOICE, LIST, NO_PROCEDURE, PROCEDURE, VAGUE, Decision
+from bot.decide import ANSWER, CHOICE, LIST, NO_PROCEDURE, PERSONAL, PROCEDURE, VAGUE, Decision
 from bot.evidence import compact, section_leaf
 from bot.policy import Policy
 from bot.types import Answer, Citation
@@ -62,7 +62,8 @@ class Composer:
             from bot.procedure_answers import render_procedure
 
             return render_procedure(question, d)
-        text = {NO_PROCEDURE: replies.NO_PROCEDURE_DETAILS, VAGUE: replies.TOO_VAGUE}.get(d.route, replies.NOT_FOUND)
+        text = {NO_PROCEDURE: replies.NO_PROCEDURE_DETAILS, VAGUE: replies.TOO_VAGUE,
+                PERSONAL: replies.PERSONAL_FILE}.get(d.route, replies.NOT_FOUND)
         return Answer(question, text, False, kind="not_found", body=text)
 
     # -- passages -------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from index.vietnamese import content_tokens, normalized_tokens
 
 # Routes a decision can take; compose renders each.
 ANSWER, LIST, PROCEDURE, CHOICE = "answer", "list", "procedure", "choice"
-NOT_FOUND, NO_PROCEDURE, FIXED, VAGUE = "not_found", "no_procedure", "fixed", "vague"
+GENERAL_FIELDS = {"papers", "fee", "conditions", "steps", "who", "where"}  # "hồ sơ của tôi cần giấy gì" is general
+NOT_FOUND, NO_PROCEDURE, FIXED, VAGUE, PERSONAL = "not_found", "no_procedure", "fixed", "vague", "personal"
 
 
 @dataclass
@@ -61,6 +62,9 @@ class Decider:
         if self.information(u) < self.policy.min_information:
             return Decision(False, VAGUE, "too_vague", "Câu hỏi có quá ít từ mang nội dung (ví dụ “cần giúp đỡ”), "
                             "nên trợ lý mời người dân hỏi cụ thể hơn thay vì đoán.", hits=found.hits)
+        if u.personal_file and u.procedure_field not in GENERAL_FIELDS:
+            return Decision(False, PERSONAL, "personal_file", "Câu hỏi về hồ sơ riêng của người hỏi; chỉ cơ quan đang "
+                            "giải quyết mới biết, nên trợ lý chỉ cách tra cứu và nơi hỏi.", hits=found.hits)
         plan_cov = self.coverage(u, found.hits)
         procedure = self._procedure(u, found, plan_cov)
         if procedure is not None:

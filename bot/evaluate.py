@@ -243,32 +243,48 @@ def evaluate(assistant: Assistant, items: list[EvalItem], mode: Mode = "hybrid")
     return Report([judge(item, assistant.answer(item.question, mode=mode)) for item in items])
 
 
+CALIBRATION_GRID: dict[str, tuple[float, ...]] = {
+    "dense_weight": (0.0, 0.1, 0.15, 0.2, 0.3),
+    "found_threshold": (0.5, 0.525, 0.55, 0.575, 0.6, 0.625, 0.65),
+    "strict_threshold": (0.7, 0.75, 0.8, 0.85, 0.9),
+    "procedure_threshold": (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9),
+    "min_information": (1.0, 1.5, 2.0, 2.5),
+}
+
+
 def calibrate(assistant: Assistant, items: list[EvalItem],
-              weights: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5),
-              thresholds: tuple[float, ...] = tuple(round(0.30 + 0.025 * i, 3) for i in range(21))) -> list[dict]:
-    """Grid over the fusion weight and the found threshold; rows sorted best first."""
-    settings = assistant.settings
-    original = (assistant.searcher.dense_weight, settings.found_threshold)
+              grid: dict[str, tuple[float, ...]] | None = None) -> tuple[list[dict], dict]:
+    """One parameter at a time around the current policy (coordinate search): rows, and the proposed values.
+
+    The policy object is restored afterwards; nothing is written here — the CLI saves the proposal beside
+    the index for a person to review and copy into bot/policy.yaml.
+    """
+    policy = assistant.policy
+    original = {name: getattr(policy, name) for name in (grid or CALIBRATION_GRID)}
+    proposal = dict(original)
     rows = []
+
+    def score(m: dict) -> tuple:
+        return (m["answer_accuracy"] or 0, m.get("citation_accuracy") or 0, m.get("decline_accuracy") or 0)
+
     try:
-        for w in weights:
-            assistant.searcher.dense_weight = w
-            settings.found_threshold = 0.0  # compose every answer once; the threshold is applied below
-            answers = [(item, assistant.answer(item.question)) for item in items]
-            for t in thresholds:
-                results = []
-                for item, ans in answers:
-                    r = judge(item, ans)
-                    if ans.kind in ("answer", "not_found"):
-                        r.found = ans.found and r.coverage >= t
-                        r.correct = (r.found and facts_present(ans.text, item.expected_facts)) if item.expect_found else not r.found
-                    results.append(r)
-                m = Report(results).metrics()
-                rows.append({"dense_weight": w, "found_threshold": t, **m})
+        for name, values in (grid or CALIBRATION_GRID).items():
+            best = None
+            for value in values:
+                for key, v in proposal.items():
+                    setattr(policy, key, v)
+                setattr(policy, name, value)
+                assistant.searcher.dense_weight = policy.dense_weight
+                m = evaluate(assistant, items).metrics()
+                rows.append({"parameter": name, "value": value, **m})
+                if best is None or score(m) > score(best[1]):
+                    best = (value, m)
+            proposal[name] = best[0]
     finally:
-        assistant.searcher.dense_weight, settings.found_threshold = original
-    rows.sort(key=lambda r: (-(r["answer_accuracy"] or 0), -(r["hit@5"] or 0), -(r["mrr"] or 0), r["dense_weight"]))
-    return rows
+        for key, v in original.items():
+            setattr(policy, key, v)
+        assistant.searcher.dense_weight = policy.dense_weight
+    return rows, proposal
 
 
 # ------------------------------------------------------------------------------------------ reporting

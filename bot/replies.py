@@ -50,6 +50,12 @@ NOT_FOUND = (
     "nên không muốn đoán. " + HOTLINES
 )
 
+PERSONAL_FILE = (
+    "Mình không xem được hồ sơ của riêng bạn. Bạn tra cứu tình trạng hồ sơ bằng mã hồ sơ (trên giấy tiếp nhận) tại "
+    "https://dichvucong.gov.vn, gọi Tổng đài 1800.1096, hoặc hỏi trực tiếp bộ phận một cửa (Trung tâm Phục vụ "
+    "hành chính công) nơi bạn đã nộp."
+)
+
 TOO_VAGUE = (
     "Bạn hỏi cụ thể hơn giúp mình nhé: tên thủ tục hoặc việc cần làm (ví dụ “đăng ký khai sinh cần giấy tờ gì”, "
     "“lệ phí đăng ký tạm trú”), hoặc kế hoạch của xã, phường nào. " + HOTLINES

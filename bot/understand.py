@@ -70,6 +70,7 @@ class Understanding:
     asks_phone: bool = False
     asks_office: bool = False
     asks_detail: bool = False  # one procedure's papers, fee, duration, conditions or place
+    personal_file: bool = False  # about the asker's own file: only the office handling it knows
     procedure_field: str | None = None  # fee | time | papers | where | steps | conditions | online | who | result
     # (read by bot.procedures from the cue phrases in knowledge/lexicon/procedure_fields.yaml)
     restored: str = ""  # the question with diacritics restored (for e5 and for officers)
@@ -138,6 +139,7 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_phone = bool(RE_PHONE_QUESTION.search(u.folded))
     u.asks_office = has_cue(u.folded, LEXICON.strict_cues.get("office", []))
     u.asks_detail = has_cue(u.folded, LEXICON.strict_cues.get("procedure_detail", []))
+    u.personal_file = has_cue(u.folded, LEXICON.strict_cues.get("personal_file", []))
     return u
 
 

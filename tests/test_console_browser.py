@@ -112,6 +112,10 @@ def test_log_in_and_ask_a_question_with_citations(browser, console):
     citations = page.locator("#citations ol.citations > li")
     assert citations.count() >= 1
     assert citations.first.inner_text().startswith("[1]")
+    why = page.inner_text("#why")
+    assert "đã trả lời" in why and "khớp" in why  # the decision's reason, in plain Vietnamese
+    assert "ngưỡng" not in why and "BM25" not in why  # numbers only behind the technical toggle
+    page.click("#why details.technical > summary")
     assert page.locator("#why table.hits tbody tr").count() >= 1
     assert page.locator("#why tr.cited").count() >= 1
     assert "ngưỡng" in page.inner_text("#why")
@@ -140,12 +144,13 @@ def test_run_the_test_set_and_see_a_regression_in_red(browser, console, assistan
 
     # Someone raises the "found" threshold (CCHC_FOUND_THRESHOLD) too far: every answer becomes
     # "not found", and the next run shows the questions that used to pass in red.
-    original = assistant.settings.found_threshold
-    assistant.settings.found_threshold = 1.01
+    policy = assistant.policy
+    original = (policy.found_threshold, policy.strict_threshold, policy.procedure_threshold)
+    policy.found_threshold = policy.strict_threshold = policy.procedure_threshold = 1.01
     try:
         _run_all(page)
     finally:
-        assistant.settings.found_threshold = original
+        policy.found_threshold, policy.strict_threshold, policy.procedure_threshold = original
     for qid in passing:
         row = page.locator(f"tr#{qid}")
         assert "regression" in (row.get_attribute("class") or "")

@@ -278,7 +278,8 @@ def test_ask_shows_citations_and_the_retrieval_evidence(officer):
     assert "1800.1096" in page
     assert re.search(r'<ol class="citations">\s*<li id="c1">', page)
     assert "Hạng từ khoá" in page and "Hạng vector" in page and "Điểm kết hợp" in page
-    assert re.search(r"độ phủ câu hỏi <strong>[\d,]+</strong>\s*≥ ngưỡng", page)
+    assert re.search(r"độ phủ câu hỏi\s*<strong>[\d,]+</strong> · ngưỡng", page)
+    assert "Chi tiết kỹ thuật" in page and "Đoạn văn tìm được khớp" in page
 
 
 # ------------------------------------------------------------------------- the eval file

@@ -401,8 +401,12 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
             request.session["flash"] = list(flash)
         return RedirectResponse(url, status_code=303)
 
-    def threshold() -> float:
-        return getattr(getattr(assistant, "settings", None), "found_threshold", settings.found_threshold)
+    def threshold(answer=None) -> float:
+        decision = getattr(answer, "decision", None)
+        if decision is not None and getattr(decision, "threshold", None):
+            return decision.threshold
+        policy = getattr(assistant, "policy", None) or getattr(getattr(assistant, "assistant", None), "policy", None)
+        return getattr(policy, "found_threshold", 0.575)
 
     # -- login -----------------------------------------------------------------------------
     async def login_page(request: Request) -> Response:
@@ -453,7 +457,8 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
                  "cited": h.chunk.passage in cited, "passage": h.chunk.passage}
                 for i, h in enumerate(answer.debug.get("hits", []) or [])
             ]
-            evidence = {"hits": hits, "coverage": answer.debug.get("coverage"), "threshold": threshold(),
+            evidence = {"hits": hits, "coverage": answer.debug.get("coverage"), "threshold": threshold(answer),
+                        "understood": answer.debug.get("understood"),
                         "searched": "hits" in answer.debug,
                         "dense_weight": getattr(getattr(assistant, "searcher", None), "dense_weight",
                                                 settings.dense_weight)}
