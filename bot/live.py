@@ -5,6 +5,9 @@ a fresh `Assistant` is loaded in a background thread (the embedding model is sha
 index is read) and swapped in with one assignment. A question already being answered keeps the
 assistant it started with, so nothing fails mid-switch; a version that cannot be loaded is
 logged and the old one keeps serving. Channels use it like `Assistant` (duck-typed `.answer`).
+
+At most `max_concurrent_answers` questions are answered at once (`bot.flood.AnswerGate`, first come
+first served, bounded waiting line; see there why this keeps one flooding chat from starving others).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import threading
 import time
 
 from bot.answer import Assistant
+from bot.flood import AnswerGate, gate_for
 from bot.types import Answer
 from index import store
 from index.embed import Embedder, load_embedder
@@ -25,8 +29,9 @@ DEFAULT_CHECK_SECONDS = 10.0
 class LiveAssistant:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
                  check_seconds: float | None = None, build_if_missing: bool = False,
-                 show_progress: bool = False) -> None:
+                 show_progress: bool = False, gate: AnswerGate | None = None) -> None:
         self.settings = settings or get_settings()
+        self.gate = gate or gate_for(self.settings)
         self.embedder = embedder or load_embedder(self.settings)
         self.check_seconds = float(check_seconds if check_seconds is not None
                                    else getattr(self.settings, "index_check_seconds", DEFAULT_CHECK_SECONDS))
@@ -51,8 +56,9 @@ class LiveAssistant:
 
     def answer(self, question: str, **kwargs) -> Answer:
         self.maybe_reload()
-        assistant = self._assistant  # this question finishes on the assistant it started with
-        return assistant.answer(question, **kwargs)
+        with self.gate.turn():
+            assistant = self._assistant  # this question finishes on the assistant it started with
+            return assistant.answer(question, **kwargs)
 
     def maybe_reload(self, wait: bool = False) -> None:
         """Start loading a newly published version if the pointer moved; `wait` blocks until swapped."""

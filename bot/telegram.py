@@ -23,7 +23,7 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, Appli
                           CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters)
 
 from bot import replies
-from bot.flood import DEFAULT_FLOOD_LIMIT, FloodGuard
+from bot.flood import BUSY, DEFAULT_FLOOD_LIMIT, AssistantBusy, ChatLocks, FloodGuard
 from bot.redact import redact
 from bot.store import Store, StoreWriteFailed
 from bot.types import Answer
@@ -182,6 +182,7 @@ class TelegramBot:
         self.assistant = assistant
         self.store = store
         self.flood = FloodGuard(flood_limit)
+        self.chats = ChatLocks()
 
     def user_hash(self, update: Update) -> str:
         user = update.effective_user
@@ -210,6 +211,11 @@ class TelegramBot:
         await update.effective_message.reply_text(HOTLINE)
 
     async def question(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Updates run concurrently; one question per chat at a time keeps each chat's answers in order."""
+        async with self.chats.hold(str(update.effective_message.chat_id)):
+            await self._question(update, context)
+
+    async def _question(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         chat_id = message.chat_id
         started = time.perf_counter()
@@ -218,6 +224,10 @@ class TelegramBot:
         text = message.text or ""
         try:
             answer: Answer = await asyncio.to_thread(self.assistant.answer, text)  # CPU-bound: off the event loop
+        except AssistantBusy:
+            log.warning("assistant busy: question of user %s not answered", self.user_hash(update)[:8])
+            await context.bot.send_message(chat_id, BUSY)
+            return
         finally:
             typing.cancel()
         reply_ms = (time.perf_counter() - started) * 1000

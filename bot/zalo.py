@@ -39,7 +39,7 @@ import httpx
 from aiohttp import web
 
 from bot import replies
-from bot.flood import DEFAULT_FLOOD_LIMIT, FloodGuard
+from bot.flood import BUSY, DEFAULT_FLOOD_LIMIT, AssistantBusy, FloodGuard
 from bot.store import Store, StoreWriteFailed
 from bot.types import Answer
 from bot.zalo_oa_auth import TOKEN_FILE, OAAuthError, OATokenManager, TokenFile
@@ -228,6 +228,9 @@ class Conversation:
         started = time.perf_counter()
         try:
             answer, question_id, key = await self._run(self._answer_and_log, user_hash, text, started)
+        except AssistantBusy:
+            log.warning("%s: assistant busy, question of user %s not answered", self.channel, user_hash[:8])
+            return [BUSY]
         except Exception:
             log.exception("%s: answering failed for user %s", self.channel, user_hash[:8])
             return [replies.UNAVAILABLE]
