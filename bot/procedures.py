@@ -33,6 +33,7 @@ WARD_BONUS = 0.02  # ward-level variants win ties: citizens mostly do procedures
 NAME_SHARE = 0.45  # how much of the score depends on the name being covered (special variants lose)
 LEX_MIN_FACTOR = 0.35  # "sổ đỏ" → 13 catalogue words: each counts a third, so "công chứng bản sao sổ đỏ" stays chứng thực
 ACCENT_MISMATCH = 0.5  # a name word spelled with other marks than the question's counts half ("đối" for "đổi")
+MIN_EVIDENCE = 4.0  # matched IDF weight below which coverage is scaled down (one rare syllable ≈ 5–7)
 PAREN_FACTOR = 0.4  # words in a name's parentheses explain rather than name: "(áp dụng cho cả trường hợp …)"
 RE_PAREN = re.compile(r"\(([^()]*)\)")
 RE_LEVEL_SUFFIX = re.compile(r"\s*\((?:thực hiện )?(?:tại |ở )?(?:cấp )?(?:xã|huyện|tỉnh|trung ương|bộ)[^()]*\)\s*$", re.I)
@@ -376,7 +377,8 @@ class ProcedureCatalog:
                 required += w
         if required <= 0:
             return None
-        cov = acc_req / required
+        # A question whose only topic word is common ("việc") is weak evidence however fully it is matched.
+        cov = acc_req / required * np.minimum(1.0, acc_req / MIN_EVIDENCE)
         name_cov = np.minimum(acc / self.name_total, 1.0)
         score = cov * ((1 - NAME_SHARE) + NAME_SHARE * name_cov)
         return score, cov, name_cov
