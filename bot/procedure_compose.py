@@ -154,6 +154,16 @@ def _items(head: str, items: list[str], tail: list[str], noun: str, limit: int =
     return _finish(lines, tail, limit)
 
 
+RE_RENAMED = re.compile(r"đã bỏ|không còn|nay là|nay gọi|đổi tên", re.I)
+
+
+def _renamed(item) -> list[str]:
+    """Lexicon notes that tell the citizen a paper was abolished or renamed ("Sổ hộ khẩu đã bỏ từ …"),
+    when the match came through that colloquial name. Other notes are for officers."""
+    notes = [e.note for e in getattr(item, "via", None) or [] if RE_RENAMED.search(e.note)]
+    return [f"Ghi chú: {_cut(n, 200)}" for n in dict.fromkeys(notes)][:1]
+
+
 def _warnings(rec: ProcedureRecord) -> list[str]:
     out = []
     if rec.district_era:
@@ -350,7 +360,7 @@ def compose_field(item, field: str) -> ProcedureAnswer:
     """One field of one procedure (item: ProcedureMatch, Document or ProcedureRecord)."""
     rec, secs = _view(item)
     name = short_name(rec)
-    tail = _warnings(rec)
+    tail = _renamed(item) + _warnings(rec)
     if field == "papers":
         text, facts = _papers(rec, name, tail)
     elif field == "steps":
@@ -373,7 +383,7 @@ def compose_field(item, field: str) -> ProcedureAnswer:
 def compose_card(item) -> ProcedureAnswer:
     """Where, time, fee, three main papers, online or not (with the portal link)."""
     rec, _ = _view(item)
-    tail = _warnings(rec)
+    tail = _renamed(item) + _warnings(rec)
     title = _cut(re.sub(r"^thủ tục\s+", "", rec.title.strip(), flags=re.I), 70)
     lines = [f"{title[0].upper()}{title[1:]} (mã {rec.code})", "- " + where_text(rec) + "."]
     chans = _channels(rec)

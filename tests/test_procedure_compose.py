@@ -159,3 +159,12 @@ def test_figures_come_from_the_record(code):
         text = compose_field(DOCS[code], field).text
         for figure in re.findall(r"\d[\d.]*(?= (?:đồng|USD|ngày|giờ|tháng))", text):
             assert figure in RAW[code], (field, figure)
+
+
+def test_abolished_paper_named_by_the_citizen_is_explained(catalog):
+    match = catalog.match("làm hộ khẩu cho vợ mất bao lâu")[0]
+    a = compose_field(match, "time")
+    assert a.text.startswith("Thời hạn giải quyết đăng ký thường trú: 7 ngày làm việc.")
+    assert "Ghi chú: Sổ hộ khẩu đã bỏ từ 01/01/2023" in a.text
+    plain = compose_field(catalog.match("đăng ký thường trú mất bao lâu")[0], "time")
+    assert "hộ khẩu" not in plain.text  # no note when the citizen used the catalogue's name
