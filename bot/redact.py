@@ -37,12 +37,13 @@ _GROUP = re.compile(r"\d+")
 # VN passport: one letter + 7 digits (C1234567), standing alone.
 _PASSPORT = re.compile(r"(?<![a-z0-9])[a-z]\d{7}(?![a-z0-9])")
 # Words that announce a personal number right before it ("sđt:", "cccd số", "bhxh", "stk").
-_KEYWORD = re.compile(
-    r"(?<![a-z])(?:sdt|so dien thoai|dien thoai|dt|dtdd|phone|tel|mobile|hotline ca nhan|zalo|lien he|goi"
-    r"|cccd|cmnd|cmt|can cuoc(?: cong dan)?|chung minh(?: nhan dan| thu)?|dinh danh(?: ca nhan)?|ma dinh danh"
-    r"|bhxh|so bhxh|bao hiem xa hoi|so so|bhyt|the bhyt|ho chieu|passport|stk|so tai khoan|tai khoan|mst"
-    r"|ma so thue)"
-    r"(?:\s*(?:cua\s*(?:toi|em|minh|anh|chi|con)\s*)?(?:la|so|:|#|=|-)?\s*)*$")
+_TAIL = r"(?:\s*(?:cua\s*(?:toi|em|minh|anh|chi|con)\s*)?(?:la|so|:|#|=|-)?\s*)*$"
+_PHONE_WORDS = r"sdt|so dien thoai|dien thoai|dt|dtdd|phone|tel|mobile|hotline ca nhan|zalo|lien he|goi"
+_ID_WORDS = (r"cccd|cmnd|cmt|can cuoc(?: cong dan)?|chung minh(?: nhan dan| thu)?|dinh danh(?: ca nhan)?|ma dinh danh"
+             r"|bhxh|so bhxh|bao hiem xa hoi|so so|bhyt|the bhyt|ho chieu|passport|stk|so tai khoan|tai khoan|mst"
+             r"|ma so thue")
+_KEYWORD = re.compile(r"(?<![a-z])(?:" + _PHONE_WORDS + "|" + _ID_WORDS + ")" + _TAIL)
+_ID_KEYWORD = re.compile(r"(?<![a-z])(?:" + _ID_WORDS + ")" + _TAIL)
 _MONEY_AFTER = re.compile(r"\s*(?:d\b|dong|vnd|vnđ|trieu|ty|nghin|ngan|%|usd|\$)")
 _URL_CHARS = "/=?&#"
 
@@ -93,9 +94,12 @@ def _valid_phone(text: str) -> bool:
     return phonenumbers.is_valid_number(number)
 
 
-def _classify(digits: str, seps: list[str], plus: bool, keyword: bool, money: bool, strict: bool) -> str | None:
+def _classify(digits: str, seps: list[str], plus: bool, keyword: bool, money: bool, strict: bool,
+              id_keyword: bool = False) -> str | None:
     """PHONE, ID_NUMBER or None for one candidate number (its digits and the separators between groups)."""
     n = len(digits)
+    if id_keyword and 9 <= n <= MAX_DIGITS and not strict and not plus:  # "mã số thuế 0312345678": not a phone
+        return ID_NUMBER
     if strict:  # inside a link or after "/": only a real phone number, as libphonenumber sees it
         return PHONE if _valid_phone(("+" if plus else "") + digits) else None
     if plus:
@@ -126,6 +130,7 @@ def _spans_in_run(folded: str, m: re.Match[str]) -> list[tuple[int, int, str]]:
     glued = bool(before) and before[-1].isalpha()
     strict = bool(before) and before[-1] in _URL_CHARS
     keyword = bool(_KEYWORD.search(before.rstrip(" :#=.-")) or _KEYWORD.search(before))
+    id_keyword = keyword and bool(_ID_KEYWORD.search(before.rstrip(" :#=.-")) or _ID_KEYWORD.search(before))
     groups = list(_GROUP.finditer(folded, start, end))
     if glued and not keyword and len(groups[0].group()) < 9:
         return []  # a code like H12-250101-0001 or "Điều5": the number belongs to the word before it
@@ -144,7 +149,8 @@ def _spans_in_run(folded: str, m: re.Match[str]) -> list[tuple[int, int, str]]:
                 break
             run_end = groups[j].end()
             money = j == len(groups) - 1 and bool(_MONEY_AFTER.match(folded, run_end))
-            kind = _classify(digits, seps, plus_at >= 0 and i == 0, keyword, money, strict and i == 0)
+            kind = _classify(digits, seps, plus_at >= 0 and i == 0, keyword and i == 0, money, strict and i == 0,
+                             id_keyword and i == 0)
             if kind:
                 best = (j, kind)
         if best is None:
