@@ -67,13 +67,13 @@ class Composer:
         return Answer(question, text, False, kind="not_found", body=text)
 
     # -- passages -------------------------------------------------------------------------
-    def _citation(self, citations: list[Citation], numbers: dict[str, int], hit: Hit) -> int:
+    def _citation(self, citations: list[Citation], numbers: dict[str, int], hit: Hit, text: str | None = None) -> int:
         key = hit.chunk.id
         if key not in numbers:
             numbers[key] = len(numbers) + 1
             c = hit.chunk
             citations.append(Citation(n=numbers[key], doc_id=c.doc_id, title=c.title, section=c.section,
-                                      source=c.source, text=c.passage, score=round(hit.score, 4), date=c.date))
+                                      source=c.source, text=text or c.passage, score=round(hit.score, 4), date=c.date))
         return numbers[key]
 
     def _answer(self, question: str, d: Decision) -> Answer:
@@ -99,9 +99,9 @@ class Composer:
 
     def _list(self, question: str, d: Decision) -> Answer:
         hit = d.hits[0]
-        intro, items = d.section
+        intro, items, whole = d.section
         citations: list[Citation] = []
-        n = self._citation(citations, {}, hit)
+        n = self._citation(citations, {}, hit, whole)
         title = heading(hit.chunk.section)
         parts = [lead_in(hit)]
         top = f"{title} [{n}]:" if title else f"[{n}]"

@@ -32,7 +32,7 @@ class Decision:
     threshold: float = 0.0
     hits: list[Hit] = field(default_factory=list)  # the passages considered, best first
     units: list[tuple[str, int]] = field(default_factory=list)  # (sentence or item, index into hits)
-    section: tuple[str, list[str]] | None = None  # (intro, items) of the section that answers a list question
+    section: tuple[str, list[str], str] | None = None  # (intro, items, whole text) of a section that lists the answer
     procedures: list = field(default_factory=list)  # ProcedureMatch candidates (route procedure/choice)
     field: str | None = None  # the procedure field asked
 
@@ -106,7 +106,7 @@ class Decider:
         return [h for h in hits if h.score >= 0.5 * best.score
                 and (h.chunk.doc_id == best.chunk.doc_id or (guidance and h.chunk.doc_type == "hướng dẫn"))]
 
-    def _list_section(self, u: Understanding, hits: list[Hit]) -> tuple[Hit, tuple[str, list[str]]] | None:
+    def _list_section(self, u: Understanding, hits: list[Hit]) -> tuple[Hit, tuple[str, list[str], str]] | None:
         """The section whose list answers "những gì / những hình thức nào": the best hit's section, whole."""
         for hit in hits[:3]:
             key = (hit.chunk.doc_id, hit.chunk.section)
@@ -116,7 +116,7 @@ class Decider:
             text = merge_passages([self.searcher.chunks[i].passage for i in ids])
             intro, items = list_items(text)
             if len(items) >= 2:
-                return hit, (intro, items)
+                return hit, (intro, items, text)
         return None
 
     def _procedure(self, u: Understanding, found: Retrieved, plan_cov: float) -> Decision | None:

@@ -40,12 +40,17 @@ def squash(text: str) -> str:
 
 
 def bullets(answer: Answer) -> list[tuple[str, int]]:
-    """('quoted text', n) for each '• … [n]' line of an answer."""
-    out = []
-    for line in answer.text.splitlines():
+    """('quoted text', n) for each '• … [n]' line, or each '• …' item under a 'Section [n]:' list heading."""
+    out, heading_n = [], None
+    for line in answer.body.splitlines():
         m = re.match(r"^• (.*) \[(\d+)\]$", line)
+        heading = re.match(r"^.*\[(\d+)\]:$", line)
         if m:
             out.append((m.group(1), int(m.group(2))))
+        elif heading:
+            heading_n = int(heading.group(1))
+        elif line.startswith("• ") and heading_n is not None:
+            out.append((line[2:], heading_n))
     return out
 
 
@@ -222,10 +227,11 @@ def test_every_quoted_line_comes_from_its_cited_passage(answered, question):
         passage = squash(citation.text)
         # An excerpt of a longer sentence is marked with "…" at the cut; the words themselves are verbatim.
         quoted = squash(quoted.removeprefix("… ").removesuffix(" …").removesuffix("…"))
-        if quoted in passage:
+        # Verbatim but for case: a clause quoted as a bullet starts with a capital.
+        if quoted.lower() in passage.lower():
             continue
         label, _, rest = quoted.partition(": ")
-        assert rest and rest in passage and fold(label) in fold(citation.section), \
+        assert rest and rest.lower() in passage.lower() and fold(label) in fold(citation.section), \
             f"[{n}] {quoted[:80]!r} is not in the cited passage"
 
 

@@ -1,0 +1,50 @@
+"""Word lists are data an officer edits; a broken entry is refused with a message that says what to fix."""
+import pytest
+
+from index.lexicon import LexiconError, load_lexicon
+
+
+def write(tmp_path, name, text):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+
+
+def test_project_lexicon_loads_and_every_entry_has_note_and_example():
+    lex = load_lexicon()
+    assert lex.abbreviations["cccd"] == "can cuoc cong dan"
+    assert lex.abbreviations["dv"] == "dich vu"  # in chat "dv" is dịch vụ, not đơn vị
+    assert "cl" not in lex.abbreviations
+    for stem, entries in lex.entries.items():
+        assert entries, stem
+        assert all(e.note and e.example for e in entries)
+
+
+def test_an_entry_without_an_example_is_refused(tmp_path):
+    write(tmp_path, "abbreviations.yaml", "entries:\n  - {term: gks, means: giấy khai sinh, note: viết tắt}\n")
+    with pytest.raises(LexiconError, match="abbreviations.yaml, mục 1.*example"):
+        load_lexicon(tmp_path)
+
+
+def test_an_example_must_show_the_term_in_use(tmp_path):
+    write(tmp_path, "synonyms.yaml",
+          "entries:\n  - {term: sổ hồng, means: giấy chứng nhận, note: tên dân gian, example: làm sổ đỏ ở đâu}\n")
+    with pytest.raises(LexiconError, match="không chứa"):
+        load_lexicon(tmp_path)
+
+
+def test_duplicates_and_broken_yaml_are_refused(tmp_path):
+    write(tmp_path, "abbreviations.yaml", "entries:\n"
+          "  - {term: gks, means: giấy khai sinh, note: a, example: xin gks}\n"
+          "  - {term: GKS, means: giấy khai sinh, note: b, example: làm gks}\n")
+    with pytest.raises(LexiconError, match="trùng"):
+        load_lexicon(tmp_path)
+    write(tmp_path, "abbreviations.yaml", "entries: [ {term: gks\n")
+    with pytest.raises(LexiconError, match="YAML"):
+        load_lexicon(tmp_path)
+
+
+def test_an_officers_new_abbreviation_changes_the_analyzer_version(tmp_path):
+    write(tmp_path, "abbreviations.yaml", "entries:\n  - {term: gks, means: giấy khai sinh, note: a, example: xin gks}\n")
+    before = load_lexicon(tmp_path).version
+    write(tmp_path, "abbreviations.yaml", "entries:\n  - {term: gks, means: giấy khai sinh, note: a, example: xin gks}\n"
+          "  - {term: gcn, means: giấy chứng nhận, note: b, example: cấp gcn}\n")
+    assert load_lexicon(tmp_path).version != before

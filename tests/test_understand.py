@@ -1,0 +1,59 @@
+"""Understanding a message as citizens type it: no accents, chat abbreviations, ward names, other languages."""
+import pytest
+
+from bot.understand import looks_foreign, understand
+
+WARDS = {"an hai": "phuong an hai", "phu thai": "xa phu thai", "hung phu": "phuong hung phu"}
+
+
+def read(text: str):
+    return understand(text, 1000, WARDS)
+
+
+@pytest.mark.parametrize("text", [
+    "can giay to gi", "to muon hoi", "an com chua", "i do lam the nao", "do an o dau", "can cuoc cong dan",
+    "cho toi hoi thu tuc", "lam the nao de dang ky tam tru", "sdt phuong la gi", "tthc la gi", "ko biet nop o dau",
+])
+def test_unaccented_vietnamese_is_never_taken_for_english(text):
+    assert not looks_foreign(text)
+    assert read(text).kind != "invalid"
+
+
+@pytest.mark.parametrize("text", [
+    "What is the weather today?", "How do I renew my passport", "please tell me the price", "where is the office",
+])
+def test_english_is_recognised(text):
+    assert looks_foreign(text)
+    assert read(text).kind == "invalid"
+
+
+@pytest.mark.parametrize("text", ["phường Phú Thái tuyên truyền gì", "xã Phú Thái tuyên truyền gì",
+                                  "phu thai tuyen truyen gi", "p phú thái tuyên truyền gì"])
+def test_a_ward_is_one_place_whatever_unit_is_written(text):
+    u = read(text)
+    assert u.wards == {"phu thai"}
+    assert "xa phu thai" in u.folded  # the document's own wording, so the wrong unit costs no coverage
+
+
+def test_years_and_question_shapes_are_read():
+    u = read("an hai nam 2026 tuyen truyen bang nhung hinh thuc nao")
+    assert u.years == {2026} and u.asks_list and u.wards == {"an hai"}
+    assert read("ti le ho so dung han bao nhieu phan tram").asks_quantity
+    assert read("so dien thoai tong dai ho tro").asks_phone
+
+
+def test_office_detail_and_personal_questions_are_flagged_from_lexicon_cues():
+    assert read("phuong lam viec thu 7 khong").asks_office
+    assert read("lam giay xac nhan doc than can nhung giay to gi").asks_detail
+    assert read("ho so cua toi nop tuan truoc sao chua xong").personal_file
+
+
+def test_work_per_question_is_bounded():
+    u = read(" ".join(["thu tuc hanh chinh"] * 300))
+    assert len(u.folded.split()) <= 60
+
+
+def test_markup_and_empty_messages():
+    assert read("   ").kind == "invalid"
+    assert read("🙂🙂").kind == "invalid"
+    assert read("<b>xin chào</b>").kind == "smalltalk"
