@@ -45,7 +45,7 @@ class ProcedureAnswer:
     text: str  # the body (≤ 600 characters), no sources
     facts: dict  # the structured values the text states (for tests, eval and the console's "why")
     citations: list[Citation] = dc_field(default_factory=list)
-    sources: list[str] = dc_field(default_factory=list)  # "[1] name (mã …) — cập nhật theo Cổng DVCQG, tháng 6/2026: url"
+    sources: list[str] = dc_field(default_factory=list)  # "[1] name (mã …) — cập nhật theo Cổng DVCQG, …: url"
     field: str | None = None  # the field answered; None for a card, "choice" for a choice
     options: list[dict] = dc_field(default_factory=list)  # choice: [{"code", "title"}] for buttons
 

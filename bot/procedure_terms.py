@@ -1,0 +1,254 @@
+"""Procedure questions as weighted terms: folded syllables and pairs, colloquial names replaced by the
+catalogue's wording (knowledge/lexicon/procedure_names.yaml), field cue phrases marked
+(procedure_fields.yaml), chat abbreviations expanded, fillers dropped.
+
+Accent-insensitive by default (citizens type without marks), but the marks as written are kept per
+syllable so that, when present, they can break ties that folding creates ("đổi" vs "đối", "cũ" vs "cư").
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.lexicon import Lexicon, load_lexicon
+from index.vietnamese import ABBREVIATIONS, fold, nfc
+
+FIELDS = ("fee", "time", "papers", "where", "steps", "conditions", "online", "who", "result")
+BIGRAM_FACTOR = 0.5  # a syllable pair counts half its IDF: it confirms order, the syllables carry the topic
+# "sổ đỏ" → 13 catalogue words: each counts about a third, so "công chứng bản sao sổ đỏ" stays chứng thực
+LEX_MIN_FACTOR = 0.35
+
+_WORD = re.compile(r"[0-9a-zà-ỹđ]+", re.IGNORECASE)
+# Matching-specific stopword lists (the index's stopwords drop "tư", "con", "đi", "đầu", which procedure
+# names need: "khai tử", "nhận cha, mẹ, con", "di chúc", "lần đầu").
+# Folded words that never name a procedure, dropped however they are written.
+PLAIN_STOP = frozenset("""a ah ak ad oi nhe ha hi ui gi va cua cac nhung voi khong duoc hay nao nhu em anh
+    roi xin biet giup ve den trong tren vao ra se neu khi nay deu len luon bi vs ai nhieu ne vui long cho""".split())
+# Phrases that carry no topic although their words alone may ("thu" in "thu hồi", "bao" in "bảo hiểm").
+GENERIC = (("thu", "tuc", "hanh", "chinh"), ("thu", "tuc"), ("bao", "nhieu"), ("nhu", "the", "nao"), ("the", "nao"),
+           ("o", "phuong"), ("tai", "phuong"))
+# Words common in questions that count only when a name has them ("cho con" vs "nhận cha, mẹ, con"):
+# who the citizen does it for rarely names the procedure.
+OPTIONAL_ALWAYS = frozenset("con be chau bo me ong ba vo chong nguoi".split())
+# Accented fillers dropped only when written with these exact diacritics ("cần" ≠ "căn", "mình" ≠ "minh").
+ACCENTED_FILLERS = frozenset("""cần có mà thì là gì đâu mấy tôi mình muốn làm được phải của thế vậy thôi đó
+    đã tại chị bạn hỏi nhé ạ à ơi nhá hả phường""".split())
+# Their folded forms stay optional when unaccented: they count only if a name has them ("chung minh").
+OPTIONAL_FOLDED = frozenset(fold(w) for w in ACCENTED_FILLERS) - PLAIN_STOP
+
+
+def default_lexicon_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "knowledge" / "lexicon"
+
+
+def load_procedure_lexicon(directory: Path | None = None) -> Lexicon:
+    """Procedure names and field cues (validated by index.lexicon); the lead's loader does the work."""
+    return load_lexicon(directory or default_lexicon_dir())
+
+
+# -- tokens ---------------------------------------------------------------------------------------
+@dataclass
+class _Tok:
+    folded: str
+    raw: str  # as written (lowercase NFC); equals `folded` for expansions and lexicon words
+    kind: str = "q"  # q: question word, lex: from a lexicon 'means', cue: part of a field cue
+    factor: float = 1.0  # lexicon words: a long 'means' must not outweigh the rest of the question
+
+
+RE_FINAL_Y = re.compile(r"^([bcdghklmnprstvx]+)y$")
+def _fy(folded: str) -> str:
+    """'ky' → 'ki': "kí" and "ký", "lí" and "lý" are both taught spellings of one syllable."""
+    return RE_FINAL_Y.sub(r"\1i", folded)
+
+
+_TONES = {"\u0300": "f", "\u0301": "s", "\u0309": "r", "\u0303": "x", "\u0323": "j"}
+
+
+def accent_key(raw: str) -> str:
+    """Spelling-tolerant accented form: 'hoà' = 'hòa', 'kí' = 'ký'; 'đổi' ≠ 'đối', 'cũ' ≠ 'cư'."""
+    d = unicodedata.normalize("NFD", raw.lower())
+    tone = "".join(_TONES[c] for c in d if c in _TONES)
+    letters = unicodedata.normalize("NFC", "".join(c for c in d if c not in _TONES)).replace("y", "i")
+    return letters + tone
+
+
+def raw_tokens(text: str) -> list[_Tok]:
+    out = []
+    for raw in _WORD.findall(nfc(text).lower()):
+        folded = _fy(fold(raw))
+        if folded.isdigit():
+            folded = folded.lstrip("0") or "0"
+        out.append(_Tok(folded, raw))
+    return out
+
+
+def _expand(toks: list[_Tok], abbreviations: dict[str, str]) -> list[_Tok]:
+    """Chat abbreviations ("bn", "ko", "cccd") — only for words typed without tone marks, so "hồng" stays."""
+    out: list[_Tok] = []
+    for t in toks:
+        plain = fold(t.raw)
+        exp = abbreviations.get(plain) if t.kind == "q" and t.raw.replace("đ", "d") == plain else None
+        out.extend(_Tok(_fy(w), _fy(w), t.kind) for w in exp.split()) if exp else out.append(t)
+    return out
+
+
+class _Phrases:
+    """Longest-first phrase lookup over folded token sequences."""
+
+    def __init__(self, phrases: dict[tuple[str, ...], object]) -> None:
+        self.by_first: dict[str, list[tuple[tuple[str, ...], object]]] = {}
+        for key, value in sorted(phrases.items(), key=lambda kv: -len(kv[0])):
+            self.by_first.setdefault(key[0], []).append((key, value))
+
+    def find(self, words: list[str], start: int) -> tuple[int, object] | None:
+        for key, value in self.by_first.get(words[start], ()):
+            if tuple(words[start:start + len(key)]) == key:
+                return len(key), value
+        return None
+
+
+def _folded_words(text: str) -> tuple[str, ...]:
+    return tuple(t.folded for t in raw_tokens(text))
+
+
+class Analyzer:
+    """Question → weighted terms, with or without colloquial names replaced."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.abbreviations = lexicon.abbreviations or ABBREVIATIONS
+        names = {}
+        for e in lexicon.procedure_names:
+            key = _folded_words(e.term)
+            if key:
+                names.setdefault(key, e)
+        self.names = _Phrases(names)
+        cues = {}
+        for name, phrases in lexicon.procedure_fields.items():
+            for cue in phrases:
+                key = tuple(t.folded for t in _expand([_Tok(_fy(w), w) for w in cue.split()], self.abbreviations))
+                if key:
+                    cues.setdefault(key, name)
+        self.cues = _Phrases(cues)
+
+    def _replace_names(self, toks: list[_Tok], used: list) -> list[_Tok]:
+        """Replace colloquial names by the catalogue's wording. A term inside a longer one found is dropped
+        ("sổ đỏ" in "làm sổ đỏ"); partly overlapping terms both count ("mất bằng lái" + "bằng lái xe máy")."""
+        words = [t.folded for t in toks]
+        found = []
+        for i in range(len(toks)):
+            for key, entry in self.names.by_first.get(words[i], ()):
+                if tuple(words[i:i + len(key)]) == key and all(t.kind == "q" for t in toks[i:i + len(key)]):
+                    found.append((len(key), i, entry))
+        chosen: list[tuple[int, int, object]] = []
+        for n, i, entry in sorted(found, key=lambda f: (-f[0], f[1])):
+            if not any(j <= i and i + n <= j + m for m, j, _ in chosen):
+                chosen.append((n, i, entry))
+        starts: dict[int, list[tuple[int, object]]] = {}
+        covered: set[int] = set()
+        for n, i, entry in chosen:
+            starts.setdefault(i, []).append((n, entry))
+            covered.update(range(i, i + n))
+        out: list[_Tok] = []
+        for i, tok in enumerate(toks):
+            for n, entry in starts.get(i, ()):
+                used.append(entry)
+                means = _folded_words(entry.means)
+                factor = max(LEX_MIN_FACTOR, min(1.0, 1.5 * n / max(len(means), 1)))
+                out.extend(_Tok(w, w, "lex", factor) for w in means)
+            if i not in covered:
+                out.append(tok)
+        return out
+
+    def fields(self, toks: list[_Tok]) -> list[tuple[int, str]]:
+        """(position, field) for every cue phrase; marks cue words so they do not count as topic."""
+        words = [t.folded for t in toks]
+        found = []
+        i = 0
+        while i < len(toks):
+            hit = self.cues.find(words, i) if toks[i].kind == "q" else None
+            if hit:
+                n, name = hit
+                found.append((i, name))
+                for t in toks[i:i + n]:
+                    t.kind = "cue"
+                i += n
+            else:
+                i += 1
+        return found
+
+    def tokens(self, question: str, with_names: bool) -> tuple[list[_Tok], list, list[tuple[int, str]]]:
+        """Tokens (cue words marked), the lexicon entries used, and the (position, field) cues found."""
+        used: list = []
+        toks = raw_tokens(question)
+        if with_names:
+            toks = self._replace_names(toks, used)
+        toks = _expand(toks, self.abbreviations)
+        if with_names:
+            toks = self._replace_names(toks, used)
+        return toks, used, self.fields(toks)
+
+
+def weighted_terms(toks: list[_Tok]) -> dict[str, tuple[float, bool, str | None]]:
+    """term -> (factor, optional, accent): content syllables and adjacent pairs. Factor scales the term's
+    IDF; accent is the syllable's marks as written (None when typed without marks)."""
+    keep: list[tuple[str, bool, float, str | None] | None] = []
+    words = [t.folded for t in toks]
+    generic: set[int] = set()
+    for i in range(len(words)):
+        for phrase in GENERIC:
+            if tuple(words[i:i + len(phrase)]) == phrase and toks[i].kind != "lex":
+                generic.update(range(i, i + len(phrase)))
+                break
+    for i, t in enumerate(toks):
+        if i in generic or t.folded in PLAIN_STOP or (t.raw in ACCENTED_FILLERS and t.raw != t.folded):
+            keep.append(None)
+        else:
+            optional = t.kind == "cue" or (t.kind == "q" and (t.folded in OPTIONAL_ALWAYS or (
+                t.raw == t.folded and t.folded in OPTIONAL_FOLDED)))
+            accent = accent_key(t.raw) if t.kind != "lex" and t.raw != t.folded else None
+            keep.append((t.folded, optional, t.factor, accent))
+    terms: dict[str, tuple[float, bool, str | None]] = {}
+
+    def add(key: str, factor: float, optional: bool, accent: str | None) -> None:
+        old = terms.get(key)
+        if old is None or (old[1] and not optional) or (old[1] == optional and factor > old[0]):
+            terms[key] = (factor, optional, accent if old is None or old[2] == accent else None)
+        elif old[2] != accent:
+            terms[key] = (old[0], old[1], None)  # written two ways: no accent preference
+
+    for k in keep:
+        if k:
+            add(k[0], k[2], k[1], k[3])
+    for a, b in zip(keep, keep[1:]):
+        if a and b:
+            add(f"{a[0]}_{b[0]}", BIGRAM_FACTOR * min(a[2], b[2]), a[1] or b[1], None)
+    return terms
+
+
+_DEFAULT_ANALYZER: Analyzer | None = None
+
+
+def _default_analyzer() -> Analyzer:
+    global _DEFAULT_ANALYZER
+    if _DEFAULT_ANALYZER is None:
+        _DEFAULT_ANALYZER = Analyzer(load_procedure_lexicon())
+    return _DEFAULT_ANALYZER
+
+
+def asked_fields(question: str, analyzer: Analyzer | None = None) -> list[str]:
+    """Every field the question asks about, in the order asked ("cần giấy tờ gì, mất mấy ngày")."""
+    analyzer = analyzer or _default_analyzer()
+    _, _, found = analyzer.tokens(question, with_names=True)  # a cue inside a colloquial name is no cue
+    seen: list[str] = []
+    for _, name in sorted(found):
+        if name not in seen:
+            seen.append(name)
+    return seen
+
+
+def asked_field(question: str, analyzer: Analyzer | None = None) -> str | None:
+    """The first field asked (fee, time, papers, where, steps, conditions, online, who, result) or None."""
+    fields = asked_fields(question, analyzer)
+    return fields[0] if fields else None
