@@ -86,6 +86,8 @@ def _cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:(- ")
+    if cut.count("(") > cut.count(")") and cut.rfind("(") >= 20:  # never leave a parenthesis open
+        cut = cut[:cut.rfind("(")].rstrip(",;: ")
     return cut + "…"
 
 
@@ -323,10 +325,10 @@ def _steps(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str
     lines = [ln.strip() for ln in raw.splitlines()]
     numbered = [ln for ln in lines if re.match(r"bước\s*\d", ln, re.I)]  # "Bước 1: …" when the page has them
     steps = [_sentence(RE_STEP.sub("", ln), 110) for ln in (numbered or [ln for ln in lines if RE_STEP.match(ln)])]
-    steps = [s for s in steps if len(s) > 10]
-    if not steps:
-        lines = [ln.strip() for ln in raw.splitlines() if ln.strip() and not NO_INFO.match(ln)]
-        steps = [_sentence(lines[0], 300)] if lines else []
+    steps = [s for s in steps if len(s) > 10 and not s.endswith(":")]
+    if not steps:  # free text: its lines, minus sub-headings ("a) Trách nhiệm người khai:")
+        plain = [RE_STEP.sub("", re.sub(r"^[a-zđ]\)\s*", "", ln)) for ln in lines if ln and not NO_INFO.match(ln)]
+        steps = [_sentence(ln, 160) for ln in plain if not ln.endswith(":") and len(ln) > 10]
     if not steps:
         return _finish([f"{PORTAL} không ghi trình tự thực hiện thủ tục {name}."], tail), {"steps": []}
     items = [f"{i}) {s}" for i, s in enumerate(steps, 1)]
