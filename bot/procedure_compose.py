@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field as dc_field
 
+from bot.procedures import RE_LEVEL_SUFFIX
 from bot.types import Citation
 from index.chunk import CARD_SECTION, display_date
 from index.procedure_record import Channel, Paper, ProcedureRecord, procedure_fields
@@ -75,7 +76,7 @@ def sections(body: str) -> dict[str, str]:
 
 def short_name(rec: ProcedureRecord, limit: int = 90) -> str:
     """"Thủ tục đăng ký khai sinh" → "đăng ký khai sinh"; long names end at a word with "…"."""
-    name = re.sub(r"^thủ tục\s+", "", rec.title.strip(), flags=re.I).rstrip(" .")
+    name = RE_LEVEL_SUFFIX.sub("", re.sub(r"^thủ tục\s+", "", rec.title.strip(), flags=re.I)).rstrip(" .")
     if len(name) > 1 and not name[1].isupper():
         name = name[0].lower() + name[1:]
     return _cut(name, limit)
@@ -293,7 +294,7 @@ def where_text(rec: ProcedureRecord) -> str:
 
 
 def _where(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
-    lines = [f"Nơi thực hiện {name}: " + where_text(rec)[0].lower() + where_text(rec)[1:] + "."]
+    lines = [f"{name[0].upper()}{name[1:]}: " + where_text(rec)[0].lower() + where_text(rec)[1:] + "."]
     if rec.agency:
         lines.append(f"Cơ quan thực hiện: {_cut(rec.agency, 160)}.")
     if rec.receiving_address:
