@@ -30,6 +30,8 @@ __all__ = ["FIELDS", "ProcedureCatalog", "ProcedureMatch", "Matches", "ambiguous
 WARD_LEVEL = "Cấp xã"
 UNKNOWN_WEIGHT = 2.0  # a question syllable no procedure name has: likely a topic the catalogue lacks
 WARD_BONUS = 0.02  # ward-level variants win ties: citizens mostly do procedures at their ward
+CITIZEN_BONUS = 0.03  # so do procedures citizens file themselves (not "theo yêu cầu của cơ quan …")
+CITIZENS = re.compile(r"công dân|cá nhân|hộ gia đình", re.I)
 NAME_SHARE = 0.45  # how much of the score depends on the name being covered (special variants lose)
 ACCENT_MISMATCH = 0.5  # a name word spelled with other marks than the question's counts half ("đối" for "đổi")
 MIN_EVIDENCE = 4.0  # matched IDF weight below which coverage is scaled down (one rare syllable ≈ 5–7)
@@ -117,7 +119,8 @@ class ProcedureCatalog:
         self.accents = {t: {a: np.array(ids, dtype=np.int64) for a, ids in forms.items()}
                         for t, forms in accents.items() if len(forms) > 1}
         self.active = np.array([r.status != "withdrawn" for r in records], dtype=bool)
-        self.ward = np.array([WARD_LEVEL in r.levels for r in records], dtype=float) * WARD_BONUS
+        self.ward = (np.array([WARD_LEVEL in r.levels for r in records], dtype=float) * WARD_BONUS
+                     + np.array([bool(CITIZENS.search(r.applicants or "")) for r in records]) * CITIZEN_BONUS)
         self.by_code = {r.code: i for i, r in enumerate(records)}
 
     def _name_terms(self, name: str) -> dict[str, tuple[float, bool, str | None]]:
