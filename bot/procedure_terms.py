@@ -19,6 +19,7 @@ FIELDS = ("fee", "time", "papers", "where", "steps", "conditions", "online", "wh
 BIGRAM_FACTOR = 0.5  # a syllable pair counts half its IDF: it confirms order, the syllables carry the topic
 # "sổ đỏ" → 13 catalogue words: each counts about a third, so "công chứng bản sao sổ đỏ" stays chứng thực
 LEX_MIN_FACTOR = 0.35
+OVERLAP_FACTOR = 0.5
 
 _WORD = re.compile(r"[0-9a-zà-ỹđ]+", re.IGNORECASE)
 # Matching-specific stopword lists (the index's stopwords drop "tư", "con", "đi", "đầu", which procedure
@@ -133,29 +134,31 @@ class Analyzer:
         self.cues = _Phrases(cues)
 
     def _replace_names(self, toks: list[_Tok], used: list) -> list[_Tok]:
-        """Replace colloquial names by the catalogue's wording. A term inside a longer one found is dropped
-        ("sổ đỏ" in "làm sổ đỏ"); partly overlapping terms both count ("mất bằng lái" + "bằng lái xe máy")."""
+        """Replace colloquial names by the catalogue's wording. A term inside a longer one is dropped ("sổ đỏ"
+        in "làm sổ đỏ"); one that only overlaps a longer one counts at half weight ("mất bằng lái" +
+        "bằng lái xe máy": the longer, more specific term leads, the shorter still adds "cấp lại")."""
         words = [t.folded for t in toks]
         found = []
         for i in range(len(toks)):
             for key, entry in self.names.by_first.get(words[i], ()):
                 if tuple(words[i:i + len(key)]) == key and all(t.kind == "q" for t in toks[i:i + len(key)]):
                     found.append((len(key), i, entry))
-        chosen: list[tuple[int, int, object]] = []
+        chosen: list[tuple[int, int, object, float]] = []
         for n, i, entry in sorted(found, key=lambda f: (-f[0], f[1])):
-            if not any(j <= i and i + n <= j + m for m, j, _ in chosen):
-                chosen.append((n, i, entry))
-        starts: dict[int, list[tuple[int, object]]] = {}
+            if not any(j <= i and i + n <= j + m for m, j, _, _ in chosen):  # not inside a longer one
+                overlaps = any(not (i + n <= j or j + m <= i) for m, j, _, _ in chosen)
+                chosen.append((n, i, entry, OVERLAP_FACTOR if overlaps else 1.0))
+        starts: dict[int, list[tuple[int, object, float]]] = {}
         covered: set[int] = set()
-        for n, i, entry in chosen:
-            starts.setdefault(i, []).append((n, entry))
+        for n, i, entry, weight in chosen:
+            starts.setdefault(i, []).append((n, entry, weight))
             covered.update(range(i, i + n))
         out: list[_Tok] = []
         for i, tok in enumerate(toks):
-            for n, entry in starts.get(i, ()):
+            for n, entry, weight in starts.get(i, ()):
                 used.append(entry)
                 means = _folded_words(entry.means)
-                factor = max(LEX_MIN_FACTOR, min(1.0, 1.5 * n / max(len(means), 1)))
+                factor = weight * max(LEX_MIN_FACTOR, min(1.0, 1.5 * n / max(len(means), 1)))
                 out.extend(_Tok(w, w, "lex", factor) for w in means)
             if i not in covered:
                 out.append(tok)

@@ -102,12 +102,17 @@ class ProcedureCatalog:
         name_terms = [self._name_terms(n) for _, n in names]
         self.name_words = [frozenset(t for t in terms if "_" not in t) for terms in name_terms]
         postings: dict[str, list[int]] = {}
+        factors: dict[str, list[float]] = {}
         for j, terms in enumerate(name_terms):
-            for t in terms:
+            for t, (f, _, _) in terms.items():
                 postings.setdefault(t, []).append(j)
+                factors.setdefault(t, []).append(f)
         n = max(len(names), 1)
         self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
         self.postings = {t: np.array(p, dtype=np.int64) for t, p in postings.items()}
+        # the name's own weight of each posting: the name share counts what the name says, however much
+        # weight the question gave the word (a long lexicon expansion weighs little per word)
+        self.name_weight = {t: self.idf[t] * np.array(f) for t, f in factors.items()}
         self.name_total = np.array([sum(self.idf[t] * f for t, (f, _, _) in terms.items()) or 1.0
                                     for terms in name_terms])
         accents: dict[str, dict[str, list[int]]] = {}  # folded syllable -> accented form -> name ids
@@ -116,8 +121,9 @@ class ProcedureCatalog:
                 ids = accents.setdefault(tok.folded, {}).setdefault(accent_key(tok.raw), [])
                 if not ids or ids[-1] != j:
                     ids.append(j)
-        self.accents = {t: {a: np.array(ids, dtype=np.int64) for a, ids in forms.items()}
-                        for t, forms in accents.items() if len(forms) > 1}
+        # folded syllable -> accented form -> mask over its postings of the names written that way
+        self.accents = {t: {a: np.isin(self.postings[t], ids) for a, ids in forms.items()}
+                        for t, forms in accents.items() if len(forms) > 1 and t in self.postings}
         self.active = np.array([r.status != "withdrawn" for r in records], dtype=bool)
         self.ward = (np.array([WARD_LEVEL in r.levels for r in records], dtype=float) * WARD_BONUS
                      + np.array([bool(CITIZENS.search(r.applicants or "")) for r in records]) * CITIZEN_BONUS)
@@ -149,7 +155,7 @@ class ProcedureCatalog:
         """Coverage counts required words only (optional ones never raise confidence); the name share
         counts every matched word, so "cho con" still prefers "nhận cha, mẹ, con" among equal candidates."""
         n = len(self.name_text)
-        acc = np.zeros(n)
+        acc_name = np.zeros(n)
         acc_req = np.zeros(n)
         required = 0.0
         for t, (factor, optional, accent) in terms.items():
@@ -160,23 +166,17 @@ class ProcedureCatalog:
                 continue
             w = self.idf[t] * factor
             same = self.accents.get(t, {}).get(accent) if accent else None
-            if same is not None:  # the question's marks exist in some names: others get half
-                acc[ids] += w * ACCENT_MISMATCH
-                acc[same] += w * (1 - ACCENT_MISMATCH)
-            else:
-                acc[ids] += w
+            # the question's marks exist in some names: names writing the syllable otherwise get half
+            credit = 1.0 if same is None else np.where(same, 1.0, ACCENT_MISMATCH)
+            acc_name[ids] += self.name_weight[t] * credit
             if not optional:
-                if same is not None:
-                    acc_req[ids] += w * ACCENT_MISMATCH
-                    acc_req[same] += w * (1 - ACCENT_MISMATCH)
-                else:
-                    acc_req[ids] += w
+                acc_req[ids] += w * credit
                 required += w
         if required <= 0:
             return None
         # A question whose only topic word is common ("việc") is weak evidence however fully it is matched.
         cov = acc_req / required * np.minimum(1.0, acc_req / MIN_EVIDENCE)
-        name_cov = np.minimum(acc / self.name_total, 1.0)
+        name_cov = np.minimum(acc_name / self.name_total, 1.0)
         score = cov * ((1 - NAME_SHARE) + NAME_SHARE * name_cov)
         return score, cov, name_cov
 
