@@ -120,22 +120,32 @@ class Decider:
         return None
 
     def _procedure(self, u: Understanding, found: Retrieved, plan_cov: float) -> Decision | None:
-        """A national procedure recognised by name answers field questions ahead of plan passages."""
+        """A national procedure recognised by name answers ahead of plan and guidance passages.
+
+        "Recognised" means the question names it: most of the question is the procedure's name and most of
+        the name is in the question; or the question is nothing but (part of) a long official name; or it
+        holds the whole name plus words about the citizen's situation. And guidance must not cover it better.
+        """
         matches = found.procedures
         if not matches:
             return None
-        best = matches[0]
-        p = self.policy
-        if best.coverage < p.procedure_threshold or (u.procedure_field is None and best.coverage < plan_cov):
+        best, p = matches[0], self.policy
+        named = ((best.coverage >= p.procedure_threshold and best.name_coverage >= p.procedure_name_coverage)
+                 or (best.coverage >= p.procedure_whole_question and best.name_coverage >= 0.15)
+                 or (best.name_coverage >= p.procedure_whole_name and best.coverage >= 0.4))
+        if not named or best.coverage < plan_cov - p.procedure_plan_margin:
             return None
-        close = [m for m in matches if best.coverage - m.coverage <= p.procedure_choice_margin
-                 and m.coverage >= p.procedure_threshold]
         base = dict(coverage=best.coverage, threshold=p.procedure_threshold, procedures=matches,
                     field=u.procedure_field, hits=found.hits)
-        if len(close) > 1 and getattr(matches, "ambiguous", True):
+        close = [m for m in matches if best.score - m.score <= p.procedure_choice_margin]
+        if len(close) > 1 and getattr(matches, "ambiguous", False):
             return Decision(True, CHOICE, "procedure_choice", f"Có {len(close)} thủ tục khớp gần như nhau; trợ lý "
                             "hỏi lại người dân muốn hỏi thủ tục nào thay vì đoán.", **{**base, "procedures": close})
-        what = f"phần “{u.procedure_field}”" if u.procedure_field else "thông tin chính"
+        what = f"phần “{FIELD_NAMES.get(u.procedure_field, u.procedure_field)}”" if u.procedure_field \
+            else "thông tin chính"
         return Decision(True, PROCEDURE, "procedure_match", f"Nhận ra thủ tục “{best.title}” từ tên gọi trong câu "
                         f"hỏi; trợ lý trả lời {what} từ hồ sơ thủ tục trên Cổng Dịch vụ công quốc gia.", **base)
 
+
+FIELD_NAMES = {"fee": "lệ phí", "time": "thời hạn", "papers": "giấy tờ", "where": "nơi làm", "steps": "các bước",
+               "conditions": "điều kiện", "online": "nộp trực tuyến", "who": "người được làm", "result": "kết quả"}

@@ -23,8 +23,12 @@ class Policy:
     year_boost: float = 1.3
     other_year_factor: float = 0.7
     newest_plan_boost: float = 1.1
-    procedure_threshold: float = 0.6
-    procedure_choice_margin: float = 0.08
+    procedure_threshold: float = 0.5
+    procedure_name_coverage: float = 0.5
+    procedure_whole_question: float = 0.9
+    procedure_whole_name: float = 0.95
+    procedure_plan_margin: float = 0.05
+    procedure_choice_margin: float = 0.05
     min_information: float = 1.5
     max_body_chars: int = 700
     max_list_items: int = 6
