@@ -47,6 +47,7 @@ class Assistant:
         superseded = dict(searcher.index.manifest.extra.get("superseded_by", {}))
         self.composer = Composer(self.policy, titles, superseded)
         self.accents = AccentRestorer(c.passage for c in searcher.chunks)
+        self._cards = {c.doc_id: c for c in searcher.chunks if c.doc_type == PROCEDURE_TYPE}
 
     @classmethod
     def load(cls, settings: Settings | None = None, embedder: Embedder | None = None,
@@ -96,6 +97,9 @@ class Assistant:
             "compose": round((done - retrieved) * 1000, 1),
             "total": round((done - started) * 1000, 1),
         }
-        answer.debug = {"coverage": round(decision.coverage, 3), "hits": found.hits, "understood": u.restored,
+        hits = found.hits
+        if decision.procedures and decision.found:  # the procedures considered are the evidence shown
+            hits = [Hit(self._cards[m.code], m.score) for m in decision.procedures if m.code in self._cards] + hits
+        answer.debug = {"coverage": round(decision.coverage, 3), "hits": hits, "understood": u.restored,
                         "rule": decision.rule, "procedures": found.procedures}
         return answer
