@@ -274,17 +274,17 @@ def _cases(rec: ProcedureRecord) -> list[tuple[str | None, list[Paper]]]:
     return [(c, sorted((p for p in papers if p.case == c), key=_conditional)) for c in cases]
 
 
-def _papers(rec: ProcedureRecord, name: str, tail: list[str]) -> tuple[str, dict]:
+def _papers(rec: ProcedureRecord, name: str, tail: list[str], limit: int = MAX_BODY) -> tuple[str, dict]:
     cases = _cases(rec)
     if not cases:
-        return _finish([f"{PORTAL} không liệt kê thành phần hồ sơ của thủ tục {name}."], tail), {"papers": []}
+        return _finish([f"{PORTAL} không liệt kê thành phần hồ sơ của thủ tục {name}."], tail, limit), {"papers": []}
     items: list[str] = []
     for case, group in cases:
         if len(cases) > 1 and case:
             items.append(f"{_cut(case.rstrip(':'), 100)}:")
         items.extend(paper_text(p) for p in group)
     head = f"Giấy tờ cần nộp để {name}:" if len(cases) == 1 else f"Giấy tờ cần nộp để {name}, theo từng trường hợp:"
-    text = _items(head, items, tail, "mục")
+    text = _items(head, items, tail, "mục", limit)
     return text, {"papers": [p.name for _, g in cases for p in g], "cases": [c for c, _ in cases if c]}
 
 
@@ -320,7 +320,8 @@ def _online(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
     return lines, {"online": rec.online}
 
 
-def _steps(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str]) -> tuple[str, dict]:
+def _steps(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
+           limit: int = MAX_BODY) -> tuple[str, dict]:
     raw = secs.get("Trình tự thực hiện", "")
     raw = re.split(r"\n\s*\*?\s*Lưu ý", raw)[0]
     lines = [ln.strip() for ln in raw.splitlines()]
@@ -331,18 +332,20 @@ def _steps(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str
         plain = [RE_STEP.sub("", re.sub(r"^[a-zđ]\)\s*", "", ln)) for ln in lines if ln and not NO_INFO.match(ln)]
         steps = [_sentence(ln, 160) for ln in plain if not ln.endswith(":") and len(ln) > 10]
     if not steps:
-        return _finish([f"{PORTAL} không ghi trình tự thực hiện thủ tục {name}."], tail), {"steps": []}
+        return _finish([f"{PORTAL} không ghi trình tự thực hiện thủ tục {name}."], tail, limit), {"steps": []}
     items = [f"{i}) {s}" for i, s in enumerate(steps, 1)]
-    return _items(f"Các bước {name}:", items, tail, "bước"), {"steps": steps}
+    return _items(f"Các bước {name}:", items, tail, "bước", limit), {"steps": steps}
 
 
-def _conditions(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str]) -> tuple[str, dict]:
+def _conditions(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
+                limit: int = MAX_BODY) -> tuple[str, dict]:
     raw = secs.get("Yêu cầu, điều kiện", "").strip()
     if not raw or NO_INFO.match(raw):
-        return _finish([f"{PORTAL} không nêu yêu cầu, điều kiện riêng cho thủ tục {name}."], tail), {"conditions": None}
+        text = _finish([f"{PORTAL} không nêu yêu cầu, điều kiện riêng cho thủ tục {name}."], tail, limit)
+        return text, {"conditions": None}
     lines = [_sentence(RE_STEP.sub("", ln.strip(" +*")), 200) for ln in raw.splitlines() if ln.strip()]
     lines = [ln for ln in lines if ln and not NO_INFO.match(ln)]
-    return _items(f"Yêu cầu, điều kiện để {name}:", [f"- {ln}" for ln in lines], tail, "ý"), {"conditions": raw}
+    return _items(f"Yêu cầu, điều kiện để {name}:", [f"- {ln}" for ln in lines], tail, "ý", limit), {"conditions": raw}
 
 
 def _who(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
@@ -351,36 +354,60 @@ def _who(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
     return [f"Đối tượng thực hiện {name}: {_cut(rec.applicants, 300)}."], {"applicants": rec.applicants}
 
 
-def _result(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str]) -> tuple[str, dict]:
+def _result(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
+            limit: int = MAX_BODY) -> tuple[str, dict]:
     raw = secs.get("Kết quả", "")
     items = [ln.strip().lstrip("-+ ").strip() for ln in raw.splitlines() if ln.strip() and not NO_INFO.match(ln)]
     if not items:
-        return _finish([f"{PORTAL} không ghi kết quả của thủ tục {name}."], tail), {"results": []}
-    return _items(f"Kết quả {name}:", [f"- {_cut(i, 150)}" for i in items], tail, "kết quả"), {"results": items}
+        return _finish([f"{PORTAL} không ghi kết quả của thủ tục {name}."], tail, limit), {"results": []}
+    return _items(f"Kết quả {name}:", [f"- {_cut(i, 150)}" for i in items], tail, "kết quả", limit), {"results": items}
+
+
+def _field_text(rec: ProcedureRecord, secs: dict[str, str], field: str, tail: list[str],
+                limit: int = MAX_BODY) -> tuple[str, dict] | None:
+    name = short_name(rec)
+    if field == "papers":
+        return _papers(rec, name, tail, limit)
+    if field == "steps":
+        return _steps(rec, name, secs, tail, limit)
+    if field == "conditions":
+        return _conditions(rec, name, secs, tail, limit)
+    if field == "result":
+        return _result(rec, name, secs, tail, limit)
+    build = {"fee": _fee, "time": _time, "where": _where, "online": _online, "who": _who}.get(field)
+    if build is None:
+        return None
+    lines, facts = build(rec, name)
+    return _finish(lines, tail, limit), facts
 
 
 def compose_field(item, field: str) -> ProcedureAnswer:
     """One field of one procedure (item: ProcedureMatch, Document or ProcedureRecord)."""
+    return compose_fields(item, [field])
+
+
+def compose_fields(item, fields: list[str]) -> ProcedureAnswer:
+    """Several fields asked at once ("cần giấy tờ gì, mất mấy ngày"), in the order asked, within one body;
+    a field that no longer fits is left out rather than cut (the first one always fits)."""
     rec, secs = _view(item)
-    name = short_name(rec)
     tail = _renamed(item) + _warnings(rec)
-    if field == "papers":
-        text, facts = _papers(rec, name, tail)
-    elif field == "steps":
-        text, facts = _steps(rec, name, secs, tail)
-    elif field == "conditions":
-        text, facts = _conditions(rec, name, secs, tail)
-    elif field == "result":
-        text, facts = _result(rec, name, secs, tail)
-    else:
-        build = {"fee": _fee, "time": _time, "where": _where, "online": _online, "who": _who}.get(field)
-        if build is None:
-            return compose_card(item)
-        lines, facts = build(rec, name)
-        text = _finish(lines, tail)
-    facts = {"code": rec.code, "title": rec.title, **facts}
-    label = FIELD_LABELS.get(field, field)
-    return ProcedureAnswer(text, facts, [citation(rec, label, text)], [source_line(rec)], field)
+    fields = [f for f in dict.fromkeys(fields) if f in FIELD_LABELS]
+    if not fields:
+        return compose_card(item)
+    parts: list[str] = []
+    facts: dict = {"code": rec.code, "title": rec.title}
+    room = MAX_BODY - sum(len(t) + 1 for t in tail)
+    for i, field in enumerate(fields):
+        budget = room - sum(len(p) + 1 for p in parts)
+        text, part_facts = _field_text(rec, secs, field, [], budget)
+        if i and len(text) + 1 > budget:
+            continue
+        parts.append(text)
+        facts.update(part_facts)
+    text = _finish(parts, tail)
+    label = ", ".join(FIELD_LABELS[f] for f in fields)
+    return ProcedureAnswer(text, facts, [citation(rec, label, text)], [source_line(rec)],
+                           fields[0] if len(fields) == 1 else ",".join(fields))
 
 
 def compose_card(item) -> ProcedureAnswer:

@@ -168,3 +168,15 @@ def test_abolished_paper_named_by_the_citizen_is_explained(catalog):
     assert "Ghi chú: Sổ hộ khẩu đã bỏ từ 01/01/2023" in a.text
     plain = compose_field(catalog.match("đăng ký thường trú mất bao lâu")[0], "time")
     assert "hộ khẩu" not in plain.text  # no note when the citizen used the catalogue's name
+
+
+def test_several_fields_in_one_reply_in_the_order_asked():
+    from bot.procedure_compose import compose_fields
+
+    a = compose_fields(DOCS["1.004194"], ["time", "fee"])
+    lines = a.text.splitlines()
+    assert lines[0] == "Thời hạn giải quyết đăng ký tạm trú: 3 ngày làm việc."
+    assert lines[1].startswith("Lệ phí đăng ký tạm trú: 10.000 đồng nộp trực tiếp, 7.000 đồng nộp trực tuyến.")
+    assert len(a.text) <= MAX_BODY and a.facts["times"] and a.facts["fees"]
+    both = compose_fields(DOCS["2.000986"], ["papers", "time", "fee"])  # district era: warning kept at the end
+    assert len(both.text) <= MAX_BODY and both.text.endswith("hãy hỏi Trung tâm phục vụ hành chính công xã/phường.")
