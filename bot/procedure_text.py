@@ -1,0 +1,328 @@
+"""The sentences of procedure answers, one builder per field, extractive from the record.
+
+Each builder states only what the record says, and says plainly what it lacks ("Cổng DVCQG không ghi …").
+`finish` and `items_text` fit the result to a phone-sized body without cutting an item in half.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.procedures import RE_LEVEL_SUFFIX
+from index.chunk import display_date
+from index.procedure_record import Channel, Paper, ProcedureRecord
+
+MAX_BODY = 600
+PORTAL = "Cổng DVCQG"
+PORTAL_FULL = "Cổng Dịch vụ công quốc gia"
+FIELD_LABELS = {
+    "fee": "Lệ phí", "time": "Thời hạn giải quyết", "papers": "Giấy tờ cần nộp", "where": "Nơi thực hiện",
+    "steps": "Các bước thực hiện", "conditions": "Yêu cầu, điều kiện", "online": "Nộp trực tuyến",
+    "who": "Đối tượng thực hiện", "result": "Kết quả",
+}
+CHANNEL_ORDER = ("Trực tiếp", "Trực tuyến", "Dịch vụ bưu chính")
+CHANNEL_PHRASE = {"Trực tiếp": "nộp trực tiếp", "Trực tuyến": "nộp trực tuyến", "Dịch vụ bưu chính": "qua bưu chính"}
+LEVEL_PLACE = {
+    "Cấp xã": "cấp xã (Trung tâm phục vụ hành chính công / UBND cấp xã)",
+    "Cấp tỉnh": "cấp tỉnh",
+    "Cấp bộ": "cấp bộ (cơ quan trung ương)",
+    "Cơ quan khác": "cơ quan khác",
+}
+DISTRICT_WARNING = ("Lưu ý: trang trên Cổng còn nhắc cấp huyện (đã bỏ từ 01/7/2025, nay do xã/phường hoặc tỉnh "
+                    "giải quyết); hãy hỏi Trung tâm phục vụ hành chính công xã/phường.")
+WITHDRAWN_WARNING = "Lưu ý: thủ tục này không còn trên Cổng ở lần cập nhật gần nhất; hãy hỏi lại nơi nộp hồ sơ."
+NO_INFO = re.compile(r"^\s*(không có thông tin|không|không có)\s*\.?\s*$", re.I)
+RE_MONEY = re.compile(r"\d[\d.,]*\s*(?:đồng|đ\b|vnđ|usd)", re.I)
+RE_STEP = re.compile(r"^(?:-\s+|bước\s*\d+\s*[:.)-]\s*|\d+[.)]\s+)", re.I)
+
+
+def sections(body: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    current = None
+    for line in body.splitlines():
+        if line.startswith("## "):
+            current = line[3:].strip()
+            out[current] = ""
+        elif current is not None:
+            out[current] += line + "\n"
+    return {k: v.strip() for k, v in out.items()}
+
+
+def short_name(rec: ProcedureRecord, limit: int = 90) -> str:
+    """"Thủ tục đăng ký khai sinh" → "đăng ký khai sinh"; long names end at a word with "…"."""
+    name = RE_LEVEL_SUFFIX.sub("", re.sub(r"^thủ tục\s+", "", rec.title.strip(), flags=re.I)).rstrip(" .")
+    if len(name) > 1 and not name[1].isupper():
+        name = name[0].lower() + name[1:]
+    return cut(name, limit)
+
+
+def cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:(- ")
+    if cut.count("(") > cut.count(")") and cut.rfind("(") >= 20:  # never leave a parenthesis open
+        cut = cut[:cut.rfind("(")].rstrip(",;: ")
+    return cut + "…"
+
+
+def sentence(text: str, limit: int) -> str:
+    """The first sentence (or clause before ';'), cut at a word if still too long."""
+    text = " ".join(text.split())
+    m = re.search(r"(?<=[.;])\s", text)
+    if m and m.start() >= 20:
+        text = text[:m.start()].rstrip(";")
+    return cut(text, limit)
+
+
+def crawl_month(rec: ProcedureRecord) -> str:
+    return display_date(rec.crawled) or "không rõ tháng"
+
+
+# -- fitting ----------------------------------------------------------------------------------------
+def finish(lines: list[str], tail: list[str], limit: int = MAX_BODY, skip: bool = False) -> str:
+    """Lines in order while they fit (skip=True: leave out a line that does not fit and try the next),
+    then the mandatory tail (warnings); never ends on "như sau:"."""
+    budget = limit - sum(len(t) + 1 for t in tail)
+    out: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > budget:
+            if skip:
+                continue
+            break
+        out.append(line)
+        used += len(line) + 1
+    text = "\n".join(out + tail).strip()
+    text = re.sub(r"\s*(như sau|sau đây|gồm)\s*:\s*$", ".", text, flags=re.I)
+    return text.rstrip(":").strip()
+
+
+def items_text(head: str, items: list[str], tail: list[str], noun: str, limit: int = MAX_BODY) -> str:
+    """A heading line and as many whole items as fit, then "và N <noun> khác". Items ending in ":" are
+    group headings: not counted, never left last without an item under them."""
+    budget = limit - sum(len(t) + 1 for t in tail) - len(head) - 1
+    total = sum(1 for i in items if not i.endswith(":"))
+    shown: list[str] = []
+    used = 0
+    for item in items:
+        rest = total - sum(1 for s in shown if not s.endswith(":")) - (0 if item.endswith(":") else 1)
+        more = len(f"và {rest} {noun} khác (xem trên {PORTAL}).") + 1 if rest else 0
+        if used + len(item) + 1 + more > budget:
+            break
+        shown.append(item)
+        used += len(item) + 1
+    while shown and shown[-1].endswith(":"):
+        shown.pop()
+    left = total - sum(1 for s in shown if not s.endswith(":"))
+    lines = [head, *shown]
+    if left:
+        lines.append(f"và {left} {noun} khác (xem trên {PORTAL}).")
+    return finish(lines, tail, limit)
+
+
+def sorted_channels(rec: ProcedureRecord) -> list[Channel]:
+    order = {c: i for i, c in enumerate(CHANNEL_ORDER)}
+    return sorted(rec.channels, key=lambda c: order.get(c.channel, len(order)))
+
+
+def grouped(pairs: list[tuple[str, str]]) -> str:
+    """[(value, channel)] → "20.000 đồng nộp trực tiếp, 10.000 đồng nộp trực tuyến" (one value: just it)."""
+    groups: dict[str, list[str]] = {}
+    for value, channel in pairs:
+        groups.setdefault(value, []).append(CHANNEL_PHRASE.get(channel, channel.lower()))
+    if len(groups) == 1:
+        return next(iter(groups))
+    return ", ".join(f"{value} {' và '.join(chs)}" for value, chs in groups.items())
+
+
+# -- fields -----------------------------------------------------------------------------------------
+def unit_note(c: Channel) -> bool:
+    """A note that is only the unit of the figure ("/trang", "/bản")."""
+    return bool(c.fee_note and re.fullmatch(r"/\s*[\w ]{1,15}", c.fee_note.strip()))
+
+
+def fee_value(c: Channel) -> str | None:
+    if not c.fee:
+        return None
+    if c.fee == "Miễn phí":
+        return "miễn phí"
+    return c.fee + ("".join(c.fee_note.split()) if unit_note(c) else "")
+
+
+def _fee(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
+    chans = sorted_channels(rec)
+    if not chans:
+        return [f"{PORTAL} không ghi lệ phí của thủ tục {name}."], {"fees": []}
+    shown = [(fee_value(c) or f"{PORTAL} không ghi mức", c.channel) for c in chans]
+    lines = [f"Lệ phí {name}: {grouped(shown)}."]
+    if any(c.fee_set_by_province for c in chans):
+        lines.append("Mức cụ thể do HĐND tỉnh quyết định (theo nghị quyết của tỉnh, thành phố nơi nộp hồ sơ).")
+    differs = any(c.fee_note_differs or (c.fee == "Miễn phí" and c.fee_note and RE_MONEY.search(c.fee_note))
+                  for c in chans)
+    if differs:
+        lines.append("Số tiền trên Cổng khác với ghi chú của chính nó; hãy tin ghi chú và hỏi lại nơi nộp hồ sơ.")
+    notes: list[str] = []
+    for c in chans:
+        for note in (c.fee_note if not unit_note(c) else None,
+                     c.description if c.description and RE_MONEY.search(c.description) else None):
+            if note and note not in notes:
+                notes.append(note)
+    for note in notes:
+        lines.append(f"Ghi chú trên Cổng: {cut(note, 220)}")
+    return lines, {"fees": [(c.channel, c.fee, c.fee_note) for c in chans]}
+
+
+def _time(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
+    chans = sorted_channels(rec)
+    known = [c for c in chans if c.time]
+    if not known:
+        return [f"{PORTAL} không ghi thời hạn giải quyết thủ tục {name}; hãy hỏi nơi nộp hồ sơ."], {"times": []}
+    lines = [f"Thời hạn giải quyết {name}: {grouped([(c.time, c.channel) for c in known])}."]
+    if any(c.time_unit_missing for c in known):
+        lines.append(f"{PORTAL} chỉ ghi con số, không ghi đơn vị thời gian (ngày hay giờ); hãy hỏi Trung tâm "
+                     "phục vụ hành chính công nơi nộp hồ sơ để biết chính xác.")
+    return lines, {"times": [(c.channel, c.time, c.time_unit_missing) for c in known]}
+
+
+def paper_text(p: Paper, limit: int = 80) -> str:
+    """'Tờ khai thay đổi thông tin cư trú (Mẫu CT01), 1 bản chính' — name to its first clause."""
+    name = " ".join(p.name.split())
+    for stop in (";", " ban hành kèm", ". "):
+        i = name.find(stop)
+        if i >= 25:
+            name = name[:i]
+    if name.count("(") > name.count(")"):  # a clause cut inside its parenthesis: drop the open part
+        i = name.rfind("(")
+        name = name[:i] if i >= 25 else name + ")"
+    name = cut(name.rstrip(" .;,"), limit)
+    if p.form and p.form.lower() not in name.lower():
+        name += f" ({p.form})"
+    return f"- {name}" + (f", {p.copies}" if p.copies else "")
+
+
+def conditional(p: Paper) -> int:
+    """Papers needed only in some cases come after the main ones: 2 for "Trường hợp …", 1 for "… nếu có"."""
+    if re.match(r"\s*[-+]?\s*(trường hợp|đối với|nếu|ví dụ|lưu ý)", p.name, re.I):
+        return 2
+    return int(bool(re.search(r"trong trường hợp|nếu có|\(nếu", p.name, re.I)))
+
+
+def paper_cases(rec: ProcedureRecord) -> list[tuple[str | None, list[Paper]]]:
+    """Papers by case, the general case first and its main papers before conditional ones."""
+    papers = [p for p in rec.papers if p.name.strip()]
+    cases: list[str | None] = []
+    for p in papers:
+        if p.case not in cases:
+            cases.append(p.case)
+    cases.sort(key=lambda c: bool(c and re.match(r"\s*(trường hợp|đối với|nếu)", c, re.I)))
+    return [(c, sorted((p for p in papers if p.case == c), key=conditional)) for c in cases]
+
+
+def _papers(rec: ProcedureRecord, name: str, tail: list[str], limit: int = MAX_BODY) -> tuple[str, dict]:
+    cases = paper_cases(rec)
+    if not cases:
+        return finish([f"{PORTAL} không liệt kê thành phần hồ sơ của thủ tục {name}."], tail, limit), {"papers": []}
+    items: list[str] = []
+    for case, group in cases:
+        if len(cases) > 1 and case:
+            items.append(f"{cut(case.rstrip(':'), 100)}:")
+        items.extend(paper_text(p) for p in group)
+    head = f"Giấy tờ cần nộp để {name}:" if len(cases) == 1 else f"Giấy tờ cần nộp để {name}, theo từng trường hợp:"
+    text = items_text(head, items, tail, "mục", limit)
+    return text, {"papers": [p.name for _, g in cases for p in g], "cases": [c for c, _ in cases if c]}
+
+
+def where_text(rec: ProcedureRecord) -> str:
+    places = [LEVEL_PLACE.get(lv, lv.lower()) for lv in rec.levels]
+    return "Thực hiện ở " + (", ".join(places) if places else "cơ quan có thẩm quyền (Cổng không ghi cấp)")
+
+
+def _where(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
+    lines = [f"{name[0].upper()}{name[1:]}: " + where_text(rec)[0].lower() + where_text(rec)[1:] + "."]
+    if rec.agency:
+        lines.append(f"Cơ quan thực hiện: {cut(rec.agency, 160)}.")
+    if rec.receiving_address:
+        lines.append(f"Địa chỉ tiếp nhận: {cut(rec.receiving_address, 160)}.")
+    if rec.online:
+        lines.append(f"Có thể nộp trực tuyến tại {PORTAL_FULL}: {rec.source}")
+    return lines, {"levels": rec.levels, "agency": rec.agency}
+
+
+def online_text(rec: ProcedureRecord) -> str:
+    if rec.online:
+        return f"Có thể nộp trực tuyến tại {PORTAL_FULL}: {rec.source}"
+    other = [CHANNEL_PHRASE[c.channel] for c in sorted_channels(rec) if c.channel in CHANNEL_PHRASE]
+    how = " hoặc ".join(dict.fromkeys(other)) or "trực tiếp"
+    return f"Theo {PORTAL}, thủ tục này chưa nộp trực tuyến được; {how} tại nơi tiếp nhận hồ sơ."
+
+
+def _online(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
+    lines = [f"{name[0].upper()}{name[1:]}: " + online_text(rec)[0].lower() + online_text(rec)[1:]]
+    others = [CHANNEL_PHRASE[c.channel] for c in sorted_channels(rec)
+              if c.channel in ("Trực tiếp", "Dịch vụ bưu chính")]
+    if rec.online and others:
+        lines.append("Ngoài ra có thể " + " hoặc ".join(dict.fromkeys(others)) + ".")
+    return lines, {"online": rec.online}
+
+
+def _steps(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
+           limit: int = MAX_BODY) -> tuple[str, dict]:
+    raw = secs.get("Trình tự thực hiện", "")
+    raw = re.split(r"\n\s*\*?\s*Lưu ý", raw)[0]
+    lines = [ln.strip() for ln in raw.splitlines()]
+    numbered = [ln for ln in lines if re.match(r"bước\s*\d", ln, re.I)]  # "Bước 1: …" when the page has them
+    steps = [sentence(RE_STEP.sub("", ln), 110) for ln in (numbered or [ln for ln in lines if RE_STEP.match(ln)])]
+    steps = [s for s in steps if len(s) > 10 and not s.endswith(":")]
+    if not steps:  # free text: its lines, minus sub-headings ("a) Trách nhiệm người khai:")
+        plain = [RE_STEP.sub("", re.sub(r"^[a-zđ]\)\s*", "", ln)) for ln in lines if ln and not NO_INFO.match(ln)]
+        steps = [sentence(ln, 160) for ln in plain if not ln.endswith(":") and len(ln) > 10]
+    if not steps:
+        return finish([f"{PORTAL} không ghi trình tự thực hiện thủ tục {name}."], tail, limit), {"steps": []}
+    items = [f"{i}) {s}" for i, s in enumerate(steps, 1)]
+    return items_text(f"Các bước {name}:", items, tail, "bước", limit), {"steps": steps}
+
+
+def _conditions(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
+                limit: int = MAX_BODY) -> tuple[str, dict]:
+    raw = secs.get("Yêu cầu, điều kiện", "").strip()
+    if not raw or NO_INFO.match(raw):
+        text = finish([f"{PORTAL} không nêu yêu cầu, điều kiện riêng cho thủ tục {name}."], tail, limit)
+        return text, {"conditions": None}
+    lines = [sentence(RE_STEP.sub("", ln.strip(" +*")), 200) for ln in raw.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if ln and not NO_INFO.match(ln)]
+    text = items_text(f"Yêu cầu, điều kiện để {name}:", [f"- {ln}" for ln in lines], tail, "ý", limit)
+    return text, {"conditions": raw}
+
+
+def _who(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
+    if not rec.applicants:
+        return [f"{PORTAL} không ghi đối tượng thực hiện thủ tục {name}."], {"applicants": None}
+    return [f"Đối tượng thực hiện {name}: {cut(rec.applicants, 300)}."], {"applicants": rec.applicants}
+
+
+def _result(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
+            limit: int = MAX_BODY) -> tuple[str, dict]:
+    raw = secs.get("Kết quả", "")
+    items = [ln.strip().lstrip("-+ ").strip() for ln in raw.splitlines() if ln.strip() and not NO_INFO.match(ln)]
+    if not items:
+        return finish([f"{PORTAL} không ghi kết quả của thủ tục {name}."], tail, limit), {"results": []}
+    text = items_text(f"Kết quả {name}:", [f"- {cut(i, 150)}" for i in items], tail, "kết quả", limit)
+    return text, {"results": items}
+
+
+def field_text(rec: ProcedureRecord, secs: dict[str, str], field: str, tail: list[str],
+                limit: int = MAX_BODY) -> tuple[str, dict] | None:
+    name = short_name(rec)
+    if field == "papers":
+        return _papers(rec, name, tail, limit)
+    if field == "steps":
+        return _steps(rec, name, secs, tail, limit)
+    if field == "conditions":
+        return _conditions(rec, name, secs, tail, limit)
+    if field == "result":
+        return _result(rec, name, secs, tail, limit)
+    build = {"fee": _fee, "time": _time, "where": _where, "online": _online, "who": _who}.get(field)
+    if build is None:
+        return None
+    lines, facts = build(rec, name)
+    return finish(lines, tail, limit), facts
