@@ -79,7 +79,7 @@ class Stats:
     most_asked: list[dict[str, Any]] = field(default_factory=list)  # {question, count}
     most_not_found: list[dict[str, Any]] = field(default_factory=list)  # {question, count}
     votes: dict[str, int] = field(default_factory=dict)  # {"up": n, "down": n, "unreviewed_down": n}
-    lost_writes: int = 0  # log lines lost since start (disk full, read-only file): officers must look
+    lost_writes: int = 0  # log lines lost (disk full, read-only file), all processes: officers must look
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -226,6 +226,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (channel, key)
 );
 CREATE INDEX IF NOT EXISTS deliveries_created ON deliveries(created_at);
+CREATE TABLE IF NOT EXISTS lost_writes (
+    created_at REAL NOT NULL,
+    count INTEGER NOT NULL
+);
 """
 
 
@@ -277,6 +281,7 @@ class SqliteStore(Store):
         self._salt = salt if salt is not None else _load_salt(self.path.with_name(SALT_FILE))
         self._lock = threading.Lock()
         self.lost_writes = 0
+        self._unrecorded = 0  # losses not yet written to the lost_writes table (done once writes work again)
         self._memory_citations: OrderedDict[str, str] = OrderedDict()
         self._pruned_at = 0.0
         self._warned_at = -60.0
@@ -308,6 +313,7 @@ class SqliteStore(Store):
         now = time.monotonic()
         with self._lock:
             self.lost_writes += 1
+            self._unrecorded += 1
             lost = self.lost_writes
             loud = now - self._warned_at >= 60.0
             if loud:
@@ -337,7 +343,20 @@ class SqliteStore(Store):
                 raise
             self._lost("question log", exc)
             return LOST_QUESTION_ID
+        if self._unrecorded:
+            self._record_losses()
         return int(cur.lastrowid)
+
+    def _record_losses(self) -> None:
+        """Once writes work again, note how many were lost, so every process's console can show it."""
+        with self._lock:
+            count, self._unrecorded = self._unrecorded, 0
+            try:
+                self._conn.execute("INSERT INTO lost_writes (created_at, count) VALUES (?, ?)", (time.time(), count))
+            except Exception as exc:
+                if not _write_error(exc):
+                    raise
+                self._unrecorded += count
 
     def save_citations(self, citations: str | Sequence[Any], question_id: int | None = None) -> str:
         """Never raises for a full disk: the payload is then kept in memory (bounded) under the key."""
@@ -463,7 +482,9 @@ class SqliteStore(Store):
         return Stats(since=_utc_iso(ts) if ts else None, total=total, not_found=not_found,
                      not_found_rate=round(not_found / asked, 4) if asked else 0.0, p95_reply_ms=p95,
                      per_day=per_day, most_asked=most_asked, most_not_found=most_nf,
-                     votes={"up": up, "down": down, "unreviewed_down": open_down}, lost_writes=self.lost_writes)
+                     votes={"up": up, "down": down, "unreviewed_down": open_down},
+                     lost_writes=self._query("SELECT COALESCE(SUM(count), 0) FROM lost_writes WHERE created_at >= ?",
+                                             (ts,))[0][0] + self._unrecorded)
 
     def close(self) -> None:
         with self._lock:

