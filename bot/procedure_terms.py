@@ -29,7 +29,7 @@ PLAIN_STOP = frozenset("""a ah ak ad oi nhe ha hi ui gi va cua cac nhung voi kho
     roi xin biet giup ve den trong tren vao ra se neu khi nay deu len luon bi vs ai nhieu ne vui long cho""".split())
 # Phrases that carry no topic although their words alone may ("thu" in "thu hồi", "bao" in "bảo hiểm").
 GENERIC = (("thu", "tuc", "hanh", "chinh"), ("thu", "tuc"), ("bao", "nhieu"), ("nhu", "the", "nao"), ("the", "nao"),
-           ("o", "phuong"), ("tai", "phuong"))
+           ("o", "phuong"), ("tai", "phuong"), ("thuc", "hien"))
 # Words common in questions that count only when a name has them ("cho con" vs "nhận cha, mẹ, con"):
 # who the citizen does it for rarely names the procedure.
 OPTIONAL_ALWAYS = frozenset("con be chau bo me ong ba vo chong nguoi".split())
@@ -45,7 +45,7 @@ def default_lexicon_dir() -> Path:
 
 
 def load_procedure_lexicon(directory: Path | None = None) -> Lexicon:
-    """Procedure names and field cues (validated by index.lexicon); the lead's loader does the work."""
+    """Procedure names and field cues from knowledge/lexicon, read and validated by index.lexicon."""
     return load_lexicon(directory or default_lexicon_dir())
 
 
