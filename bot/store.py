@@ -23,17 +23,17 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field, is_dataclass
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from bot.redact import redact
+from bot.store_stats import VN_UTC_OFFSET_HOURS, Stats, sqlite_stats, utc_iso  # noqa: F401 - re-exported
 
 STORE_FILE = "store.sqlite"
 SALT_FILE = "store.salt"
 KEY_CHARS = 12  # citation keys: 12 url-safe characters, so "src:<key>" fits Telegram's 64-byte callback data
-VN_UTC_OFFSET_HOURS = 7  # officers count days in Vietnam time
 LOST_QUESTION_ID = 0  # what log_question returns when the row could not be written (no vote is possible)
 DELIVERY_TTL = 7 * 24 * 3600.0  # update ids remembered a week: Telegram and Zalo retry for hours, not days
 MEMORY_CITATIONS = 2000  # citation payloads kept in memory while the database refuses writes
@@ -66,25 +66,6 @@ class Feedback:
     citations: list[dict[str, Any]]
 
 
-@dataclass
-class Stats:
-    """Counts only — no question is linked to a person here."""
-
-    since: str | None
-    total: int
-    not_found: int
-    not_found_rate: float
-    p95_reply_ms: float | None
-    per_day: list[dict[str, Any]] = field(default_factory=list)  # {day, channel, count}
-    most_asked: list[dict[str, Any]] = field(default_factory=list)  # {question, count}
-    most_not_found: list[dict[str, Any]] = field(default_factory=list)  # {question, count}
-    votes: dict[str, int] = field(default_factory=dict)  # {"up": n, "down": n, "unreviewed_down": n}
-    lost_writes: int = 0  # log lines lost (disk full, read-only file), all processes: officers must look
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def citation_payload(citations: Iterable[Any]) -> list[dict[str, Any]]:
     """Plain dicts (n, title, section, date, source, text, doc_id, label) from Citation objects or dicts.
 
@@ -115,20 +96,6 @@ def _citations_json(citations: str | Sequence[Any] | None) -> str:
 def _normalise(question: str) -> str:
     """Grouping key for 'most asked': lower case, single spaces, no trailing punctuation."""
     return re.sub(r"\s+", " ", question.strip().lower()).rstrip(" ?.!…")
-
-
-def _utc_iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
-
-
-def _since_ts(since: datetime | float | None) -> float:
-    if since is None:
-        return 0.0
-    if isinstance(since, datetime):
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
-        return since.timestamp()
-    return float(since)
 
 
 class Store(ABC):
@@ -444,7 +411,7 @@ class SqliteStore(Store):
                + " ORDER BY f.created_at DESC, f.id DESC LIMIT ?")
         rows = self._query(sql, (*params, limit))
         return [Feedback(id=r["id"], question_id=r["question_id"], channel=r["channel"], user_hash=r["user_hash"],
-                         vote=r["vote"], created_at=_utc_iso(r["created_at"]), reviewed=bool(r["reviewed"]),
+                         vote=r["vote"], created_at=utc_iso(r["created_at"]), reviewed=bool(r["reviewed"]),
                          question=r["question"], answer_text=r["answer_text"], found=bool(r["found"]),
                          citations=json.loads(r["citations_json"] or "[]")) for r in rows]
 
@@ -452,39 +419,7 @@ class SqliteStore(Store):
         return self._execute("UPDATE feedback SET reviewed = 1 WHERE id = ?", (feedback_id,)).rowcount > 0
 
     def stats(self, since: datetime | float | None = None, top: int = 10) -> Stats:
-        ts = _since_ts(since)
-        offset = f"+{VN_UTC_OFFSET_HOURS} hours"
-        total, not_found = self._query(
-            "SELECT COUNT(*), COALESCE(SUM(found = 0 AND kind IN ('answer', 'not_found')), 0)"
-            " FROM questions WHERE created_at >= ?", (ts,))[0]
-        per_day = [dict(r) for r in self._query(
-            "SELECT date(created_at, 'unixepoch', ?) AS day, channel, COUNT(*) AS count FROM questions"
-            " WHERE created_at >= ? GROUP BY day, channel ORDER BY day, channel", (offset, ts))]
-        p95 = None
-        n_ms = self._query("SELECT COUNT(*) FROM questions WHERE created_at >= ? AND reply_ms IS NOT NULL", (ts,))[0][0]
-        if n_ms:
-            rank = max(0, -(-95 * n_ms // 100) - 1)  # nearest-rank percentile
-            p95 = self._query("SELECT reply_ms FROM questions WHERE created_at >= ? AND reply_ms IS NOT NULL"
-                              " ORDER BY reply_ms LIMIT 1 OFFSET ?", (ts, rank))[0][0]
-        top_sql = ("SELECT MIN(question) AS question, COUNT(*) AS count FROM questions WHERE created_at >= ? {extra}"
-                   " GROUP BY question_norm ORDER BY count DESC, question LIMIT ?")
-        most_asked = [dict(r) for r in self._query(top_sql.format(extra="AND kind IN ('answer', 'not_found')"),
-                                                   (ts, top))]
-        most_nf = [dict(r) for r in self._query(
-            top_sql.format(extra="AND found = 0 AND kind IN ('answer', 'not_found')"), (ts, top))]
-        up, down, open_down = self._query(
-            "SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0),"
-            " COALESCE(SUM(vote = -1 AND reviewed = 0), 0) FROM feedback WHERE created_at >= ?", (ts,))[0]
-        # Not-found rate over real questions only: greetings and refusals are not misses.
-        asked = sum(r["count"] for r in self._query(
-            "SELECT COUNT(*) AS count FROM questions WHERE created_at >= ? AND kind IN ('answer', 'not_found')",
-            (ts,)))
-        return Stats(since=_utc_iso(ts) if ts else None, total=total, not_found=not_found,
-                     not_found_rate=round(not_found / asked, 4) if asked else 0.0, p95_reply_ms=p95,
-                     per_day=per_day, most_asked=most_asked, most_not_found=most_nf,
-                     votes={"up": up, "down": down, "unreviewed_down": open_down},
-                     lost_writes=self._query("SELECT COALESCE(SUM(count), 0) FROM lost_writes WHERE created_at >= ?",
-                                             (ts,))[0][0] + self._unrecorded)
+        return sqlite_stats(self._query, since, top, self._unrecorded)
 
     def close(self) -> None:
         with self._lock:
