@@ -64,6 +64,10 @@ def _renamed(item) -> list[str]:
     return [f"Ghi chú: {cut(n, 200)}" for n in dict.fromkeys(notes)][:1]
 
 
+def _period(text: str) -> str:
+    return text if text.endswith(("…", ".")) else text + "."
+
+
 def _warnings(rec: ProcedureRecord) -> list[str]:
     out = []
     if rec.district_era:
@@ -107,7 +111,8 @@ def compose_card(item) -> ProcedureAnswer:
     rec, _ = _view(item)
     tail = _renamed(item) + _warnings(rec)
     title = cut(re.sub(r"^thủ tục\s+", "", rec.title.strip(), flags=re.I), 70)
-    lines = [f"{title[0].upper()}{title[1:]} (mã {rec.code})", "- " + where_text(rec) + "."]
+    agency = f"; cơ quan thực hiện: {cut(rec.agency, 60)}" if rec.agency else ""
+    lines = [f"{title[0].upper()}{title[1:]} (mã {rec.code})", _period("- " + where_text(rec) + agency)]
     chans = sorted_channels(rec)
     times = [(c.time, c.channel) for c in chans if c.time]
     if times:
@@ -124,7 +129,7 @@ def compose_card(item) -> ProcedureAnswer:
     main = [p for p in cases[0][1] if not conditional(p)][:3] if cases else []
     if main:
         more = sum(len(g) for _, g in cases) - len(main)
-        names = [paper_text(Paper(p.name, p.form), 60)[2:] for p in main]
+        names = [paper_text(Paper(p.name, p.form), 48)[2:] for p in main]
         lines.append("- Giấy tờ chính: " + "; ".join(names) + (f"; và {more} giấy tờ khác." if more > 0 else "."))
     text = finish(lines, ["- " + online_text(rec), *tail], skip=True)
     facts = {"code": rec.code, "title": rec.title, "levels": rec.levels, "online": rec.online,

@@ -118,7 +118,8 @@ def test_district_era_record_warns_in_every_answer():
 def test_card_has_where_time_fee_papers_and_link():
     a = compose_card(DOCS["1.014063"])
     assert a.text.startswith("Cấp đổi thẻ căn cước (mã 1.014063)")
-    for part in ("cấp xã", "Thời hạn: 7 ngày làm việc", "Lệ phí: 50.000 đồng", DOCS["1.014063"].source):
+    for part in ("cấp xã", "Công an cấp Xã", "Thời hạn: 7 ngày làm việc", "Lệ phí: 50.000 đồng",
+                 DOCS["1.014063"].source):
         assert part in a.text
     card = compose_card(DOCS["1.004194"])
     assert "Giấy tờ chính:" in card.text and "Tờ khai thay đổi thông tin cư trú (Mẫu CT01)" in card.text
