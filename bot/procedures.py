@@ -72,6 +72,12 @@ class ProcedureMatch:
     def code(self) -> str:
         return self.record.code
 
+    def why(self) -> str:
+        """For officers (console "why"): what matched, in plain Vietnamese."""
+        via = f" qua tên gọi “{'”, “'.join(e.term for e in self.via)}”" if self.via else ""
+        return (f"Nhận ra thủ tục “{self.title}” (mã {self.code}){via}: tên thủ tục khớp {self.coverage:.0%} "
+                f"từ khoá của câu hỏi, câu hỏi nêu {self.name_coverage:.0%} tên thủ tục.")
+
 
 class Matches(list):
     """ProcedureMatch list, best first; `ambiguous` says whether to let the citizen choose."""

@@ -89,6 +89,7 @@ def test_hokhau_note_explains_the_abolished_book(catalog):
     found = catalog.match("làm hộ khẩu cho vợ về ở chung")
     assert found[0].code == "1.004222"
     assert any("2023" in e.note for e in found[0].via)
+    assert found[0].why().startswith("Nhận ra thủ tục “Đăng ký thường trú” (mã 1.004222) qua tên gọi “hộ khẩu”")
 
 
 def test_general_variant_wins_when_no_special_case_is_named(catalog):
