@@ -20,7 +20,9 @@ RE_BULLET = re.compile(r"^[-+•–]\s*\S")
 RE_PAGE_NUMBER = re.compile(r"^\d{1,3}$")
 RE_FOOTNOTE = re.compile(r"^(\d{1,2}) ([A-ZĐÀ-Ỹ][^\s]*\s.{15,})$")
 RE_TYPIST_CODE = re.compile(r"^[A-ZĐ]{2,6}\s+\d{2,6}$")  # e.g. "NBMT 1547" printed before signatures
-RE_DOC_TYPE = re.compile(r"^(KẾ HOẠCH|CÔNG VĂN|QUYẾT ĐỊNH|BÁO CÁO|THÔNG BÁO|CHƯƠNG TRÌNH|HƯỚNG DẪN|TỜ TRÌNH)$")
+DOC_TYPES = r"KẾ HOẠCH|CÔNG VĂN|QUYẾT ĐỊNH|BÁO CÁO|THÔNG BÁO|CHƯƠNG TRÌNH|HƯỚNG DẪN|TỜ TRÌNH"
+RE_DOC_TYPE = re.compile(rf"^({DOC_TYPES})$")
+RE_DOC_TYPE_AND_TITLE = re.compile(rf"^({DOC_TYPES})\s+(\S.*)$")  # 'KẾ HOẠCH TUYÊN TRUYỀN …' on one line
 RE_BODY_START = re.compile(r"^(Căn cứ|Thực hiện|Kính gửi|Nhằm|Để|Trên cơ sở|Theo)\b")
 RE_LEADING_BULLET = re.compile(r"^[-+•–]\s*")
 RE_BASIS = re.compile(r"^(Căn cứ|Kính gửi)\b")
@@ -241,6 +243,17 @@ def _appendices(lines: list[str]) -> tuple[str, list[str]]:
     return "\n\n".join(parts), notes
 
 
+def _split_type_line(lines: list[str], within: int = 15) -> list[str]:
+    """'KẾ HOẠCH TUYÊN TRUYỀN CẢI CÁCH …' printed as one caps line: the type, then the title's subject."""
+    if any(RE_DOC_TYPE.match(ln.strip()) for ln in lines[:within]):
+        return lines
+    for i, line in enumerate(lines[:within]):
+        m = RE_DOC_TYPE_AND_TITLE.match(line.strip())
+        if m and _is_upper(line):
+            return lines[:i] + [m.group(1), m.group(2)] + lines[i + 1:]
+    return lines
+
+
 def _body_start(lines: list[str]) -> int:
     """Index of the body's first line: the title block ends before it ("Căn cứ …", "I. …", a sentence).
 
@@ -273,6 +286,7 @@ def clean(raw: str) -> CleanedText:
     ]
 
     out = CleanedText()
+    body_lines = _split_type_line(body_lines)
     # Header and title: everything before the first sentence of the body.
     start = _body_start(body_lines)
     in_title = False

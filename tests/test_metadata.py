@@ -201,3 +201,10 @@ def test_own_number_in_the_appendix_note_is_not_an_attachment():
     text += "\nPHỤ LỤC\nDANH MỤC HOẠT ĐỘNG\n(Kèm theo Kế hoạch số 123/KH-UBND ngày 15/01/2026 của UBND tỉnh)\n" \
             "STT\nNội dung\n1\nPhát sóng chuyên mục"
     assert "attached_to" not in propose_text(text)
+
+
+def test_type_and_subject_printed_on_one_caps_line():
+    v = propose_text(letter(["ỦY BAN NHÂN DÂN", "TỈNH QUẢNG TRỊ"], "9/KH-UBND", "Quảng Trị, ngày 09 tháng 01 năm 2026",
+                            ["KẾ HOẠCH TUYÊN TRUYỀN CẢI CÁCH HÀNH CHÍNH NĂM 2026"],
+                            ["Căn cứ Kế hoạch số 45/KH-UBND;", *SECTION]))
+    assert (v["type"], v["title"]) == ("kế hoạch", "Kế hoạch tuyên truyền cải cách hành chính năm 2026")
