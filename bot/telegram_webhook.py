@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import signal
+import socket
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlparse
 
@@ -113,8 +114,17 @@ class _Server(uvicorn.Server):
 def run_webhook(application: Application, settings: Any, secret: str, store: Store,
                 allowed_updates: Sequence[str], stop_signals: str | None = "default") -> None:
     """Like `Application.run_webhook`, with our ASGI app: blocks until a stop signal or `stop_running()`."""
+    from bot.telegram import ChannelConfigError
+
     path = urlparse(settings.telegram_webhook_url).path or "/"
     handler = TelegramWebhook(path, secret, store, application)
+    try:  # bind first: a busy port is an operator's mistake to explain, not a silent exit
+        sock = socket.create_server((settings.webhook_host, settings.webhook_port), reuse_port=False)
+    except OSError as exc:
+        raise ChannelConfigError(
+            f"Không mở được cổng webhook {settings.webhook_host}:{settings.webhook_port} ({exc.strerror or exc}). "
+            "Hãy đặt CCHC_WEBHOOK_HOST/CCHC_WEBHOOK_PORT khác (mỗi tiến trình `cchc telegram`, `cchc zalo` một "
+            "cổng riêng).") from None
     config = uvicorn.Config(handler, host=settings.webhook_host, port=settings.webhook_port, lifespan="off",
                             access_log=False, log_level="warning", limit_concurrency=200)
     server = _Server(config)
@@ -139,7 +149,7 @@ def run_webhook(application: Application, settings: Any, secret: str, store: Sto
         loop.run_until_complete(application.bot.set_webhook(settings.telegram_webhook_url, secret_token=secret,
                                                              allowed_updates=list(allowed_updates)))
         loop.run_until_complete(application.start())
-        serving = loop.create_task(server.serve())
+        serving = loop.create_task(server.serve(sockets=[sock]))
         log.info("Telegram: webhook on %s:%s%s", settings.webhook_host, settings.webhook_port, handler.path)
         loop.run_forever()  # until a signal or application.stop_running() stops the loop
     except (KeyboardInterrupt, SystemExit):
@@ -151,4 +161,5 @@ def run_webhook(application: Application, settings: Any, secret: str, store: Sto
         if application.running:
             loop.run_until_complete(application.stop())
         loop.run_until_complete(application.shutdown())
+        sock.close()
         loop.close()

@@ -143,3 +143,19 @@ def test_wrong_paths_methods_and_shapes(webhook, fake):
     assert post(url, {"no": "update id"}).status_code == 400
     assert post(url, b"[1, 2]").status_code == 400
     assert assistant.questions == []
+
+
+def test_a_busy_port_is_explained_not_a_silent_exit(fake, tmp_path):
+    from bot.telegram import ChannelConfigError, build_application, run
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        settings = make_settings(fake, tmp_path / "data", telegram_webhook_url=HOOK, telegram_webhook_secret=SECRET,
+                                 webhook_port=busy.getsockname()[1])
+        store = SqliteStore(tmp_path / "store.sqlite")
+        try:
+            with pytest.raises(ChannelConfigError, match="CCHC_WEBHOOK_PORT"):
+                run(build_application(settings, Counting(), store), settings, stop_signals=None)
+        finally:
+            store.close()
