@@ -259,7 +259,7 @@ def _run_child(path: Path, limits: Limits) -> tuple[dict | None, int, Stats]:
         out.seek(0)
         try:
             answer = json.loads(out.read().decode("utf-8"))
-            stats.peak_mb = max(stats.peak_mb, float(answer.pop("peak_mb", 0.0)))
+            stats.peak_mb = round(max(stats.peak_mb, float(answer.pop("peak_mb", 0.0))), 1)
         except (ValueError, AttributeError):
             answer = None
             err.seek(max(0, os.fstat(err.fileno()).st_size - 2000))
