@@ -11,7 +11,7 @@ from bot.accents import AccentRestorer
 from bot.compose import Composer
 from bot.decide import Decider, Decision
 from bot.policy import Policy
-from bot.procedures import asked_field as procedure_field
+from bot.procedures import asked_fields as procedure_fields
 from bot.retrieve import Retriever
 from bot.types import Answer
 from bot.understand import Understanding, understand
@@ -69,7 +69,8 @@ class Assistant:
                        rewrite=self.searcher.correct)
         if u.kind == "question":
             u.restored = self.accents.restore(" ".join(u.text.split()[:40]))
-            u.procedure_field = procedure_field(u.text)
+            u.procedure_fields = procedure_fields(u.text)
+            u.procedure_field = u.procedure_fields[0] if u.procedure_fields else None
         return u
 
     def retrieve(self, question: str, mode: Mode = "hybrid", k: int | None = None) -> list[Hit]:

@@ -5,7 +5,8 @@ officers' console shows that sentence; the numbers stay behind a "technical deta
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from bot.evidence import list_items, merge_passages, section_leaf, select_sentences
 from bot.policy import Policy
@@ -30,11 +31,12 @@ class Decision:
     reason: str  # plain Vietnamese, for officers
     coverage: float = 0.0
     threshold: float = 0.0
-    hits: list[Hit] = field(default_factory=list)  # the passages considered, best first
-    units: list[tuple[str, int]] = field(default_factory=list)  # (sentence or item, index into hits)
+    hits: list[Hit] = dc_field(default_factory=list)  # the passages considered, best first
+    units: list[tuple[str, int]] = dc_field(default_factory=list)  # (sentence or item, index into hits)
     section: tuple[str, list[str], str] | None = None  # (intro, items, whole text) of a section that lists the answer
-    procedures: list = field(default_factory=list)  # ProcedureMatch candidates (route procedure/choice)
-    field: str | None = None  # the procedure field asked
+    procedures: list = dc_field(default_factory=list)  # ProcedureMatch candidates (route procedure/choice)
+    field: str | None = None  # the procedure field asked (the first, when several)
+    fields: list[str] = dc_field(default_factory=list)
 
 
 class Decider:
@@ -71,6 +73,9 @@ class Decider:
             return procedure
         strict = u.asks_office or u.asks_detail
         threshold = self.policy.strict_threshold if strict else self.policy.found_threshold
+        if found.hits and found.hits[0].chunk.doc_type == "hướng dẫn":
+            # Guidance is written in the portal's general words ("nộp hồ sơ", "trực tuyến"): it must cover more.
+            threshold = max(threshold, self.policy.guidance_threshold)
         base = dict(coverage=plan_cov, threshold=threshold, hits=found.hits)
         if plan_cov < threshold:
             if u.asks_detail:
@@ -136,7 +141,7 @@ class Decider:
         if not named or best.coverage < plan_cov - p.procedure_plan_margin:
             return None
         base = dict(coverage=best.coverage, threshold=p.procedure_threshold, procedures=matches,
-                    field=u.procedure_field, hits=found.hits)
+                    field=u.procedure_field, fields=list(u.procedure_fields), hits=found.hits)
         close = [m for m in matches if best.score - m.score <= p.procedure_choice_margin]
         if len(close) > 1 and getattr(matches, "ambiguous", False):
             return Decision(True, CHOICE, "procedure_choice", f"Có {len(close)} thủ tục khớp gần như nhau; trợ lý "

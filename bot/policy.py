@@ -18,6 +18,7 @@ class Policy:
     dense_weight: float = 0.15
     found_threshold: float = 0.575
     strict_threshold: float = 0.8
+    guidance_threshold: float = 0.65
     ward_boost: float = 1.5
     other_ward_factor: float = 0.6
     year_boost: float = 1.3

@@ -7,7 +7,7 @@ field, a card, or a choice between close candidates) as an `Answer` with its por
 from __future__ import annotations
 
 from bot.decide import CHOICE, Decision
-from bot.procedure_compose import compose_card, compose_choice, compose_field
+from bot.procedure_compose import compose_card, compose_choice, compose_field, compose_fields
 from bot.procedures import ProcedureCatalog, document_from_meta
 from bot.types import Answer
 from index.types import Chunk
@@ -21,6 +21,9 @@ def render_procedure(question: str, d: Decision) -> Answer:
     if d.route == CHOICE:
         reply = compose_choice(d.procedures)
         kind = "choice"
+    elif len(d.fields) > 1:
+        reply = compose_fields(d.procedures[0], d.fields)  # "cần giấy tờ gì, mất mấy ngày"
+        kind = "answer"
     elif d.field:
         reply = compose_field(d.procedures[0], d.field)
         kind = "answer"

@@ -72,6 +72,7 @@ class Understanding:
     asks_detail: bool = False  # one procedure's papers, fee, duration, conditions or place
     personal_file: bool = False  # about the asker's own file: only the office handling it knows
     procedure_field: str | None = None  # fee | time | papers | where | steps | conditions | online | who | result
+    procedure_fields: list[str] = field(default_factory=list)  # every field asked, in order
     # (read by bot.procedures from the cue phrases in knowledge/lexicon/procedure_fields.yaml)
     restored: str = ""  # the question with diacritics restored (for e5 and for officers)
 
