@@ -40,6 +40,12 @@ MIN_EVIDENCE = 4.0  # matched IDF weight below which coverage is scaled down (on
 RECOGNISE = ((0.6, 0.3), (0.95, 0.2), (0.3, 0.6))
 PAREN_FACTOR = 0.4  # words in a name's parentheses explain rather than name: "(áp dụng cho cả trường hợp …)"
 RE_PAREN = re.compile(r"\(([^()]*)\)")
+# How and where a procedure is filed, repeated across hundreds of names ("… bằng dịch vụ công trực tuyến một phần
+# hoặc trực tiếp thực hiện tại cấp trung ương, cấp tỉnh, cấp xã"): it says nothing about what the procedure is,
+# so it must not dilute the share of the name a citizen's question covers.
+RE_NAME_BOILERPLATE = re.compile(
+    r"(?:thực hiện )?(?:bằng |qua )?(?:dịch vụ công )?trực tuyến (?:toàn trình|một phần)(?: hoặc trực tiếp)?"
+    r"|(?:thực hiện )?(?:tại|ở) (?:cấp (?:trung ương|bộ|tỉnh|xã|huyện)(?:,? (?:và |hoặc )?)?)+", re.I)
 RE_LEVEL_SUFFIX = re.compile(r"\s*\((?:thực hiện )?(?:tại |ở )?(?:cấp )?(?:xã|huyện|tỉnh|trung ương|bộ)[^()]*\)\s*$",
                              re.I)
 
@@ -147,6 +153,7 @@ class ProcedureCatalog:
         self.by_code = {r.code: i for i, r in enumerate(records)}
 
     def _name_terms(self, name: str) -> dict[str, tuple[float, bool, str | None]]:
+        name = RE_NAME_BOILERPLATE.sub(" ", name)
         outside = weighted_terms(self.analyzer.tokens(RE_PAREN.sub(" , ", name), with_names=False)[0])
         for inner in RE_PAREN.findall(name):
             for t, (f, opt, acc) in weighted_terms(self.analyzer.tokens(inner, with_names=False)[0]).items():
