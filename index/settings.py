@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     zalo_oa_api_base_url: str = Field(default="https://openapi.zalo.me", validation_alias="ZALO_OA_API_BASE_URL")
     zalo_oauth_base_url: str = Field(default="https://oauth.zaloapp.com", validation_alias="ZALO_OAUTH_BASE_URL")
     zalo_oa_webhook_path: str = Field(default="/zalo/oa", validation_alias="ZALO_OA_WEBHOOK_PATH")
+    max_concurrent_answers: int = 2  # CCHC_MAX_CONCURRENT_ANSWERS: answers computed at once (2 cores)
+    max_waiting_answers: int = 100  # CCHC_MAX_WAITING_ANSWERS: beyond this a citizen is told to retry
+    zalo_oa_event_window_seconds: int = 300  # an OA event older or newer than this is a replay: ignored
     webhook_host: str = "127.0.0.1"  # CCHC_WEBHOOK_HOST
     webhook_port: int = 8443  # CCHC_WEBHOOK_PORT
 
