@@ -37,6 +37,8 @@ KEY_CHARS = 12  # citation keys: 12 url-safe characters, so "src:<key>" fits Tel
 LOST_QUESTION_ID = 0  # what log_question returns when the row could not be written (no vote is possible)
 DELIVERY_TTL = 7 * 24 * 3600.0  # update ids remembered a week: Telegram and Zalo retry for hours, not days
 MEMORY_CITATIONS = 2000  # citation payloads kept in memory while the database refuses writes
+MEMORY_CHATS = 50_000  # chat memories kept in the process while the database refuses writes (or without one)
+MEMORY_TTL = 24 * 3600.0  # chat memory rows older than this are deleted (the conversation forgets after an hour)
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,10 @@ def _citations_json(citations: str | Sequence[Any] | None) -> str:
     if isinstance(citations, str):
         return citations
     return json.dumps(citation_payload(citations), ensure_ascii=False)
+
+
+def _redacted_turns(transcript: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    return [{"who": str(t.get("who", "")), "text": redact(str(t.get("text", "")))} for t in transcript]
 
 
 def _normalise(question: str) -> str:
@@ -150,6 +156,32 @@ class Store(ABC):
             seen.popitem(last=False)
         return True
 
+    # -- chat memory and the hand-off queue (bot/memory.py, bot/conversation.py) -----------------------
+    def load_memory(self, channel: str, chat_hash: str) -> tuple[float, dict[str, Any]] | None:
+        """(updated_at, the memory's JSON fields) of a chat, or None. The default keeps memory in the process."""
+        return self.__dict__.setdefault("_memory_chats", {}).get((channel, chat_hash))
+
+    def save_memory(self, channel: str, chat_hash: str, payload: dict[str, Any]) -> None:
+        """Keep a chat's memory (already redacted by the caller); never raises for a full disk."""
+        chats = self.__dict__.setdefault("_memory_chats", OrderedDict())
+        chats[(channel, chat_hash)] = (time.time(), dict(payload))
+        while len(chats) > MEMORY_CHATS:
+            chats.popitem(last=False)
+
+    def enqueue_handoff(self, channel: str, user_hash: str, reason: str, ward: str | None,
+                        transcript: Sequence[dict[str, str]]) -> int:
+        """Put a conversation (redacted here) in the queue officers answer; returns its id (0 if lost)."""
+        queue = self.__dict__.setdefault("_handoffs", [])
+        queue.append({"id": len(queue) + 1, "created_at": utc_iso(time.time()), "channel": channel,
+                      "user_hash": user_hash, "reason": reason, "ward": ward, "done": False,
+                      "transcript": _redacted_turns(transcript)})
+        return len(queue)
+
+    def list_handoffs(self, done: bool | None = False, limit: int = 50) -> list[dict[str, Any]]:
+        """Hand-offs, newest first: id, created_at, channel, user_hash, reason, ward, done, transcript."""
+        rows = [h for h in self.__dict__.get("_handoffs", []) if done is None or h["done"] == done]
+        return list(reversed(rows))[:limit]
+
     def close(self) -> None:  # pragma: no cover - trivial default
         """Release resources."""
 
@@ -193,6 +225,24 @@ CREATE TABLE IF NOT EXISTS deliveries (
     PRIMARY KEY (channel, key)
 );
 CREATE INDEX IF NOT EXISTS deliveries_created ON deliveries(created_at);
+CREATE TABLE IF NOT EXISTS chat_memory (
+    channel TEXT NOT NULL,
+    chat_hash TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (channel, chat_hash)
+);
+CREATE TABLE IF NOT EXISTS handoffs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at REAL NOT NULL,
+    channel TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    ward TEXT,
+    transcript_json TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS handoffs_done ON handoffs(done, created_at);
 CREATE TABLE IF NOT EXISTS lost_writes (
     created_at REAL NOT NULL,
     count INTEGER NOT NULL
@@ -251,6 +301,7 @@ class SqliteStore(Store):
         self._unrecorded = 0  # losses not yet written to the lost_writes table (done once writes work again)
         self._memory_citations: OrderedDict[str, str] = OrderedDict()
         self._pruned_at = 0.0
+        self._memory_pruned_at = 0.0
         self._warned_at = -60.0
         _private_file(self.path)
         self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
@@ -417,6 +468,56 @@ class SqliteStore(Store):
 
     def mark_reviewed(self, feedback_id: int) -> bool:
         return self._execute("UPDATE feedback SET reviewed = 1 WHERE id = ?", (feedback_id,)).rowcount > 0
+
+    def load_memory(self, channel: str, chat_hash: str) -> tuple[float, dict[str, Any]] | None:
+        kept = super().load_memory(channel, chat_hash)  # written while the database refused writes
+        rows = self._query("SELECT updated_at, payload FROM chat_memory WHERE channel = ? AND chat_hash = ?",
+                           (channel, chat_hash))
+        row = (rows[0]["updated_at"], json.loads(rows[0]["payload"])) if rows else None
+        if kept is not None and (row is None or kept[0] >= row[0]):
+            return kept
+        return row
+
+    def save_memory(self, channel: str, chat_hash: str, payload: dict[str, Any]) -> None:
+        now = time.time()
+        try:
+            with self._lock:
+                self._conn.execute(
+                    "INSERT INTO chat_memory (channel, chat_hash, updated_at, payload) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (channel, chat_hash) DO UPDATE SET updated_at = excluded.updated_at,"
+                    " payload = excluded.payload", (channel, chat_hash, now, json.dumps(payload, ensure_ascii=False)))
+                if now - self._memory_pruned_at > 3600:
+                    self._memory_pruned_at = now
+                    self._conn.execute("DELETE FROM chat_memory WHERE updated_at < ?", (now - MEMORY_TTL,))
+        except Exception as exc:
+            if not _write_error(exc):
+                raise
+            self._lost("chat memory", exc)
+            super().save_memory(channel, chat_hash, payload)
+            return
+        self.__dict__.get("_memory_chats", {}).pop((channel, chat_hash), None)
+
+    def enqueue_handoff(self, channel: str, user_hash: str, reason: str, ward: str | None,
+                        transcript: Sequence[dict[str, str]]) -> int:
+        try:
+            cur = self._execute(
+                "INSERT INTO handoffs (created_at, channel, user_hash, reason, ward, transcript_json)"
+                " VALUES (?, ?, ?, ?, ?, ?)", (time.time(), channel, user_hash, redact(reason), ward,
+                                               json.dumps(_redacted_turns(transcript), ensure_ascii=False)))
+        except Exception as exc:
+            if not _write_error(exc):
+                raise
+            self._lost("hand-off", exc)
+            return LOST_QUESTION_ID
+        return int(cur.lastrowid)
+
+    def list_handoffs(self, done: bool | None = False, limit: int = 50) -> list[dict[str, Any]]:
+        where, params = ("WHERE done = ?", (int(done),)) if done is not None else ("", ())
+        rows = self._query("SELECT * FROM handoffs " + where + " ORDER BY created_at DESC, id DESC LIMIT ?",
+                           (*params, limit))
+        return [{"id": r["id"], "created_at": utc_iso(r["created_at"]), "channel": r["channel"],
+                 "user_hash": r["user_hash"], "reason": r["reason"], "ward": r["ward"], "done": bool(r["done"]),
+                 "transcript": json.loads(r["transcript_json"])} for r in rows]
 
     def stats(self, since: datetime | float | None = None, top: int = 10) -> Stats:
         return sqlite_stats(self._query, since, top, self._unrecorded)

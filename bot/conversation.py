@@ -1,0 +1,363 @@
+"""One conversation layer for every channel: a message in, replies with actions out.
+
+Channels (Telegram, Zalo Bot, Zalo OA, Messenger, the terminal) only turn their updates into `Incoming` and
+draw the `Reply` list: actions as buttons, quick replies or numbered text, bold spans where they can. Here
+live the flood limit, commands and button payloads (one parser), answering off the event loop, redacted
+logging, the chat's memory (store-backed), follow-ups and choices, sources, votes, care (emergencies,
+a person, rude words), phone-sized bodies and message splitting. Every text comes from `bot.replies`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot import replies
+from bot.care import fold, load_care
+from bot.channels import channel as channel_info
+from bot.flood import BUSY, DEFAULT_FLOOD_LIMIT, AssistantBusy, ChatLocks, FloodGuard
+from bot.followup import Resolved, pick_number, resolve, ward_of, ward_statement, with_fields
+from bot.memory import ChatMemory, Memory
+from bot.redact import redact
+from bot.render import bold_spans, fit, format_sources, split_message
+from bot.store import Store, StoreWriteFailed
+from bot.types import Answer
+from bot.wards import WardProfiles
+
+MAX_BODY = 700  # characters of an answer before its sources: one phone screen
+_SOURCE_WORDS = {"nguon", "xem nguon", "/nguon", "nguon trich dan", "trich dan", "/sources", "sources",
+                 "nguon dau", "nguon o dau"}
+_START_WORDS = {"/start", "bat dau", "start", "/batdau"}
+_HELP_WORDS = {"/help", "/trogiup", "tro giup"}
+
+
+class AnswersQuestions(Protocol):
+    def answer(self, question: str) -> Answer: ...
+
+
+@dataclass
+class Action:
+    label: str
+    payload: str  # what comes back when it is chosen: "v:12:1", "src:Ab3…", "pick:1.010028", "person"
+
+
+@dataclass
+class Reply:
+    text: str
+    actions: list[Action] = field(default_factory=list)
+    bold: list[tuple[int, int]] = field(default_factory=list)  # spans of `text` to show in bold
+    kind: str = "text"  # answer | not_found | choice | sources | vote | emergency | handoff | ward | command | …
+    toast: bool = False  # a short acknowledgement: a channel with pop-ups may show it as one instead of a message
+
+
+@dataclass
+class Incoming:
+    text: str = ""
+    payload: str = ""  # a button or quick reply chosen
+    kind: str = "text"  # text | button | other (image, sticker, voice: nothing to read)
+
+    @classmethod
+    def button(cls, payload: str) -> "Incoming":
+        return cls(payload=payload, kind="button")
+
+    @classmethod
+    def other(cls) -> "Incoming":
+        return cls(kind="other")
+
+
+class Conversation:
+    """The dialogue of one channel. `handle` is for event loops, `handle_sync` for a terminal or a thread."""
+
+    def __init__(self, assistant: AnswersQuestions, store: Store, channel: str, *, executor: Executor | None = None,
+                 flood_limit: str | None = DEFAULT_FLOOD_LIMIT, wards_dir: Path | None = None,
+                 max_body: int = MAX_BODY) -> None:
+        self.assistant = assistant
+        self.store = store
+        self.channel = channel
+        self.info = channel_info(channel)
+        self.log = logging.getLogger(self.info.logger)
+        self.memory = Memory(store, channel)
+        self.flood = FloodGuard(flood_limit) if flood_limit else None
+        self.locks = ChatLocks()
+        self.care = load_care()
+        settings = getattr(assistant, "settings", None)
+        knowledge = getattr(settings, "knowledge_dir", None)
+        self.wards = WardProfiles(wards_dir or (Path(knowledge) / "wards" if knowledge else None))
+        self.max_body = max_body
+        self._executor = executor
+
+    # -- entry points -----------------------------------------------------------------------------
+    async def handle(self, chat_id: str | int, incoming: Incoming, user_id: str | int | None = None) -> list[Reply]:
+        """The replies to one message, in order. One message per chat at a time; the work runs in a thread."""
+        user_hash = self.store.hash_user(self.channel, user_id if user_id is not None else chat_id)
+        if self.flood and not self.flood.allow(user_hash):
+            self.log.info("%s: flood from user %s, message dropped", self.info.label, user_hash[:8])
+            return [Reply(replies.FLOOD, kind="flood")] if self.flood.should_warn(user_hash) else []
+        async with self.locks.hold(str(chat_id)):
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self.handle_sync, chat_id, incoming, user_hash)
+
+    def handle_sync(self, chat_id: str | int, incoming: Incoming, user_hash: str | None = None) -> list[Reply]:
+        user_hash = user_hash or self.store.hash_user(self.channel, chat_id)
+        chat_hash = self.store.hash_user(self.channel, f"chat:{chat_id}")
+        memory = self.memory.load(chat_hash)
+        try:
+            out = self._turn(memory, incoming, user_hash)
+        except AssistantBusy:
+            self.log.warning("%s: assistant busy, message of user %s not answered", self.info.label, user_hash[:8])
+            out = [Reply(BUSY, kind="busy")]
+        except Exception:
+            self.log.exception("%s: error while answering %r", self.info.label, redact(incoming.text)[:200])
+            out = [Reply(replies.UNAVAILABLE, kind="error")]
+        self.memory.save(chat_hash, memory)
+        return self._finish(out)
+
+    # -- one turn ---------------------------------------------------------------------------------
+    def _turn(self, memory: ChatMemory, incoming: Incoming, user_hash: str) -> list[Reply]:
+        if incoming.kind == "other":
+            return [Reply(replies.NO_TEXT, kind="no_text")]
+        payload = incoming.payload or self._payload_of(incoming.text, memory)
+        if payload:
+            return self._on_payload(payload, memory, user_hash)
+        text = incoming.text.strip()
+        numbers = self.care.emergency_numbers(text)
+        first = [self._emergency(numbers)] if numbers else []
+        if self.care.wants_person(text):
+            memory.add_turn("dân", text)
+            return first + self._handoff(memory, user_hash, "người dân muốn gặp cán bộ")
+        ward = ward_statement(text)
+        if ward:
+            memory.ward = ward
+            return first + [Reply(replies.WARD_SAVED.format(ward=ward), kind="ward")]
+        if self.care.is_rude(text):
+            text = self.care.without_rude(text)
+            if len(text.split()) < 3:
+                return first + [Reply(replies.RUDE, kind="rude")]
+        misses = memory.misses
+        out = self._answer(text, memory, user_hash, resolve(text, memory))
+        if numbers:  # after an emergency, "not found" is noise, not a miss
+            out = [r for r in out if r.kind not in ("not_found", "handoff")]
+            memory.misses = misses
+        return first + out
+
+    def _payload_of(self, text: str, memory: ChatMemory) -> str:
+        """Text that is a command, a vote, "nguồn" or a number chosen: its payload; "" for a question."""
+        raw = text.strip()
+        folded = " ".join(fold(raw).strip(" .!?\"'“”").split())
+        if raw.startswith("/"):
+            command, _, arg = raw[1:].partition(" ")
+            command = fold(command.split("@")[0])
+            if command in ("phuong", "xa", "ward"):
+                return f"ward:{arg.strip()}"
+            if command in ("nguon", "sources"):
+                return "src"
+            if command in ("canbo", "gapcanbo"):
+                return "person"
+            return {"start": "cmd:start", "batdau": "cmd:start", "help": "cmd:help", "trogiup": "cmd:help",
+                    "hotline": "cmd:hotline", "tongdai": "cmd:hotline"}.get(command, "")
+        if folded in _START_WORDS:
+            return "cmd:start"
+        if folded in _HELP_WORDS:
+            return "cmd:help"
+        if folded in _SOURCE_WORDS:
+            return "src"
+        emoji = raw.replace("\ufe0f", "").strip()
+        if emoji[:1] in ("👍", "👎") and len(emoji.strip("👍👎\U0001F3FB\U0001F3FC\U0001F3FD\U0001F3FE\U0001F3FF")) == 0:
+            return "up" if emoji[0] == "👍" else "down"
+        n = pick_number(raw)
+        if n is None:
+            return ""
+        if memory.options:
+            return f"pick:{memory.options[n - 1]['code']}" if n <= len(memory.options) else ""
+        if raw.strip(" .").isdigit():
+            if memory.actions:
+                return memory.actions[n - 1] if n <= len(memory.actions) else ""
+            return {1: "up", 2: "down"}.get(n, "")
+        return ""
+
+    def _on_payload(self, payload: str, memory: ChatMemory, user_hash: str) -> list[Reply]:
+        kind, _, arg = payload.partition(":")
+        if kind == "cmd":
+            text = {"start": replies.START, "help": replies.HELP, "hotline": replies.HOTLINE}.get(arg, replies.HELP)
+            return [Reply(text, kind="command")]
+        if kind == "ward":
+            ward = ward_of(arg) or (ward_of(f"phường {arg}") if arg.strip() else None)
+            if not ward:
+                return [Reply(replies.WARD_ASK, kind="ward")]
+            memory.ward = ward
+            return [Reply(replies.WARD_SAVED.format(ward=ward), kind="ward")]
+        if kind == "src":
+            return self._sources(arg or memory.citations_key, explicit=bool(arg))
+        if kind in ("up", "down"):
+            return self._vote(memory.question_id if memory.actions or memory.question_id else None,
+                              1 if kind == "up" else -1, user_hash)
+        if kind == "v":
+            qid, _, vote = arg.partition(":")
+            try:
+                return self._vote(int(qid), int(vote), user_hash)
+            except ValueError:
+                self.log.warning("%s: malformed vote payload %r", self.info.label, payload[:40])
+                return []
+        if kind == "pick":
+            option = next((o for o in memory.options if o.get("code") == arg), None)
+            if option is None:
+                return [Reply(replies.CHOICE_GONE, kind="choice_gone")]
+            question = with_fields(option["title"], memory.fields)
+            memory.add_turn("dân", option["title"])
+            return self._answer(option["title"], memory, user_hash, Resolved(question, "pick"))
+        if kind == "person":
+            return self._handoff(memory, user_hash, "người dân bấm “gặp cán bộ”")
+        self.log.warning("%s: unknown payload %r", self.info.label, payload[:40])
+        return []
+
+    # -- answers ----------------------------------------------------------------------------------
+    def _ask(self, question: str) -> Answer:
+        return self.assistant.answer(question)
+
+    def _answer(self, text: str, memory: ChatMemory, user_hash: str, resolved: Resolved) -> list[Reply]:
+        started = time.perf_counter()
+        question = resolved.question
+        answer = self._ask(question)
+        route = getattr(answer.decision, "route", "")
+        ward_note = ""
+        if (memory.ward and resolved.via != "ward" and not ward_of(question) and answer.kind in ("answer", "not_found")
+                and route not in ("procedure", "choice")):
+            local = self._ask(f"{question} ở {memory.ward}")  # the citizen's ward first, when it has an answer
+            if local.found:
+                answer, question = local, f"{question} ở {memory.ward}"
+                ward_note = replies.WARD_USED.format(ward=memory.ward)
+        body, _ = fit(answer.body or answer.text, self.max_body)
+        if ward_note:
+            body = f"{body}\n{ward_note}"
+        reply_ms = (time.perf_counter() - started) * 1000
+        qid, key = self._log(user_hash, question, body, answer, reply_ms)
+        self.log.info("%s: user %s question %d kind=%s found=%s via=%s %.0f ms", self.info.label, user_hash[:8], qid,
+                      answer.kind, answer.found, resolved.via or "-", reply_ms)
+        if resolved.via != "pick":
+            memory.add_turn("dân", text)
+        memory.add_turn("trợ lý", body)
+        self._remember(memory, answer, question, qid, key)
+        if answer.kind not in ("answer", "not_found", "choice"):  # greetings, refusals: no buttons
+            return [Reply(body, kind=answer.kind)]
+        out = [self._answer_reply(body, answer, memory, qid, key)]
+        if answer.kind == "not_found":
+            memory.misses += 1
+            if memory.misses >= 2:
+                memory.misses = 0
+                handoff = self._handoff(memory, user_hash, "hai câu liền không tìm thấy câu trả lời")
+                handoff[0].text = f"{replies.HANDOFF_AFTER_MISSES} {handoff[0].text}"
+                out += handoff
+        else:
+            memory.misses = 0
+        return out
+
+    def _log(self, user_hash: str, question: str, body: str, answer: Answer, reply_ms: float) -> tuple[int, str | None]:
+        try:  # a log line that cannot be written (disk full) must not cost the citizen the reply
+            qid = self.store.log_question(self.channel, user_hash, question, body, answer.found, answer.citations,
+                                          round(reply_ms, 1), kind=answer.kind)
+            key = self.store.save_citations(answer.citations, qid) if answer.citations else None
+        except Exception:  # noqa: BLE001 - logged; the answer still goes out
+            self.log.exception("%s: question of user %s not logged", self.info.label, user_hash[:8])
+            qid, key = 0, None
+        return qid, key
+
+    def _remember(self, memory: ChatMemory, answer: Answer, question: str, qid: int, key: str | None) -> None:
+        decision = answer.decision
+        route = getattr(decision, "route", "")
+        memory.question, memory.question_id, memory.citations_key = question, qid, key
+        memory.options = [dict(code=str(o.get("code")), title=str(o.get("title"))) for o in answer.options
+                          if o.get("code") and o.get("title")]
+        if route == "procedure" and getattr(decision, "procedures", None):
+            best = decision.procedures[0]
+            memory.procedure_code = str(getattr(best, "code", "") or "") or None
+            memory.procedure_title = str(getattr(best, "title", "") or "") or None
+            memory.fields = list(getattr(decision, "fields", []) or [])
+        elif route == "choice":
+            memory.fields = list(getattr(decision, "fields", []) or [])
+        elif answer.found and answer.citations:
+            memory.procedure_code = memory.procedure_title = None
+            memory.document_id, memory.document_title = answer.citations[0].doc_id, answer.citations[0].title
+
+    def _answer_reply(self, body: str, answer: Answer, memory: ChatMemory, qid: int, key: str | None) -> Reply:
+        if memory.options:
+            actions = [Action(o["title"], f"pick:{o['code']}") for o in memory.options]
+            menu = replies.CHOICE_HINT
+        else:
+            # "1" 👍, "2" 👎, "3" sources: fixed numbers, also when the question could not be logged (qid 0:
+            # the vote is then answered "not saved"; no vote buttons are drawn).
+            actions = [Action(replies.BUTTON_UP, f"v:{qid}:1"), Action(replies.BUTTON_DOWN, f"v:{qid}:-1")]
+            if key:
+                actions.append(Action(replies.BUTTON_SOURCES, f"src:{key}"))
+            menu = ""
+            if memory.first_reply_today():
+                menu = replies.FOOTER if key else replies.FOOTER_NOT_FOUND
+        memory.actions = [a.payload for a in actions]
+        if not qid:
+            actions = [a for a in actions if not a.payload.startswith("v:")]
+        if menu and not self.info.buttons:
+            body = f"{body}\n\n{menu}"
+        return Reply(body, actions, kind=answer.kind if not memory.options else "choice")
+
+    # -- sources, votes, care ---------------------------------------------------------------------
+    def _sources(self, key: str | None, explicit: bool) -> list[Reply]:
+        citations = self.store.get_citations(key) if key else None
+        if not citations:
+            return [Reply(replies.SOURCES_GONE if explicit else replies.NO_SOURCES, kind="sources", toast=explicit)]
+        return [Reply(format_sources(citations), kind="sources")]
+
+    def _vote(self, qid: int | None, vote: int, user_hash: str) -> list[Reply]:
+        if qid is None:
+            return [Reply(replies.NO_VOTE_TARGET, kind="vote")]
+        if not qid:  # the question itself could not be logged (disk full)
+            return [Reply(replies.VOTE_NOT_SAVED, kind="vote", toast=True)]
+        try:
+            self.store.record_vote(qid, self.channel, user_hash, vote)
+        except StoreWriteFailed:
+            return [Reply(replies.VOTE_NOT_SAVED, kind="vote", toast=True)]
+        except (LookupError, ValueError) as exc:  # a forged or stale button
+            self.log.warning("%s: vote not stored for question %s: %r", self.info.label, qid, exc)
+            return []
+        self.log.info("%s: user %s voted %+d on question %d", self.info.label, user_hash[:8], vote, qid)
+        if vote > 0:
+            return [Reply(replies.THANKS_UP, kind="vote", toast=True)]
+        return [Reply(replies.THANKS_DOWN, [Action(replies.BUTTON_PERSON, "person")], kind="vote_down")]
+
+    def _emergency(self, numbers: list[str]) -> Reply:
+        lines = [replies.EMERGENCY[n] for n in dict.fromkeys(numbers)]
+        return Reply("\n".join([*lines, replies.EMERGENCY_TAIL]), kind="emergency")
+
+    def _handoff(self, memory: ChatMemory, user_hash: str, reason: str) -> list[Reply]:
+        profile = self.wards.get(memory.ward)
+        if profile:
+            text = replies.HANDOFF_WARD.format(centre=profile.centre, phone=profile.phone,
+                                               address=f", {profile.address}" if profile.address else "",
+                                               hours=f", giờ làm việc {profile.hours}" if profile.hours else "")
+        else:
+            text = replies.HANDOFF_GENERAL
+        try:
+            self.store.enqueue_handoff(self.channel, user_hash, reason, memory.ward, memory.turns)
+        except Exception:  # noqa: BLE001 - the citizen still gets the numbers
+            self.log.exception("%s: hand-off of user %s not queued", self.info.label, user_hash[:8])
+        self.log.info("%s: user %s handed off to an officer (%s)", self.info.label, user_hash[:8], reason)
+        return [Reply(text, kind="handoff")]
+
+    # -- delivery ---------------------------------------------------------------------------------
+    def _finish(self, out: list[Reply]) -> list[Reply]:
+        """Split each reply at the channel's limit (actions on its last part) and mark the bold spans."""
+        parts: list[Reply] = []
+        for reply in out:
+            pieces = split_message(reply.text, self.info.max_chars, self.info.length) or []
+            for i, piece in enumerate(pieces):
+                last = i == len(pieces) - 1
+                parts.append(Reply(piece, reply.actions if last else [], bold_spans(piece), reply.kind,
+                                   reply.toast and len(pieces) == 1))
+        return parts
+
+
+def reply_texts(out: list[Any]) -> list[str]:
+    """The texts of a reply list (tests, scripts)."""
+    return [r.text for r in out]
