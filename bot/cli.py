@@ -202,20 +202,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    print("Trợ lý CCHC — đang nạp mô hình và chỉ mục…", flush=True)
+    """Chat in the terminal through the conversation layer (follow-ups, sources, votes as on Telegram and Zalo)."""
+    from bot.store import open_store
+    from bot.terminal import run_chat
+
+    interactive = sys.stdin.isatty()
+    print("Trợ lý CCHC — đang nạp mô hình và chỉ mục…", file=sys.stdout if interactive else sys.stderr, flush=True)
+    settings = get_settings()
     assistant = _assistant()
-    print("Sẵn sàng. Gõ câu hỏi rồi nhấn Enter; gõ 'thoát' hoặc Ctrl+D để kết thúc.\n")
-    while True:
-        try:
-            question = input("Bạn: ")
-        except (EOFError, KeyboardInterrupt):
-            print("\nTạm biệt!")
-            return 0
-        if question.strip().lower() in {"thoát", "thoat", "exit", "quit"}:
-            print("Tạm biệt!")
-            return 0
-        answer = assistant.answer(question)
-        print(f"\nTrợ lý: {answer.text}\n")
+    try:
+        return run_chat(assistant, open_store(settings), data_dir=Path(settings.data_dir))
+    except (BrokenPipeError, KeyboardInterrupt):  # the reader went away: stop quietly
+        return 0
 
 
 def _is_test_split(paths: list[str]) -> bool:
@@ -325,7 +323,8 @@ def cmd_zalo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cchc", description="Trợ lý CCHC — hỏi đáp thủ tục và cải cách hành chính.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"cchc {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="LỆNH")
 
     index = sub.add_parser("index", help="quản lý chỉ mục").add_subparsers(dest="index_command", required=True)
     build = index.add_parser("build", help="tạo chỉ mục từ thư mục tri thức")
@@ -365,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="in một đối tượng JSON cho mỗi câu hỏi")
     ask.set_defaults(func=cmd_ask)
 
-    chat = sub.add_parser("chat", help="trò chuyện trong terminal")
+    chat = sub.add_parser("chat", help="trò chuyện trong terminal (hoặc đọc mỗi dòng stdin một tin nhắn)")
     chat.set_defaults(func=cmd_chat)
 
     ev = sub.add_parser("eval", help="đánh giá trên tệp hoặc thư mục câu hỏi YAML")
@@ -391,8 +390,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tro-ly-cchc")
+    except PackageNotFoundError:  # run from a checkout without `pip install -e .`
+        return "0.1.0"
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Every subcommand's --help starts with what it does (its one-line help), at every level."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                sub.description = sub.description or helps.get(name)
+                _describe(sub)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    _describe(parser)
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:  # `cchc` alone: what it can do
+        parser.print_help()
+        return 0
     try:
         return args.func(args)
     except (IndexUnavailable, KnowledgeError, EmbeddingError) as exc:

