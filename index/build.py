@@ -44,7 +44,7 @@ def build_index(settings: Settings, rebuild: bool = False, embedder: Embedder | 
 
 def _build_index(settings: Settings, rebuild: bool, embedder: Embedder | None, show_progress: bool) -> BuildReport:
     started = time.perf_counter()
-    docs = load_documents(settings.knowledge_dir)
+    docs = load_documents(settings.knowledge_dir, settings.data_dir / "cache" / "documents.pickle")
     hashes = {d.id: document_hash(d) for d in docs}
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import pickle
+from collections import Counter
 from pathlib import Path
 
 import frontmatter
@@ -20,6 +24,7 @@ def _as_text(value) -> str | None:
 
 
 SCOPES = ("ward", "province", "national")
+CACHE_FORMAT = 1
 
 
 def infer_scope(issuer: str, doc_type: str) -> str:
@@ -78,21 +83,60 @@ def write_document(doc: Document, path: Path) -> None:
     tmp.replace(path)
 
 
-def load_documents(knowledge_dir: Path) -> list[Document]:
+def load_documents(knowledge_dir: Path, cache: Path | None = None) -> list[Document]:
+    """Every document of the knowledge folder. With `cache` (a file in the data folder), files unchanged since the
+    last load (same size and modification time) are not parsed again: YAML front matter of 2,600 procedure
+    records takes seconds to parse, and a refresh after one edited plan should not pay for it."""
     if not knowledge_dir.is_dir():
         raise KnowledgeError(
             f"Không tìm thấy thư mục tri thức {knowledge_dir}. Đặt CCHC_KNOWLEDGE_DIR trỏ tới thư mục knowledge/."
         )
-    docs = [read_document(p) for p in sorted(knowledge_dir.rglob("*.md")) if p.name.lower() != "readme.md"]
-    ids = [d.id for d in docs]
-    duplicates = {i for i in ids if ids.count(i) > 1}
+    known = _read_cache(cache)
+    fresh: dict[str, tuple[int, int, Document]] = {}
+    docs = []
+    for p in sorted(knowledge_dir.rglob("*.md")):
+        if p.name.lower() == "readme.md":
+            continue
+        stat = p.stat()
+        key = str(p.resolve())
+        hit = known.get(key)
+        doc = hit[2] if hit and hit[:2] == (stat.st_mtime_ns, stat.st_size) else read_document(p)
+        fresh[key] = (stat.st_mtime_ns, stat.st_size, doc)
+        docs.append(doc)
+    counts = Counter(d.id for d in docs)
+    duplicates = {i for i, n in counts.items() if n > 1}
     if duplicates:
         raise KnowledgeError(f"Trùng mã văn bản (id) trong {knowledge_dir}: {', '.join(sorted(duplicates))}")
     if not docs:
         raise KnowledgeError(f"Thư mục {knowledge_dir} chưa có văn bản nào (*.md).")
+    if cache is not None and fresh != known:
+        _write_cache(cache, fresh)
     return docs
 
 
+def _read_cache(cache: Path | None) -> dict:
+    if cache is None or not cache.exists():
+        return {}
+    try:
+        with open(cache, "rb") as fh:
+            data = pickle.load(fh)
+        return data if isinstance(data, dict) and data.get("format") == CACHE_FORMAT else {}
+    except Exception:  # a damaged cache only costs time
+        return {}
+
+
+def _write_cache(cache: Path, entries: dict) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(cache.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump({**entries, "format": CACHE_FORMAT}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a full disk or read-only data folder: the next load parses again
+
+
 def document_hash(doc: Document) -> str:
-    payload = repr(sorted(doc.metadata().items(), key=lambda kv: kv[0])) + doc.body
+    fields = [getattr(doc, k) for k in FIELDS if k != "id"] + [doc.id]
+    payload = json.dumps([fields, doc.extra], sort_keys=True, default=str, ensure_ascii=False) + doc.body
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]

@@ -301,7 +301,7 @@ def refresh(settings: Settings, embedder: Embedder | None = None, show_progress:
     tolerance = tolerance_of(settings) if tolerance is None else tolerance
     with refresh_lock(data_dir):
         cleaned = store.clean_leftovers(data_dir)  # a killed run's candidate is never kept, never served
-        docs = load_documents(settings.knowledge_dir)
+        docs = load_documents(settings.knowledge_dir, settings.data_dir / "cache" / "documents.pickle")
         embedder = embedder or load_embedder(settings)
         live, why_full = _live_index(settings, embedder.model_id)
         previous = live.version if live else store.current_version(data_dir)
@@ -400,7 +400,8 @@ def rollback(settings: Settings) -> RollbackReport:
         old, new = store.rollback(settings.data_dir)
     try:
         served = store.read_manifest(store.indexes_dir(settings.data_dir) / new).documents
-        docs = {d.id: document_hash(d) for d in load_documents(settings.knowledge_dir)}
+        cache = settings.data_dir / "cache" / "documents.pickle"
+        docs = {d.id: document_hash(d) for d in load_documents(settings.knowledge_dir, cache)}
         differing = sorted({d for d in docs if served.get(d) != docs[d]} | {d for d in served if d not in docs})
     except Exception:  # the rollback itself succeeded; the hint is best effort
         differing = []
