@@ -29,6 +29,7 @@ from bot.types import Answer
 from bot.wards import WardProfiles
 
 MAX_BODY = 700  # characters of an answer before its sources: one phone screen
+MISSES = ("not_found", "no_procedure")  # decision routes that count towards offering a person
 _SOURCE_WORDS = {"nguon", "xem nguon", "/nguon", "nguon trich dan", "trich dan", "/sources", "sources",
                  "nguon dau", "nguon o dau"}
 _START_WORDS = {"/start", "bat dau", "start", "/batdau"}
@@ -244,7 +245,7 @@ class Conversation:
         if answer.kind not in ("answer", "not_found", "choice"):  # greetings, refusals: no buttons
             return [Reply(body, kind=answer.kind)]
         out = [self._answer_reply(body, answer, memory, qid, key)]
-        if answer.kind == "not_found":
+        if getattr(answer.decision, "route", None) in MISSES:  # the core's honest "not found", not "be more precise"
             memory.misses += 1
             if memory.misses >= 2:
                 memory.misses = 0

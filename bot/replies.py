@@ -94,6 +94,7 @@ THANKS_DOWN = (
     "Cảm ơn bạn đã cho biết 👎. Câu trả lời chưa đúng hay còn thiếu ở đâu? Bạn nhắn thêm một câu để cán bộ xem lại "
     "nhé. Cần hỏi ngay: Tổng đài 1022 của tỉnh, thành phố hoặc 1800.1096 (Cổng Dịch vụ công quốc gia)."
 )
+VOTE_NOTED = "Đã ghi nhận đánh giá của bạn."
 VOTE_NOT_SAVED = "Xin lỗi, lúc này mình chưa ghi được đánh giá của bạn. Bạn thử lại sau ít phút nhé."
 NO_VOTE_TARGET = "Chưa có câu trả lời nào để đánh giá. Bạn hãy đặt câu hỏi trước nhé."
 SOURCES_HEAD = "Nguồn của câu trả lời gần nhất:"

@@ -1,11 +1,11 @@
-"""Telegram channel: the one assistant behind a python-telegram-bot (v22) application.
+"""Telegram channel: a python-telegram-bot (v22) adapter over the conversation layer.
 
-The channel only formats and delivers; answering is `assistant.answer(question) -> Answer` (any object
-with that method, so a hot-reloading wrapper can be swapped in). Everything remembered goes through
-the `Store` (redacted). Polling when TELEGRAM_WEBHOOK_URL is unset, a webhook server otherwise: the
-project's own ASGI handler (`bot.telegram_webhook`) on uvicorn, which bounds the body, checks the
-secret in constant time before parsing, and drops replayed update ids (kept in the store) before
-handing the update to PTB's update queue.
+Everything a citizen reads is decided in `bot.conversation` (answers, follow-ups, sources, votes, care); this
+module only turns updates into `Incoming`, draws `Reply` actions as inline buttons and bold spans as HTML, and
+delivers. Polling when TELEGRAM_WEBHOOK_URL is unset, a webhook server otherwise: the project's own ASGI handler
+(`bot.telegram_webhook`) on uvicorn, which bounds the body, checks the secret in constant time before parsing,
+and drops replayed update ids (kept in the store) before handing the update to PTB's update queue. The "/" menu
+(`setMyCommands`) is registered at start-up.
 """
 from __future__ import annotations
 
@@ -13,137 +13,71 @@ import asyncio
 import html
 import logging
 import re
-import time
-from typing import Any, Protocol, Sequence
+from typing import Any, Sequence
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatAction, MessageLimit, ParseMode
-from telegram.error import BadRequest
-from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, ApplicationHandlerStop,
-                          CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters)
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes,
+                          MessageHandler, filters)
 
 from bot import replies
-from bot.flood import BUSY, DEFAULT_FLOOD_LIMIT, AssistantBusy, ChatLocks, FloodGuard
+from bot.conversation import AnswersQuestions, Conversation, Incoming, Reply
+from bot.flood import DEFAULT_FLOOD_LIMIT
 from bot.redact import redact
-from bot.store import Store, StoreWriteFailed
-from bot.types import Answer
+from bot.render import split_message
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_CHARS = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted by Telegram in UTF-16 code units
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
-
-START = (
-    replies.GREETING + "\n\nMình chưa có thông tin về hồ sơ, giấy tờ, lệ phí của từng thủ tục cụ thể và không xem "
-    "được hồ sơ của riêng bạn; khi không tìm thấy câu trả lời trong văn bản, mình sẽ nói rõ và chỉ chỗ hỏi tiếp. "
-    "Gõ /help để xem ví dụ, /hotline để xem số tổng đài."
-)
-HOTLINE = (
-    "Các kênh hỗ trợ:\n"
-    "• Tổng đài 1800.1096: hỗ trợ dùng Cổng Dịch vụ công quốc gia (tài khoản, nộp hồ sơ, tra cứu hồ sơ).\n"
-    "• Tổng đài 1022 của tỉnh, thành phố (nếu địa phương có): hỏi về thủ tục, phản ánh, kiến nghị tại địa phương; "
-    "có nơi phải bấm kèm mã vùng.\n"
-    "• Đường dây nóng của xã, phường: xem tại bộ phận một cửa hoặc trang thông tin của xã, phường.\n"
-    "• Tra cứu thủ tục, nộp hồ sơ trực tuyến: https://dichvucong.gov.vn"
-)
-FLOOD = "Bạn gửi nhanh quá, mình chưa kịp trả lời. Bạn vui lòng đợi một chút rồi gửi lại câu hỏi nhé."
-THANKS_VOTE = "Cảm ơn bạn đã góp ý! Cán bộ sẽ xem lại câu trả lời này."
-VOTE_NOT_SAVED = "Xin lỗi, lúc này mình chưa ghi được đánh giá của bạn. Bạn thử lại sau ít phút nhé."
-SOURCES_GONE = "Xin lỗi, mình không còn lưu nguồn của câu trả lời này. Bạn hãy hỏi lại nhé."
+START = replies.START
+HOTLINE = replies.HOTLINE
+FLOOD = replies.FLOOD
+THANKS_UP = replies.THANKS_UP
 NO_TOKEN = ("Chưa có TELEGRAM_BOT_TOKEN. Hãy lấy mã bot từ @BotFather rồi đặt biến môi trường TELEGRAM_BOT_TOKEN "
             "(hoặc ghi vào tệp .env) trước khi chạy `cchc telegram`.")
-SOURCES_HEAD = "Nguồn của câu trả lời:"
-BUTTON_SOURCES = "📄 Xem nguồn"
-BUTTON_UP = "👍"
-BUTTON_DOWN = "👎"
-
-
-class AnswersQuestions(Protocol):
-    def answer(self, question: str) -> Answer: ...
+BUTTON_SOURCES = replies.BUTTON_SOURCES
+COMMANDS = [("start", "Bắt đầu, giới thiệu trợ lý"), ("help", "Ví dụ câu hỏi"), ("hotline", "Số tổng đài hỗ trợ"),
+            ("phuong", "Cho biết phường, xã của bạn, ví dụ /phuong An Hải"), ("nguon", "Xem nguồn câu trả lời gần nhất")]
 
 
 class ChannelConfigError(RuntimeError):
     """A missing or wrong Telegram setting; the message is Vietnamese, for the operator."""
 
 
-# -- text splitting ---------------------------------------------------------------------------
 def tg_len(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units)."""
     return len(text.encode("utf-16-le")) // 2
 
 
-_BOUNDARIES = ("\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ")
-
-
 def split_text(text: str, limit: int = MAX_CHARS) -> list[str]:
-    """Cut plain text into parts of at most `limit` (Telegram) characters, at paragraph, line,
-    sentence or word boundaries where possible. Split before escaping: the limit is on visible text."""
-    text = text.strip()
-    parts: list[str] = []
-    while tg_len(text) > limit:
-        window = text[:limit]
-        while tg_len(window) > limit:  # astral characters count twice
-            window = window[:-1]
-        cut = -1
-        for sep in _BOUNDARIES:
-            pos = window.rfind(sep)
-            if pos > limit // 3:  # not a tiny first part
-                cut = pos + len(sep.rstrip(" ")) if sep.strip() else pos
-                break
-        if cut <= 0:
-            cut = len(window)
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        parts.append(text)
-    return parts
+    """Plain text cut at sentence (else word) boundaries into parts Telegram accepts (split before escaping)."""
+    return split_message(text, limit, tg_len)
 
 
-def sources_blocks(citations: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(header, passage) per citation: '[1] Kế hoạch …, mục II > 1, ngày 26/01/2026' and the passage."""
-    blocks = []
-    for c in citations:
-        header = c.get("label") or f"[{c.get('n')}] {c.get('title', '')}"
-        body = (c.get("text") or "").strip()
-        source = c.get("source") or ""
-        if source.startswith(("http://", "https://")):
-            body += f"\n(Nguồn gốc: {source})"
-        blocks.append((header, body))
-    return blocks
+def to_html(reply: Reply) -> str:
+    """The reply's text escaped, its bold spans in <b>."""
+    out, pos = [], 0
+    for start, end in reply.bold:
+        out += [html.escape(reply.text[pos:start], quote=False), "<b>", html.escape(reply.text[start:end], quote=False),
+                "</b>"]
+        pos = end
+    return "".join(out) + html.escape(reply.text[pos:], quote=False)
 
 
-def render_sources(citations: Sequence[dict[str, Any]], limit: int = MAX_CHARS) -> list[tuple[str, str]]:
-    """Messages as (html, plain) pairs: bold headers, escaped passages, each under the limit."""
-    pieces: list[tuple[str, str]] = [(f"<b>{html.escape(SOURCES_HEAD)}</b>", SOURCES_HEAD)]
-    for header, body in sources_blocks(citations):
-        budget = limit - tg_len(header) - 2
-        for i, part in enumerate(split_text(body, budget) or [""]):
-            head = header if i == 0 else header + " (tiếp)"
-            pieces.append((f"<b>{html.escape(head)}</b>\n{html.escape(part)}", f"{head}\n{part}"))
-    messages: list[tuple[str, str]] = []
-    cur_html, cur_plain = "", ""
-    for h, p in pieces:
-        joined = f"{cur_plain}\n\n{p}" if cur_plain else p
-        if cur_plain and tg_len(joined) > limit:
-            messages.append((cur_html, cur_plain))
-            cur_html, cur_plain = h, p
-        else:
-            cur_html, cur_plain = (f"{cur_html}\n\n{h}" if cur_html else h), joined
-    if cur_plain:
-        messages.append((cur_html, cur_plain))
-    return messages
-
-
-# -- handlers ----------------------------------------------------------------------------------
-def answer_keyboard(question_id: int, citations_key: str | None) -> InlineKeyboardMarkup:
-    """'Xem nguồn' (when there are sources) and 👍/👎. Callback data stays far below 64 bytes."""
-    rows = []
-    if citations_key:
-        rows.append([InlineKeyboardButton(BUTTON_SOURCES, callback_data=f"src:{citations_key}")])
-    if question_id:  # 0: the question could not be logged (disk full), so a vote could not be stored either
-        rows.append([InlineKeyboardButton(BUTTON_UP, callback_data=f"v:{question_id}:1"),
-                     InlineKeyboardButton(BUTTON_DOWN, callback_data=f"v:{question_id}:-1")])
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Sources on one row, 👍/👎 on the next, each choice or "gặp cán bộ" on its own row (callback data ≤ 64 bytes)."""
+    if not reply.actions:
+        return None
+    votes = [a for a in reply.actions if a.payload.startswith("v:")]
+    rows = [[InlineKeyboardButton(a.label, callback_data=a.payload[:64])] for a in reply.actions if a not in votes]
+    rows.sort(key=lambda row: not row[0].callback_data.startswith("src:"))
+    if votes:
+        rows.insert(1 if rows and rows[0][0].callback_data.startswith("src:") else 0,
+                    [InlineKeyboardButton(a.label, callback_data=a.payload[:64]) for a in votes])
     return InlineKeyboardMarkup(rows)
 
 
@@ -152,143 +86,74 @@ def _is_entity_error(exc: BadRequest) -> bool:
     return "parse entities" in msg or "entity" in msg or "entities" in msg
 
 
-async def send_long(bot: Any, chat_id: int, parts: Sequence[tuple[str, str]],
-                    reply_markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None) -> None:
-    """Send (html, plain) parts in order; the keyboard goes on the last one. If Telegram rejects the
-    HTML entities, that part is sent again as plain text rather than lost."""
-    for i, (html_text, plain) in enumerate(parts):
-        last = i == len(parts) - 1
-        kwargs: dict[str, Any] = {"reply_markup": reply_markup if last else None}
+async def send_replies(bot: Any, chat_id: int, out: Sequence[Reply], reply_to: int | None = None) -> None:
+    """Send replies in order as HTML; if Telegram rejects the HTML entities, that part goes again as plain text."""
+    for i, reply in enumerate(out):
+        kwargs: dict[str, Any] = {"reply_markup": keyboard(reply)}
         if i == 0 and reply_to:
             kwargs["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
         try:
-            await bot.send_message(chat_id, html_text, parse_mode=ParseMode.HTML, **kwargs)
+            await bot.send_message(chat_id, to_html(reply), parse_mode=ParseMode.HTML, **kwargs)
         except BadRequest as exc:
             if not _is_entity_error(exc):
                 raise
             log.warning("Telegram rejected HTML entities (%s); sending as plain text", exc)
-            await bot.send_message(chat_id, plain, **kwargs)
-
-
-def html_parts(text: str) -> list[tuple[str, str]]:
-    """Split first (visible length), then escape each part."""
-    return [(html.escape(p, quote=False), p) for p in split_text(text)]
+            await bot.send_message(chat_id, reply.text, **kwargs)
 
 
 class TelegramBot:
-    """Handlers bound to one assistant and one store."""
+    """PTB handlers around one conversation."""
 
     def __init__(self, assistant: AnswersQuestions, store: Store, flood_limit: str = DEFAULT_FLOOD_LIMIT) -> None:
-        self.assistant = assistant
         self.store = store
-        self.flood = FloodGuard(flood_limit)
-        self.chats = ChatLocks()
+        self.conversation = Conversation(assistant, store, CHANNEL, flood_limit=flood_limit)
 
-    def user_hash(self, update: Update) -> str:
-        user = update.effective_user
-        return self.store.hash_user(CHANNEL, user.id if user else "unknown")
-
-    async def guard(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Runs before every message handler: stops floods politely (one warning per window)."""
-        user = update.effective_user
-        if user is None or update.effective_chat is None:
-            return
-        key = str(user.id)
-        if self.flood.allow(key):
-            return
-        log.info("flood limit hit by user %s", self.user_hash(update)[:8])
-        if self.flood.should_warn(key):
-            await context.bot.send_message(update.effective_chat.id, FLOOD)
-        raise ApplicationHandlerStop
-
-    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await update.effective_message.reply_text(START)
-
-    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await update.effective_message.reply_text(replies.HELP)
-
-    async def hotline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await update.effective_message.reply_text(HOTLINE)
-
-    async def question(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Updates run concurrently; one question per chat at a time keeps each chat's answers in order."""
-        async with self.chats.hold(str(update.effective_message.chat_id)):
-            await self._question(update, context)
-
-    async def _question(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
+    async def message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
         chat_id = message.chat_id
-        started = time.perf_counter()
-        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
         typing = asyncio.create_task(self._keep_typing(context.bot, chat_id))
-        text = message.text or ""
         try:
-            answer: Answer = await asyncio.to_thread(self.assistant.answer, text)  # CPU-bound: off the event loop
-        except AssistantBusy:
-            log.warning("assistant busy: question of user %s not answered", self.user_hash(update)[:8])
-            await context.bot.send_message(chat_id, BUSY)
-            return
+            out = await self.conversation.handle(chat_id, Incoming(message.text or ""), user.id if user else None)
         finally:
             typing.cancel()
-        reply_ms = (time.perf_counter() - started) * 1000
-        markup = None
-        try:
-            qid, key = await asyncio.to_thread(self._remember, update, text, answer, reply_ms)
-        except Exception:  # noqa: BLE001 - the log is lost, the citizen still gets the answer
-            log.exception("could not log a Telegram question; answering without buttons")
-            qid, key = 0, None
-        if answer.kind in ("answer", "not_found"):  # greetings, refusals: logged for the counts, no buttons
-            markup = answer_keyboard(qid, key) if qid or key else None
-        await send_long(context.bot, chat_id, html_parts(answer.text), markup)
+        await send_replies(context.bot, chat_id, out)
+
+    async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        chat_id = update.effective_message.chat_id
+        await send_replies(context.bot, chat_id,
+                           await self.conversation.handle(chat_id, Incoming.other(), user.id if user else None))
 
     @staticmethod
     async def _keep_typing(bot: Any, chat_id: int, every: float = 4.5) -> None:
         """Telegram shows 'typing…' for 5 s; renew it while a slow answer is being computed."""
         while True:
-            await asyncio.sleep(every)
             try:
                 await bot.send_chat_action(chat_id, ChatAction.TYPING)
             except Exception as exc:  # noqa: BLE001 - cosmetic; the answer matters
                 log.debug("typing action failed: %s", exc)
-
-    def _remember(self, update: Update, text: str, answer: Answer, reply_ms: float) -> tuple[int, str | None]:
-        qid = self.store.log_question(CHANNEL, self.user_hash(update), text, answer.text, answer.found,
-                                      answer.citations, round(reply_ms, 1), kind=answer.kind)
-        key = self.store.save_citations(answer.citations, qid) if answer.citations else None
-        return qid, key
-
-    async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await update.effective_message.reply_text(replies.NO_TEXT)
+            await asyncio.sleep(every)
 
     async def callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
+        """A button: the conversation answers; a short acknowledgement becomes the pop-up, the rest messages."""
+        query, user = update.callback_query, update.effective_user
+        message = query.message
+        chat_id = message.chat.id if message else (user.id if user else 0)
         data = query.data or ""
-        if data.startswith("src:"):
-            citations = await asyncio.to_thread(self.store.get_citations, data[4:])
-            if not citations:
-                await query.answer(SOURCES_GONE, show_alert=True)
-                return
-            await query.answer()
-            reply_to = query.message.message_id if query.message else None
-            await send_long(context.bot, query.message.chat.id, render_sources(citations), reply_to=reply_to)
-        elif data.startswith("v:"):
-            try:
-                _, qid, vote = data.split(":")
-                await asyncio.to_thread(self.store.record_vote, int(qid), CHANNEL, self.user_hash(update), int(vote))
-            except (ValueError, LookupError) as exc:  # forged or stale button
-                log.warning("vote not stored for %r: %r", data, exc)
-                await query.answer()
-                return
-            except StoreWriteFailed:  # disk full: counted by the store; tell the citizen honestly
-                await query.answer(VOTE_NOT_SAVED, show_alert=True)
-                return
-            await query.answer(THANKS_VOTE)
-            await self._drop_vote_buttons(query)
+        out = await self.conversation.handle(chat_id, Incoming.button(data), user.id if user else None)
+        voted = any(r.text in (replies.THANKS_UP, replies.THANKS_DOWN) for r in out)
+        if len(out) == 1 and out[0].toast:  # 👍 thanks, "not saved", "sources gone": a pop-up, no message
+            await query.answer(out[0].text[:200], show_alert=out[0].text != replies.THANKS_UP)
+            out = []
         else:
-            await query.answer()
+            await query.answer(replies.VOTE_NOTED if data.startswith("v:") and out else None)
+        if voted:
+            await self._drop_vote_buttons(query)
+        if out and chat_id:
+            await send_replies(context.bot, chat_id, out, reply_to=message.message_id if message else None)
 
     async def _drop_vote_buttons(self, query: Any) -> None:
-        """After a vote keep only 'Xem nguồn', so the citizen sees the vote was taken."""
+        """After a vote keep only the other buttons, so the citizen sees the vote was taken."""
         message = query.message
         if message is None:
             return
@@ -313,6 +178,14 @@ class TelegramBot:
                 log.exception("could not tell the citizen about the error")
 
 
+async def register_commands(app: Application) -> None:
+    """The "/" menu: /start, /help, /hotline, /phuong, /nguon. A refusal is logged, never fatal."""
+    try:
+        await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    except TelegramError as exc:
+        log.warning("Telegram setMyCommands failed (%s); the \"/\" menu stays as it was", exc)
+
+
 def file_url_for(base_url: str) -> str:
     """https://api.telegram.org/bot → https://api.telegram.org/file/bot (the same host for files)."""
     return base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url.rstrip("/") + "/file/bot"
@@ -333,17 +206,12 @@ def build_application(settings: Any, assistant: AnswersQuestions, store: Store,
                .concurrent_updates(True))
     if telegram_rate_limit:
         builder = builder.rate_limiter(AIORateLimiter())
-    app = builder.build()
+    app = builder.post_init(register_commands).build()
     bot = TelegramBot(assistant, store, flood_limit)
     app.bot_data["cchc"] = bot
     private = filters.ChatType.PRIVATE
-    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & (filters.COMMAND | private),
-                                   bot.guard), group=-1)
-    app.add_handler(CommandHandler("start", bot.start))
-    app.add_handler(CommandHandler(["help", "trogiup"], bot.help))
-    app.add_handler(CommandHandler("hotline", bot.hotline))
-    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND & private,
-                                   bot.question))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & (private | filters.COMMAND),
+                                   bot.message))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.TEXT & ~filters.StatusUpdate.ALL,
                                    bot.not_text))
     app.add_handler(CallbackQueryHandler(bot.callback))

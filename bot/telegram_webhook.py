@@ -146,6 +146,9 @@ def run_webhook(application: Application, settings: Any, secret: str, store: Sto
     serving: asyncio.Task | None = None
     try:
         loop.run_until_complete(application.initialize())
+        from bot.telegram import register_commands
+
+        loop.run_until_complete(register_commands(application))  # post_init runs only in PTB's own run_* methods
         loop.run_until_complete(application.bot.set_webhook(settings.telegram_webhook_url, secret_token=secret,
                                                              allowed_updates=list(allowed_updates)))
         loop.run_until_complete(application.start())

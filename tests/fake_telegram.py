@@ -1,6 +1,6 @@
 """A small fake Telegram Bot API server on 127.0.0.1, for driving the real PTB Application over HTTP.
 
-It implements the methods the bot uses (getMe, getUpdates with long polling, sendMessage,
+It implements the methods the bot uses (getMe, getUpdates with long polling, sendMessage, setMyCommands,
 sendChatAction, answerCallbackQuery, editMessageReplyMarkup, deleteWebhook, setWebhook,
 getWebhookInfo), records every call, serves queued updates, and can fail a method on demand
 (e.g. 400 "can't parse entities") the way Telegram does.
@@ -19,7 +19,7 @@ from aiohttp import web
 
 BOT_USER = {"id": 777000111, "is_bot": True, "first_name": "Trợ lý CCHC", "username": "cchc_test_bot",
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
-JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "reply_parameters", "link_preview_options"}
+JSON_FIELDS = {"reply_markup", "allowed_updates", "entities", "reply_parameters", "link_preview_options", "commands"}
 
 
 @dataclass
@@ -49,6 +49,7 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.webhook: dict[str, Any] | None = None
+        self.commands: Any = None  # what setMyCommands registered (the "/" menu)
         self.listeners: list[Callable[[Call], None]] = []  # called (server thread) for every recorded call
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -230,6 +231,10 @@ class FakeTelegram:
         return {"message_id": int(params.get("message_id", 0)), "date": int(time.time()),
                 "chat": {"id": int(params.get("chat_id", 0)), "type": "private"}, "from": BOT_USER, "text": "…",
                 **({"reply_markup": params["reply_markup"]} if params.get("reply_markup") else {})}
+
+    async def api_setMyCommands(self, params: dict[str, Any]) -> Any:
+        self.commands = params.get("commands")
+        return True
 
     async def api_deleteWebhook(self, params: dict[str, Any]) -> Any:
         self.webhook = None

@@ -1,9 +1,14 @@
 """The Telegram channel end to end: the real PTB Application, over real HTTP on 127.0.0.1, against a fake
 Bot API server (tests/fake_telegram.py), answering with the real assistant over the real knowledge/ index.
 
-Two stub assistants appear, each where the real one cannot produce the input under test: a 9000-character
-answer (the split logic is under test; no real answer is that long) and an answer echoing the question
-(the real assistant never repeats a question, so only a stub can put user markup into an answer).
+Stub assistants appear only where the real one cannot produce the input under test: a 9000-character
+answer and passage (the cut and split logic is under test; no real answer is that long), an answer echoing the
+question (the real assistant never repeats a question, so only a stub can put user markup into an answer), and
+a failing one. The scripted conversation runs on the small procedure index of tests/conversation_kit.py.
+
+Changed on purpose with the conversation layer (issue 12): bodies are cut to a phone screen (the long answer's
+split is now tested on its sources), key facts are bold (compare text without tags), 👍 shows its own thanks
+as a pop-up and 👎 a message asking what was wrong, /start greets with what the bot can do now.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import asyncio
 import html
 import logging
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -23,10 +29,11 @@ import pytest
 
 from bot import replies
 from bot.store import SqliteStore
-from bot.telegram import (BUTTON_SOURCES, DEFAULT_FLOOD_LIMIT, FLOOD, START, THANKS_VOTE, build_application, run,
+from bot.telegram import (BUTTON_SOURCES, COMMANDS, DEFAULT_FLOOD_LIMIT, FLOOD, START, build_application, run,
                           split_text, tg_len)
-from bot.types import Answer
+from bot.types import Answer, Citation
 from index.settings import Settings
+from conversation_kit import SCRIPT, assert_script_replies, body_length, procedure_assistant
 from fake_telegram import FakeTelegram
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -109,6 +116,11 @@ def buttons(call) -> dict[str, str]:
     return {b["text"]: b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"] for b in row}
 
 
+def visible(call) -> str:
+    """What the citizen reads: the HTML without its tags, unescaped."""
+    return html.unescape(re.sub(r"</?b>", "", call.params["text"]))
+
+
 def ask(fake: FakeTelegram, chat_id: int, text: str):
     """Send a question and return the sendMessage call that carries the answer's keyboard."""
     before = len(answers_with_keyboard(fake, chat_id))
@@ -139,7 +151,7 @@ def test_sources_button_shows_document_and_passage(fake, start_bot, assistant):
     fake.wait_for(lambda: fake.calls_of("answerCallbackQuery"), what="callback answered")
     sources = fake.wait_for(lambda: [c for c in fake.calls_of("sendMessage", 102) if c.at > call.at],
                             what="sources message")
-    shown = html.unescape("\n".join(c.params["text"] for c in sources))
+    shown = "\n".join(visible(c) for c in sources)
     assert expected[0].title in shown
     assert " ".join(expected[0].text.split()[:12]) in " ".join(shown.split())  # the passage itself
     assert "<b>" in sources[0].params["text"] and sources[0].params["parse_mode"] == "HTML"
@@ -150,10 +162,13 @@ def test_thumbs_down_is_stored_with_question_answer_and_citations(fake, start_bo
     call = ask(fake, 103, QUESTION)
     fake.push(fake.callback_update(103, buttons(call)["👎"], call.result))
     done = fake.wait_for(lambda: fake.calls_of("answerCallbackQuery"), what="vote acknowledged")
-    assert done[0].params.get("text") == THANKS_VOTE
+    assert done[0].params.get("text") == replies.VOTE_NOTED
+    asked = fake.wait_for(lambda: [c for c in fake.calls_of("sendMessage", 103) if c.at > call.at], what="👎 reply")
+    assert visible(asked[0]) == replies.THANKS_DOWN  # asks what was wrong, offers the hotlines and a person
+    assert buttons(asked[0]) == {replies.BUTTON_PERSON: "person"}
     [fb] = store.list_feedback(vote=-1)
     assert fb.question == QUESTION and fb.vote == -1 and fb.channel == "telegram" and not fb.reviewed
-    assert fb.answer_text == html.unescape(call.params["text"])
+    assert fb.answer_text == visible(call)
     assert fb.citations and fb.citations[0]["text"]
     assert fb.user_hash == store.hash_user("telegram", 103) and len(fb.user_hash) == 32  # pseudonymous
     # the vote buttons disappear, "Xem nguồn" stays
@@ -161,6 +176,17 @@ def test_thumbs_down_is_stored_with_question_answer_and_citations(fake, start_bo
     kept = [b["text"] for row in edit.params["reply_markup"]["inline_keyboard"] for b in row]
     assert kept == [BUTTON_SOURCES]
     assert store.list_feedback(vote=1) == []
+
+
+def test_thumbs_up_shows_its_own_thanks_not_the_thumbs_down_text(fake, start_bot, assistant, store):
+    start_bot(assistant)
+    call = ask(fake, 109, QUESTION)
+    fake.push(fake.callback_update(109, buttons(call)["👍"], call.result))
+    done = fake.wait_for(lambda: fake.calls_of("answerCallbackQuery"), what="vote acknowledged")
+    fake.wait_for(lambda: fake.calls_of("editMessageReplyMarkup"), what="keyboard edited")
+    assert done[0].params.get("text") == replies.THANKS_UP
+    assert [c for c in fake.calls_of("sendMessage", 109) if c.at > call.at] == []  # a pop-up, no message
+    assert [f.vote for f in store.list_feedback(vote=None)] == [1]
 
 
 def test_every_question_is_logged_and_phone_numbers_are_redacted(fake, start_bot, assistant, store):
@@ -178,24 +204,29 @@ def test_every_question_is_logged_and_phone_numbers_are_redacted(fake, start_bot
 def test_not_found_answer_has_votes_but_no_sources_button(fake, start_bot, assistant, store):
     start_bot(assistant)
     call = ask(fake, 105, "Giá vé máy bay đi Paris tháng sau là bao nhiêu?")
-    assert "1800.1096" in html.unescape(call.params["text"])
+    assert "1800.1096" in visible(call)
     assert set(buttons(call)) == {"👍", "👎"}
     assert store.stats().not_found == 1
 
 
-def test_start_help_hotline_commands(fake, start_bot, assistant):
+def test_start_help_hotline_commands_and_the_command_menu(fake, start_bot, assistant):
     start_bot(assistant)
+    assert [c["command"] for c in fake.commands] == ["start", "help", "hotline", "phuong", "nguon"] == \
+        [name for name, _ in COMMANDS]  # the "/" menu, registered at start-up
     fake.push(fake.text_update(106, "/start"), fake.text_update(107, "/help"), fake.text_update(108, "/hotline"))
     fake.wait_for(lambda: all(fake.sent_texts(c) for c in (106, 107, 108)), what="command replies")
-    assert fake.sent_texts(106) == [START]
-    assert "không" in START and "thủ tục cụ thể" in START  # says what it does not know
-    assert fake.sent_texts(107) == [replies.HELP]
+    assert [visible(c) for c in fake.calls_of("sendMessage", 106)] == [START]
+    assert "không xem được hồ sơ của riêng bạn" in START  # says what it cannot do
+    assert [visible(c) for c in fake.calls_of("sendMessage", 107)] == [replies.HELP]
     assert "1800.1096" in fake.sent_texts(108)[0] and "1022" in fake.sent_texts(108)[0]
+    fake.push(fake.text_update(110, "/phuong Tân An"))
+    fake.wait_for(lambda: fake.sent_texts(110), what="ward saved")
+    assert visible(fake.calls_of("sendMessage", 110)[0]) == replies.WARD_SAVED.format(ward="phường Tân An")
 
 
 # ----------------------------------------------------------------------- formatting
 class LongAnswerAssistant:
-    """Stub: a 9000-character answer with markup characters; the splitting is what is under test."""
+    """Stub: a 9000-character answer and passage with markup characters; the cut and split are under test."""
 
     sentence = "Câu thứ {i} nói về thủ tục <đăng ký> & hồ sơ trực tuyến trên Cổng Dịch vụ công quốc gia. "
 
@@ -207,23 +238,27 @@ class LongAnswerAssistant:
         self.text = text.strip()
 
     def answer(self, question: str) -> Answer:
-        return Answer(question, self.text, True, kind="answer")
+        cite = Citation(1, "kh-dai", "Kế hoạch dài", "II", None, self.text, 1.0)
+        return Answer(question, self.text, True, [cite], kind="answer", body=self.text)
 
 
-def test_long_answer_split_on_sentence_boundaries_before_escaping(fake, start_bot):
+def test_long_answer_cut_to_a_phone_screen_and_long_sources_split_before_escaping(fake, start_bot):
     stub = LongAnswerAssistant()
     start_bot(stub)
-    fake.push(fake.text_update(201, "câu hỏi dài"))
-    fake.wait_for(lambda: answers_with_keyboard(fake, 201), what="last part with keyboard")
-    parts = [c for c in fake.calls_of("sendMessage", 201)]
-    assert len(parts) == 3
-    visible = [html.unescape(c.params["text"]) for c in parts]
-    assert all(tg_len(v) <= 4096 for v in visible)
+    call = ask(fake, 201, "câu hỏi dài")
+    shown = visible(call)
+    assert body_length(shown) <= 700 and shown.endswith(replies.MORE_IN_SOURCES)  # one phone screen
+    assert shown.split("\n")[0] in stub.text and shown.split("\n")[0].endswith(".")  # cut at a sentence end
+    fake.push(fake.callback_update(201, buttons(call)[BUTTON_SOURCES], call.result))
+    fake.wait_for(lambda: len([c for c in fake.calls_of("sendMessage", 201) if c.at > call.at]) >= 3,
+                  what="the sources in parts")
+    parts = [c for c in fake.calls_of("sendMessage", 201) if c.at > call.at]
+    seen = [visible(c) for c in parts]
+    assert all(tg_len(v) <= 4096 for v in seen)
     assert max(len(c.params["text"]) for c in parts) > 4096  # escaping happened after the split
-    assert all(v.endswith(".") for v in visible)  # cut at sentence ends
-    assert " ".join(visible) == stub.text
+    assert all(v.endswith((".", "”")) for v in seen)  # cut at sentence ends
+    assert " ".join(" ".join(seen).split()).count("Câu thứ") == stub.text.count("Câu thứ")  # nothing lost
     assert "&lt;đăng ký&gt; &amp; hồ sơ" in parts[0].params["text"]
-    assert [bool(c.params.get("reply_markup")) for c in parts] == [False, False, True]
 
 
 def test_split_text_handles_text_without_boundaries():
@@ -246,7 +281,7 @@ def test_html_in_question_is_escaped(fake, start_bot):
     assert call.params["parse_mode"] == "HTML"
     assert "<script>" not in call.params["text"] and "<b>" not in call.params["text"]
     assert "&lt;script&gt;" in call.params["text"]
-    assert html.unescape(call.params["text"]) == f"Bạn hỏi: {question}"
+    assert visible(call) == f"Bạn hỏi: {question}"
 
 
 def test_real_answer_with_ampersand_is_escaped(fake, start_bot, assistant):
@@ -256,7 +291,7 @@ def test_real_answer_with_ampersand_is_escaped(fake, start_bot, assistant):
     call = ask(fake, 203, question)
     assert "HĐND&UBND" in expected.text  # the section title of the real plan
     assert "HĐND&amp;UBND" in call.params["text"] and "HĐND&UBND" not in call.params["text"]
-    assert html.unescape(call.params["text"]) == expected.text
+    assert visible(call) == (expected.body or expected.text)
 
 
 def test_rejected_entities_are_resent_as_plain_text(fake, start_bot, assistant):
@@ -267,7 +302,7 @@ def test_rejected_entities_are_resent_as_plain_text(fake, start_bot, assistant):
     assert len(attempts) == 2 and not attempts[0].ok
     assert attempts[0].params["parse_mode"] == "HTML"
     assert "parse_mode" not in call.params
-    assert call.params["text"] == html.unescape(attempts[0].params["text"])  # the same answer, unescaped
+    assert call.params["text"] == visible(attempts[0])  # the same answer, as plain text
     assert BUTTON_SOURCES in buttons(call)
 
 
@@ -296,7 +331,7 @@ def test_errors_reach_the_log_and_the_citizen_gets_a_polite_message(fake, start_
     with caplog.at_level(logging.ERROR, logger="bot.telegram"):
         fake.push(fake.text_update(401, "số của tôi 0987654321, hỏi về tổng đài"))
         fake.wait_for(lambda: fake.sent_texts(401), what="error reply")
-    assert fake.sent_texts(401) == [replies.UNAVAILABLE]
+    assert [visible(c) for c in fake.calls_of("sendMessage", 401)] == [replies.UNAVAILABLE]
     records = [r for r in caplog.records if r.name == "bot.telegram" and r.levelno >= logging.ERROR]
     assert records and records[0].exc_info and "index file vanished" in str(records[0].exc_info[1])
     assert "0987654321" not in caplog.text and "[SĐT]" in caplog.text
@@ -346,3 +381,32 @@ def test_cli_refuses_to_start_without_token(tmp_path):
     assert proc.returncode == 2
     assert "Chưa có TELEGRAM_BOT_TOKEN" in proc.stderr
     assert not (tmp_path / "data").exists()  # refused before loading anything
+
+
+# ------------------------------------------------------------------ the scripted conversation
+def test_scripted_six_turn_conversation(fake, start_bot, tmp_path):
+    """Question, follow-up, a choice (button), a vote (button), "nguồn", an emergency: the replies every channel
+    gives; a restart of the bot between two turns keeps the memory (it is in the store)."""
+    bot = start_bot(procedure_assistant())
+    chat, turns, last = 601, [], None
+    for n, (text, kind) in enumerate(SCRIPT):
+        if n == 2:  # restart: a new application on the same store
+            bot.stop()
+            bot = start_bot(procedure_assistant())
+        before = len(fake.calls_of("sendMessage", chat))
+        acks = len(fake.calls_of("answerCallbackQuery"))
+        if kind in ("pick", "vote"):
+            label = {"pick": None, "vote": "👍"}[kind]
+            data = buttons(last)[label] if label else list(buttons(last).values())[1]
+            fake.push(fake.callback_update(chat, data, last.result))
+        else:
+            fake.push(fake.text_update(chat, text))
+        if kind == "vote":
+            ack = fake.wait_for(lambda: fake.calls_of("answerCallbackQuery")[acks:], what="vote pop-up")[0]
+            turns.append([ack.params["text"]])
+            continue
+        sent = fake.wait_for(lambda: fake.calls_of("sendMessage", chat)[before:], what=f"reply to {text!r}")
+        turns.append([visible(c) for c in sent])
+        last = sent[-1]
+    assert_script_replies(turns)
+    assert max(body_length(t[0]) for t in turns[:4]) <= 700
