@@ -102,6 +102,10 @@ class Conversation:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, self.handle_sync, chat_id, incoming, user_hash)
 
+    async def on_text(self, chat_id: str | int, user_id: str | int, text: str) -> list[str]:
+        """The texts to send back for one text message (channels without buttons, scripts)."""
+        return [r.text for r in await self.handle(chat_id, Incoming(text), user_id)]
+
     def handle_sync(self, chat_id: str | int, incoming: Incoming, user_hash: str | None = None) -> list[Reply]:
         user_hash = user_hash or self.store.hash_user(self.channel, chat_id)
         chat_hash = self.store.hash_user(self.channel, f"chat:{chat_id}")

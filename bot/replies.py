@@ -92,7 +92,8 @@ FLOOD = "Bạn gửi nhanh quá, mình chưa kịp trả lời. Bạn vui lòng 
 THANKS_UP = "Cảm ơn bạn đã đánh giá 👍! Bạn cứ hỏi tiếp nhé."
 THANKS_DOWN = (
     "Cảm ơn bạn đã cho biết 👎. Câu trả lời chưa đúng hay còn thiếu ở đâu? Bạn nhắn thêm một câu để cán bộ xem lại "
-    "nhé. Cần hỏi ngay: Tổng đài 1022 của tỉnh, thành phố hoặc 1800.1096 (Cổng Dịch vụ công quốc gia)."
+    "nhé. Cần hỏi ngay: Tổng đài 1022 của tỉnh, thành phố, 1800.1096 (Cổng Dịch vụ công quốc gia), hoặc nhắn "
+    "“gặp cán bộ”."
 )
 VOTE_NOTED = "Đã ghi nhận đánh giá của bạn."
 VOTE_NOT_SAVED = "Xin lỗi, lúc này mình chưa ghi được đánh giá của bạn. Bạn thử lại sau ít phút nhé."

@@ -1,0 +1,153 @@
+"""What the Zalo Bot and Zalo OA adapters share: errors, replay detection, bounded bodies, backoff, and the
+adapter base that hands each message to the conversation layer and sends its replies as text.
+
+Zalo has no inline buttons: the conversation layer writes actions as numbered text (choices) or explains the
+words that work ("nguồn", "1" 👍, "2" 👎) in the first reply of the day. Logs carry hashed ids, never text.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from typing import Any, Awaitable, Protocol
+
+import httpx
+from aiohttp import web
+
+from bot.conversation import Conversation, Incoming
+from bot.flood import ChatLocks
+from bot.store import Store
+from bot.types import Answer
+
+log = logging.getLogger("bot.zalo")
+
+BOT_CHANNEL = "zalo_bot"
+OA_CHANNEL = "zalo_oa"
+MAX_CHARS = 2000  # both Zalo APIs: 1–2000 characters per text message
+MAX_WEBHOOK_BODY = 64 * 1024  # one Zalo event or a small batch; bigger bodies are refused (413) unread
+
+
+class AnswersQuestions(Protocol):
+    def answer(self, question: str) -> Answer: ...
+
+
+class ZaloConfigError(RuntimeError):
+    """A missing or wrong Zalo setting; the message is Vietnamese, for the operator."""
+
+
+class ZaloApiError(RuntimeError):
+    """The Zalo API refused a call. Carries what Zalo said, never the token."""
+
+    def __init__(self, method: str, status: int, error_code: int | None, description: str) -> None:
+        super().__init__(f"{method}: HTTP {status}, error {error_code}: {description}")
+        self.method, self.status, self.error_code, self.description = method, status, error_code, description
+
+
+
+class RecentIds:
+    """Ids seen lately (bounded): Zalo may deliver one message twice; answer it once."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def first_time(self, key: str) -> bool:
+        if key in self._ids:
+            return False
+        self._ids[key] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+        return True
+
+
+async def first_delivery(seen: RecentIds, store: Store, channel: str, key: str) -> bool:
+    """In memory first (atomic within the event loop), then the store, so a replay is caught after a restart."""
+    if not seen.first_time(key):
+        return False
+    return await asyncio.to_thread(store.first_delivery, channel, key)
+
+
+def content_key(sender: Any, text: Any, timestamp: Any) -> str:
+    """Dedup key of a message without an id: what was said, by whom, when (hashed: no text is kept)."""
+    raw = json.dumps([str(sender or ""), str(text or ""), str(timestamp or "")], ensure_ascii=False)
+    return "h:" + hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+async def read_capped(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None when it is (declared or turns out) longer than `limit`; never reads past it."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    while True:
+        chunk = await request.content.read(min(65536, limit + 1 - len(body)))
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > limit:
+            return None
+
+
+def _json_body(resp: httpx.Response) -> Any:
+    """The decoded JSON of a Zalo response; {} when the body is not JSON (gateways answer HTML)."""
+    try:
+        return resp.json()
+    except ValueError:
+        return {}
+
+
+def _backoff_delay(base: float, attempt: int, retry_after: float | None = None, cap: float = 30.0) -> float:
+    if retry_after and retry_after > 0:
+        return min(float(retry_after), cap)
+    return min(base * (2 ** attempt), cap) * (0.75 + random.random() / 2)
+
+
+
+class ZaloAdapter(ABC):
+    """What the Zalo service needs from each API: webhook routes, a start-up call, an optional
+    long-running loop (polling), and a clean close that lets replies in flight finish."""
+
+    channel: str
+
+    def __init__(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+        self._tasks: set[asyncio.Task] = set()
+        self._chats = ChatLocks()  # replies of one chat go out in order, all parts of one before the next
+
+    async def reply_texts(self, chat_id: str, user_id: str, text: str | None) -> list[str]:
+        """The messages to send for one Zalo message (text, or None for an image, sticker, voice…)."""
+        incoming = Incoming(text) if isinstance(text, str) else Incoming.other()
+        return [r.text for r in await self.conversation.handle(chat_id, incoming, user_id)]
+
+    def routes(self) -> list[web.RouteDef]:
+        return []
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Check the credentials with Zalo and register the webhook (or clear it for polling)."""
+
+    async def run(self) -> None:
+        """Long-running work besides the webhook (polling); returns at once when there is none."""
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for replies still being computed or sent."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def close(self) -> None:
+        await self.drain()
+
+
+
+def _short(identifier: str) -> str:
+    """A log-friendly pseudonym of a Zalo id (not reversible)."""
+    return hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:8]
+
