@@ -66,7 +66,7 @@ class Assistant:
     # -- the four stages -----------------------------------------------------------------
     def understand(self, question: str) -> Understanding:
         u = understand(question, self.settings.max_question_chars, self.retriever.ward_names,
-                       rewrite=self.searcher.correct)
+                       rewrite=self.searcher.correct, cities=set(self.retriever.city_names))
         if u.kind == "question":
             u.restored = self.accents.restore(" ".join(u.text.split()[:40]))
             u.procedure_fields = procedure_fields(u.text)

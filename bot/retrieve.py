@@ -7,12 +7,18 @@ procedures are recognised by name through the procedure catalogue, not ranked ag
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from bot.policy import Policy
 from bot.understand import Understanding
 from index.chunk import PROCEDURE_TYPE
 from index.metadata import ward_key
+
+
+def city_key(city: str) -> str:
+    """'thành phố Hải Phòng', 'Tỉnh Quảng Trị', 'Hải Phòng' → 'hai phong'."""
+    return re.sub(r"^(thanh pho|tinh|tp)\s+", "", " ".join(re.findall(r"[a-z0-9]+", fold(city))))
 from index.search import Mode, Searcher
 from index.types import Chunk, Hit
 from index.vietnamese import fold
@@ -32,6 +38,7 @@ class DocInfo:
     scope: str | None
     ward: str | None  # ward key ("an hai")
     year: int | None
+    city: str | None = None  # folded province or city ("quang tri", "hai phong")
 
 
 class Retriever:
@@ -44,7 +51,10 @@ class Retriever:
         self.docs: dict[str, DocInfo] = {}
         for c in searcher.chunks:
             if c.doc_id not in self.docs:
-                self.docs[c.doc_id] = DocInfo(c.doc_id, c.title, c.doc_type, c.scope, ward_key(c.ward), c.year)
+                city = (c.meta or {}).get("city")
+                self.docs[c.doc_id] = DocInfo(c.doc_id, c.title, c.doc_type, c.scope, ward_key(c.ward), c.year,
+                                              city_key(city) if city else None)
+        self.city_names = {d.city: d.city for d in self.docs.values() if d.city}
         self.ward_names = self._ward_names(searcher.chunks)
         self.newest = self._newest_plans()
         self._exclude = {d.doc_id for d in self.docs.values() if d.type == PROCEDURE_TYPE}
@@ -86,6 +96,8 @@ class Retriever:
             f = 1.0
             if u.wards and d.scope == "ward":
                 f *= p.ward_boost if d.ward in u.wards else p.other_ward_factor
+            if u.cities and d.city:  # "… của Hải Phòng": another province's documents do not answer
+                f *= p.ward_boost if d.city in u.cities else p.other_ward_factor
             if u.years:
                 f *= p.year_boost if d.year in u.years else p.other_year_factor
             elif d.doc_id in self.newest:

@@ -65,6 +65,7 @@ class Understanding:
     folded: str = ""  # folded, synonyms applied, bounded: what keyword search and coverage read
     wards: set[str] = field(default_factory=set)  # ward keys named ("an hai")
     years: set[int] = field(default_factory=set)
+    cities: set[str] = field(default_factory=set)  # provinces or cities named ("hai phong")
     asks_list: bool = False
     asks_quantity: bool = False
     asks_phone: bool = False
@@ -109,7 +110,7 @@ def has_cue(folded: str, cues: list[str]) -> bool:
 
 
 def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
-               rewrite=lambda folded: folded) -> Understanding:
+               rewrite=lambda folded: folded, cities: set[str] | frozenset = frozenset()) -> Understanding:
     """`wards` maps a folded ward name or former name to its key; `rewrite` is the index's typo/synonym step."""
     u = Understanding(raw=raw or "")
     if raw and len(raw) > max_chars:
@@ -134,6 +135,7 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     folded = " ".join(words)
     u.wards, folded = _wards(folded, wards or {})
     u.years = {int(y) for y in RE_YEAR.findall(folded)}
+    u.cities = {c for c in cities if re.search(rf"\b{re.escape(c)}\b", folded)}
     u.folded = rewrite(folded)
     u.asks_list = bool(RE_LIST.search(u.folded))
     u.asks_quantity = bool(RE_QUANTITY.search(u.folded))

@@ -120,7 +120,7 @@ def chunk_document(doc: Document, chunk_size: int, chunk_overlap: int) -> list[C
         return [Chunk(id=f"{doc.id}#0", section=CARD_SECTION, text=card, passage=card, meta=meta, **common)]
     card = document_card(doc)
     chunks = [Chunk(id=f"{doc.id}#0", section=CARD_SECTION, text=f"{header(doc, CARD_SECTION)}\n{card}",
-                    passage=card, meta=_json_safe(doc.extra), **common)]
+                    passage=card, meta=_json_safe({**doc.extra, "city": doc.city}), **common)]
     for section in by_heading.split_text(doc.body):
         path = section_path(section.metadata)
         content = section.page_content
