@@ -321,6 +321,25 @@ def cmd_zalo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_messenger(args: argparse.Namespace) -> int:
+    """Serve a Facebook page's Messenger webhook until Ctrl+C."""
+    import logging
+
+    from bot.messenger import MessengerConfig, MessengerConfigError, run_messenger
+    from bot.store import open_store
+
+    try:
+        config = MessengerConfig.from_env()  # before loading the model: a missing setting fails in a second
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        print("Trợ lý CCHC (Messenger) — đang nạp mô hình và chỉ mục…", flush=True)
+        settings = get_settings()
+        run_messenger(settings, _assistant(), open_store(settings), config)
+    except MessengerConfigError as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cchc", description="Trợ lý CCHC — hỏi đáp thủ tục và cải cách hành chính.")
     parser.add_argument("--version", action="version", version=f"cchc {_version()}")
@@ -387,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     console.set_defaults(func=cmd_console)
     zalo = sub.add_parser("zalo", help="chạy Zalo Bot và/hoặc Zalo OA (tuỳ biến môi trường đã đặt)")
     zalo.set_defaults(func=cmd_zalo)
+    messenger = sub.add_parser("messenger", help="chạy webhook Facebook Messenger (biến MESSENGER_* trong môi trường)")
+    messenger.set_defaults(func=cmd_messenger)
     return parser
 
 
