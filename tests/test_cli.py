@@ -15,7 +15,9 @@ def assert_no_traceback(proc):
 
 
 def check_answer_json(obj: dict, question: str) -> None:
-    assert set(obj) == {"question", "answer", "found", "citations", "timings_ms"}
+    assert set(obj) == {"question", "answer", "body", "sources", "options", "found", "kind", "rule", "citations",
+                        "timings_ms"}
+    assert obj["answer"].startswith(obj["body"]) and len(obj["body"]) <= 700  # sources kept apart for channels
     assert obj["question"] == question
     assert isinstance(obj["answer"], str) and obj["answer"]
     assert isinstance(obj["found"], bool)
