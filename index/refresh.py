@@ -327,12 +327,13 @@ def refresh(settings: Settings, embedder: Embedder | None = None, show_progress:
         try:
             return _build_check_publish(settings, docs, embedder, live, report, version, hashes, previous,
                                         tolerance, run_eval, show_progress, started)
-        except Exception as exc:
-            if not store.is_disk_full(exc, data_dir):
-                raise
+        except BaseException as exc:  # Ctrl+C included: a candidate that did not go live is removed now
+            full = isinstance(exc, Exception) and store.is_disk_full(exc, data_dir)
             if version != store.current_version(data_dir):
-                store.remove_version(data_dir, version)  # the partial folder is already gone
-            raise store.disk_full(data_dir) from exc
+                store.remove_version(data_dir, version)  # (write_version already removed its partial folder)
+            if full:
+                raise store.disk_full(data_dir) from exc
+            raise
 
 
 def _build_check_publish(settings: Settings, docs: list[Document], embedder: Embedder,

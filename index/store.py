@@ -90,8 +90,8 @@ def write_version(data_dir: Path, version: str, manifest: Manifest, chunks: list
         if on_partial is not None:
             on_partial()
         tmp.rename(target)
-    except Exception as exc:
-        full = is_disk_full(exc, data_dir)  # before the cleanup frees the space again
+    except BaseException as exc:  # Ctrl+C included: no partial folder is left behind
+        full = isinstance(exc, Exception) and is_disk_full(exc, data_dir)  # before the cleanup frees space
         shutil.rmtree(tmp, ignore_errors=True)
         if full:
             raise disk_full(data_dir) from exc

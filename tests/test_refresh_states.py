@@ -236,3 +236,16 @@ def test_refresh_on_a_really_full_disk(small_settings, embedder, tiny_disk):
     filler.unlink()
     report = refresh(settings, embedder=embedder, show_progress=False, run_eval=False)
     assert report.published and store.version_state(settings.data_dir, built) == "retired"
+
+
+def test_ctrl_c_during_validation_removes_the_candidate_at_once(small_settings, embedder, built, monkeypatch):
+    import index.refresh as refresh_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(refresh_module, "validate", interrupted)
+    edit_guide(small_settings, 1)
+    with pytest.raises(KeyboardInterrupt):
+        refresh(small_settings, embedder=embedder, show_progress=False, run_eval=False)
+    assert folders(small_settings) == [built] and store.current_version(small_settings.data_dir) == built
