@@ -69,6 +69,16 @@ class Incoming:
     def other(cls) -> "Incoming":
         return cls(kind="other")
 
+    @classmethod
+    def vote(cls, question_id: int, vote: int) -> "Incoming":
+        """👍 (+1) or 👎 (-1) on a logged answer, from a channel's own reaction feature."""
+        return cls.button(f"v:{question_id}:{1 if vote > 0 else -1}")
+
+    @classmethod
+    def command(cls, name: str, argument: str = "") -> "Incoming":
+        """/start, /help, /hotline, /phuong <tên>, /nguon — the same parser as typed commands."""
+        return cls(f"/{name} {argument}".strip())
+
 
 class Conversation:
     """The dialogue of one channel. `handle` is for event loops, `handle_sync` for a terminal or a thread."""

@@ -135,6 +135,10 @@ class MessengerAdapter:
         self._chats = ChatLocks()
         self._tasks: set[asyncio.Task] = set()
 
+    def pseudonym(self, psid: str) -> str:
+        """How logs name a citizen: the store's salted hash, as the conversation layer's log lines do."""
+        return self.conversation.store.hash_user(CHANNEL, psid)[:8]
+
     def routes(self) -> list[web.RouteDef]:
         return [web.get(self.config.path, self._verify), web.post(self.config.path, self._event)]
 
@@ -198,9 +202,9 @@ class MessengerAdapter:
                 for reply in await self.conversation.handle(psid, incoming, psid):
                     await self.client.reply(psid, reply)
         except (MessengerApiError, httpx.HTTPError) as exc:
-            log.error("Messenger: reply to user %s failed: %s", _short(psid), exc)
+            log.error("Messenger: reply to user %s failed: %s", self.pseudonym(psid), exc)
         except Exception:
-            log.exception("Messenger: handling an event of user %s failed", _short(psid))
+            log.exception("Messenger: handling an event of user %s failed", self.pseudonym(psid))
 
     async def drain(self, timeout: float = 30.0) -> None:
         if self._tasks:

@@ -259,9 +259,9 @@ class ZaloBotAdapter(ZaloAdapter):
                 for part in await self.reply_texts(chat_id, user_id, text if is_text else None):
                     await self.client.send_message(chat_id, part)
         except ZaloApiError as exc:
-            log.error("Zalo Bot: reply to chat %s failed: %s", _short(chat_id), exc)
+            log.error("Zalo Bot: reply to chat %s failed: %s", self.pseudonym(chat_id), exc)
         except Exception:
-            log.exception("Zalo Bot: handling an update of chat %s failed", _short(chat_id))
+            log.exception("Zalo Bot: handling an update of chat %s failed", self.pseudonym(chat_id))
 
     async def _typing(self, chat_id: str) -> None:
         try:

@@ -117,6 +117,10 @@ class ZaloAdapter(ABC):
         self._tasks: set[asyncio.Task] = set()
         self._chats = ChatLocks()  # replies of one chat go out in order, all parts of one before the next
 
+    def pseudonym(self, user_id: str) -> str:
+        """How logs name a citizen: the store's salted hash, as the conversation layer's log lines do."""
+        return self.conversation.store.hash_user(self.channel, user_id)[:8]
+
     async def reply_texts(self, chat_id: str, user_id: str, text: str | None) -> list[str]:
         """The messages to send for one Zalo message (text, or None for an image, sticker, voice…)."""
         incoming = Incoming(text) if isinstance(text, str) else Incoming.other()
@@ -148,6 +152,6 @@ class ZaloAdapter(ABC):
 
 
 def _short(identifier: str) -> str:
-    """A log-friendly pseudonym of a Zalo id (not reversible)."""
+    """A short digest of a delivery key for log lines (message ids, content hashes; never a user id)."""
     return hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:8]
 

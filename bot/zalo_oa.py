@@ -136,8 +136,7 @@ class ZaloOAClient:
                 attempt += 1
                 continue
             if error == OA_USER_INACTIVE:
-                log.warning("Zalo OA: user %s has not interacted for 7 days (-230); reply not sent", _short(user_id))
-                return False
+                return False  # the adapter logs it, with the citizen's pseudonym
             raise ZaloOAError(error, message)
 
 
@@ -220,10 +219,12 @@ class ZaloOAAdapter(ZaloAdapter):
                 is_text = name == "user_send_text" and isinstance(text, str)
                 for part in await self.reply_texts(user_id, user_id, text if is_text else None):
                     if not await self.client.send_text(user_id, part):
+                        log.warning("Zalo OA: user %s has not interacted for 7 days (-230); reply not sent",
+                                    self.pseudonym(user_id))
                         break
         except (ZaloOAError, OAAuthError) as exc:
-            log.error("Zalo OA: reply to user %s failed: %s", _short(user_id), exc)
+            log.error("Zalo OA: reply to user %s failed: %s", self.pseudonym(user_id), exc)
         except Exception:
-            log.exception("Zalo OA: handling an event of user %s failed", _short(user_id))
+            log.exception("Zalo OA: handling an event of user %s failed", self.pseudonym(user_id))
 
 
