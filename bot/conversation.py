@@ -245,7 +245,7 @@ class Conversation:
             if local.found:
                 answer, question = local, f"{question} ở {memory.ward}"
                 ward_note = replies.WARD_USED.format(ward=memory.ward)
-        body, _ = fit(answer.body or answer.text, self.max_body)
+        body, _ = fit(answer.body or answer.text, self.max_body - (len(ward_note) + 1 if ward_note else 0))
         if ward_note:
             body = f"{body}\n{ward_note}"
         reply_ms = (time.perf_counter() - started) * 1000
