@@ -35,6 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.channels import CHANNELS
 from bot.console import evalset
 from bot.console.auth import (
     CSRF_FIELD, SESSION_COOKIE, SESSION_MAX_AGE, Accounts, Sessions, checked_form, console_dir, csrf_token,
@@ -60,8 +61,8 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"cache-control", b"no-store"),
 ]
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo Bot", "zalo_oa": "Zalo OA", "zalo-oa": "Zalo OA",
-                 "cli": "Dòng lệnh", "web": "Web"}
+CHANNEL_NAMES = {"zalo": "Zalo Bot", "zalo-oa": "Zalo OA", "cli": "Dòng lệnh", "web": "Web",
+                 **{key: c.label for key, c in CHANNELS.items()}}  # bot/channels.py names each channel once
 KIND_NAMES = {"answer": "trả lời", "not_found": "không tìm thấy", "smalltalk": "chào hỏi / trợ giúp",
               "invalid": "câu hỏi không hợp lệ"}
 
