@@ -1,6 +1,7 @@
 """Follow-ups resolved against the chat's memory, before the answer core sees the question.
 
-"còn lệ phí thì sao?" after a question about a procedure becomes "<procedure> lệ phí bao nhiêu"; "ở phường An
+"còn lệ phí thì sao?" after a question about a procedure becomes "<procedure> lệ phí bao nhiêu"; "còn thường trú thì
+sao?" asks the same fields of another procedure; "ở phường An
 Hải thì sao?" repeats the last question for that ward; "2" / "cái thứ hai" after a choice becomes "<title of
 option 2>" plus the fields asked before; "mình ở phường An Hải" is remembered, not answered. The core then
 answers a complete question, so it needs no memory of its own.
@@ -37,6 +38,10 @@ _ORDINALS = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "nhat": 1, "dau": 1, "dau t
              "nhi": 2, "ba": 3, "tu": 4, "bon": 4, "nam": 5}
 _PICK = re.compile(r"^(?:(?:cai|so|thu tuc|chon|lay|muc)\s+)*(?:thu\s+)?(\d|nhat|dau tien|dau|mot|hai|nhi|ba|tu|bon|"
                    r"nam)(?:\s+(?:a|nhe|nha|di))?$")
+
+
+# "còn thường trú thì sao?", "thế còn khai sinh?": the same fields, another procedure (folded words)
+_SWITCH_TAILS = [["thi", "sao"], ["thi", "the", "nao"], ["the", "nao"], ["nua"], ["a"], ["nhe"], ["vay"]]
 
 
 @dataclass
@@ -134,4 +139,29 @@ def resolve(text: str, memory: ChatMemory) -> Resolved:
         leftover = [w for w in re.findall(r"[a-z0-9]+", fold(rest)) if w not in _CUES and w not in ("o", "tai")]
         if not leftover:
             return Resolved(f"{strip_ward(memory.question)} ở {ward}", "ward")
+    switched = switch_subject(text) if memory.fields and memory.procedure_title else None
+    if switched:
+        return Resolved(with_fields(switched, memory.fields), "switch")
     return Resolved(text)
+
+
+def switch_subject(text: str) -> str | None:
+    """"thường trú" from "còn thường trú thì sao?": a short follow-up naming another subject, without a field."""
+    words = re.findall(r"\w+", text.lower())
+    if not words or len(words) > 9 or follow_up_fields(text) or asked_fields(text):
+        return None
+    folded = [fold(w) for w in words]
+    start = 0
+    while start < len(folded) and folded[start] in ("the", "vay", "con"):
+        start += 1
+    end, cued = len(folded), "con" in folded[:start]
+    trimmed = True
+    while trimmed:
+        trimmed = False
+        for tail in _SWITCH_TAILS:
+            if end - start > len(tail) and folded[end - len(tail):end] == tail:
+                end -= len(tail)
+                cued = cued or tail in (["thi", "sao"], ["thi", "the", "nao"])
+                trimmed = True
+    what = words[start:end]
+    return " ".join(what) if cued and 1 <= len(what) <= 5 else None

@@ -58,6 +58,13 @@ def test_fee_follow_up_answers_the_fee_of_the_procedure_asked_before(assistant, 
     assert other[0].text.startswith("Lệ phí đăng ký thường trú: 20.000 đồng")  # a new procedure named: no rewrite
 
 
+def test_another_procedure_with_the_same_question(assistant, store):
+    conv = Conversation(assistant, store, "zalo_bot", flood_limit=None)
+    _, other, papers = talk(conv, "c1b", "lệ phí đăng ký tạm trú bao nhiêu", "còn thường trú thì sao?", "thế giấy tờ?")
+    assert other[0].text.startswith("Lệ phí đăng ký thường trú: 20.000 đồng")
+    assert papers[0].text.startswith("Giấy tờ cần nộp để đăng ký thường trú")
+
+
 def test_follow_up_without_a_procedure_is_not_guessed(assistant, store):
     conv = Conversation(assistant, store, "zalo_bot", flood_limit=None)
     [reply] = talk(conv, "c-none", "còn lệ phí thì sao?")
