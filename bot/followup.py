@@ -1,10 +1,9 @@
 """Follow-ups resolved against the chat's memory, before the answer core sees the question.
 
-"còn lệ phí thì sao?" after a question about a procedure becomes "<procedure> lệ phí bao nhiêu"; "còn thường trú thì
-sao?" asks the same fields of another procedure; "ở phường An
-Hải thì sao?" repeats the last question for that ward; "2" / "cái thứ hai" after a choice becomes "<title of
-option 2>" plus the fields asked before; "mình ở phường An Hải" is remembered, not answered. The core then
-answers a complete question, so it needs no memory of its own.
+"còn lệ phí thì sao?" after a question about a procedure becomes "<procedure> lệ phí bao nhiêu"; "còn thường trú
+thì sao?" asks the same fields of another procedure; "ở phường An Hải thì sao?" repeats the last question for that
+ward; "2" / "cái thứ hai" after a choice becomes "<title of option 2>" plus the fields asked before; "mình ở phường
+An Hải" is remembered, not answered. The core then answers a complete question, so it needs no memory of its own.
 """
 from __future__ import annotations
 

@@ -351,6 +351,7 @@ def test_webhook_checks_the_secret(fake, start_bot, assistant):
               webhook_port=port)
     assert fake.webhook and fake.webhook["url"] == "https://bot.example.org/tg/hook-7f3"
     assert fake.webhook["secret_token"] == secret
+    assert [c["command"] for c in fake.commands] == [name for name, _ in COMMANDS]  # the "/" menu, webhook mode too
     url = f"http://127.0.0.1:{port}/tg/hook-7f3"
     with httpx.Client(timeout=10) as client:
         missing = client.post(url, json={"update_id": 1, **fake.text_update(501, QUESTION)})
