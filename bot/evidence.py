@@ -72,20 +72,31 @@ def section_leaf(section: str) -> str:
     return re.sub(r"^\d+\.\s*", "", leaf).strip()
 
 
-@lru_cache(maxsize=4096)
-def _context(title: str, ward: str | None, year: int | None) -> frozenset[str]:
-    return frozenset(content_tokens(normalized_tokens(" ".join(filter(None, [title, ward, str(year or "")])))))
+@lru_cache(maxsize=8192)
+def _context(header: str) -> frozenset[str]:
+    return frozenset(content_tokens(normalized_tokens(header)))
 
 
 def context_terms(hit: Hit) -> frozenset[str]:
-    """Words that only say which plan this is (title, ward, year): they locate, they do not answer.
+    """Words that only say which document this is (title, ward, province, year): they locate, they do not answer.
 
+    Read from the passage's header line ("title | ward, city | năm Y | section") minus its section.
     A guidance note's title ("Tổng đài hỗ trợ … dịch vụ công") is what it is about, so it stays topical.
     """
     c = hit.chunk
     if c.doc_type == "hướng dẫn":
         return frozenset()
-    return _context(c.title, c.ward, c.year)
+    header = c.text.split("\n", 1)[0]
+    if c.section and header.endswith(c.section):
+        header = header[: -len(c.section)]
+    return _context(header)
+
+
+# A plan's preamble ("Căn cứ Kế hoạch số 45/KH-UBND…", "Thực hiện Quyết định…") names the documents it rests on:
+# it answers "theo văn bản nào" and nothing else.
+RE_BASIS_UNIT = re.compile(r"^\W*(căn cứ|thực hiện (quyết định|công văn|kế hoạch|chỉ thị|nghị quyết|thông báo))", re.I)
+RE_BASIS_QUESTION = re.compile(r"\b(can cu|thuc hien theo|theo (quyet dinh|cong van|ke hoach|van ban)|"
+                               r"quyet dinh (nao|so)|van ban nao|cong van nao|nghi quyet nao|ban hanh (kem|theo))\b")
 
 
 RE_FIGURE = re.compile(r"\d+(?:[.,/]\d+)*%?")
@@ -110,6 +121,7 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
     tokens = normalized_tokens(question)
     terms = set(content_tokens(tokens))
     bigrams = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
+    wants_basis = bool(RE_BASIS_QUESTION.search(question))
     scored: list[tuple[float, int, int, str]] = []
     for h, hit in enumerate(hits):
         topical = (terms - context_terms(hit)) or terms  # a question that only names the plan
@@ -117,6 +129,8 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
         leaf = section_leaf(hit.chunk.section)
         for u, unit in enumerate(split_units(hit.chunk.passage)):
             if need_number and not new_figures(unit, question):
+                continue
+            if not wants_basis and RE_BASIS_UNIT.match(unit):
                 continue
             # The section a list item sits under is part of what it says ("1. Phòng Văn hóa - Xã hội: a) chủ trì…").
             score = score_unit(f"{leaf} {unit}", topical, idf, topical_bigrams)
