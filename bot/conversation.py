@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from bot import replies
 from bot.care import fold, load_care
 from bot.channels import channel as channel_info
 from bot.flood import BUSY, DEFAULT_FLOOD_LIMIT, AssistantBusy, ChatLocks, FloodGuard
-from bot.followup import Resolved, pick_number, resolve, ward_of, ward_statement, with_fields
+from bot.followup import Resolved, follow_up_fields, pick_number, resolve, ward_of, ward_statement, with_fields
 from bot.memory import ChatMemory, Memory
 from bot.redact import redact
 from bot.render import bold_spans, fit, format_sources, split_message
@@ -32,6 +33,8 @@ MAX_BODY = 700  # characters of an answer before its sources: one phone screen
 MISSES = ("not_found", "no_procedure")  # decision routes that count towards offering a person
 _SOURCE_WORDS = {"nguon", "xem nguon", "/nguon", "nguon trich dan", "trich dan", "/sources", "sources",
                  "nguon dau", "nguon o dau"}
+# A message that asks something is answered, even right after a 👎 (then it is no remark on the answer).
+_QUESTION = re.compile(r" (bao nhieu|gi|the nao|nhu the nao|o dau|khong|sao|nao|may|lam sao|co phai|can|thu tuc) ")
 _START_WORDS = {"/start", "bat dau", "start", "/batdau"}
 _HELP_WORDS = {"/help", "/trogiup", "tro giup"}
 
@@ -139,6 +142,7 @@ class Conversation:
         if payload:
             return self._on_payload(payload, memory, user_hash)
         text = incoming.text.strip()
+        note_for, memory.note_for = memory.note_for, 0
         numbers = self.care.emergency_numbers(text)
         first = [self._emergency(numbers)] if numbers else []
         if self.care.wants_person(text):
@@ -148,6 +152,10 @@ class Conversation:
         if ward:
             memory.ward = ward
             return first + [Reply(replies.WARD_SAVED.format(ward=ward), kind="ward")]
+        asks = "?" in text or _QUESTION.search(" " + " ".join(re.findall(r"\w+", fold(text))) + " ")
+        if note_for and not numbers and not asks and not follow_up_fields(text):
+            self.store.add_feedback_note(note_for, user_hash, text)  # the answer to "what was wrong?"
+            return [Reply(replies.NOTE_THANKS, kind="note")]
         if self.care.is_rude(text):
             text = self.care.without_rude(text)
             if len(text.split()) < 3:
@@ -208,12 +216,12 @@ class Conversation:
         if kind == "src":
             return self._sources(arg or memory.citations_key, explicit=bool(arg))
         if kind in ("up", "down"):
-            return self._vote(memory.question_id if memory.actions or memory.question_id else None,
+            return self._vote(memory, memory.question_id if memory.actions or memory.question_id else None,
                               1 if kind == "up" else -1, user_hash)
         if kind == "v":
             qid, _, vote = arg.partition(":")
             try:
-                return self._vote(int(qid), int(vote), user_hash)
+                return self._vote(memory, int(qid), int(vote), user_hash)
             except ValueError:
                 self.log.warning("%s: malformed vote payload %r", self.info.label, payload[:40])
                 return []
@@ -324,7 +332,7 @@ class Conversation:
             return [Reply(replies.SOURCES_GONE if explicit else replies.NO_SOURCES, kind="sources", toast=explicit)]
         return [Reply(format_sources(citations), kind="sources")]
 
-    def _vote(self, qid: int | None, vote: int, user_hash: str) -> list[Reply]:
+    def _vote(self, memory: ChatMemory, qid: int | None, vote: int, user_hash: str) -> list[Reply]:
         if qid is None:
             return [Reply(replies.NO_VOTE_TARGET, kind="vote")]
         if not qid:  # the question itself could not be logged (disk full)
@@ -339,6 +347,7 @@ class Conversation:
         self.log.info("%s: user %s voted %+d on question %d", self.info.label, user_hash[:8], vote, qid)
         if vote > 0:
             return [Reply(replies.THANKS_UP, kind="vote", toast=True)]
+        memory.note_for = qid
         return [Reply(replies.THANKS_DOWN, [Action(replies.BUTTON_PERSON, "person")], kind="vote_down")]
 
     def _emergency(self, numbers: list[str]) -> Reply:

@@ -38,6 +38,7 @@ class ChatMemory:
     options: list[dict[str, str]] = field(default_factory=list)  # the last choice: [{"code", "title"}]
     actions: list[str] = field(default_factory=list)  # payloads of the last numbered actions ("1" = actions[0])
     misses: int = 0  # not-found answers in a row
+    note_for: int = 0  # a 👎 was just given on this question id: the next remark is what was wrong
     turns: list[dict[str, str]] = field(default_factory=list)  # {"who": "dân"|"bot", "text"} (redacted)
     footer_day: str | None = None  # the last day (Vietnam time) a help footer was shown
     _KEEP = ("footer_day",)  # survives a quiet hour

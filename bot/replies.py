@@ -95,6 +95,7 @@ THANKS_DOWN = (
     "nhé. Cần hỏi ngay: Tổng đài 1022 của tỉnh, thành phố, 1800.1096 (Cổng Dịch vụ công quốc gia), hoặc nhắn "
     "“gặp cán bộ”."
 )
+NOTE_THANKS = "Cảm ơn bạn, mình đã chuyển góp ý này để cán bộ xem lại câu trả lời. Bạn cứ hỏi tiếp nhé."
 VOTE_NOTED = "Đã ghi nhận đánh giá của bạn."
 VOTE_NOT_SAVED = "Xin lỗi, lúc này mình chưa ghi được đánh giá của bạn. Bạn thử lại sau ít phút nhé."
 NO_VOTE_TARGET = "Chưa có câu trả lời nào để đánh giá. Bạn hãy đặt câu hỏi trước nhé."

@@ -64,6 +64,7 @@ class Feedback:
     answer_text: str
     found: bool
     citations: list[dict[str, Any]]
+    note: str = ""  # what the citizen said was wrong, after a 👎 (redacted)
 
 
 def citation_payload(citations: Iterable[Any]) -> list[dict[str, Any]]:
@@ -199,6 +200,13 @@ CREATE TABLE IF NOT EXISTS chat_memory (
     updated_at REAL NOT NULL,
     payload TEXT NOT NULL,
     PRIMARY KEY (channel, chat_hash)
+);
+CREATE TABLE IF NOT EXISTS feedback_notes (
+    question_id INTEGER NOT NULL,
+    user_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (question_id, user_hash)
 );
 CREATE TABLE IF NOT EXISTS handoffs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -418,15 +426,16 @@ class SqliteStore(SqliteChatTables, Store):
             where.append("f.reviewed = ?")
             params.append(int(reviewed))
         sql = ("SELECT f.id, f.question_id, f.channel, f.user_hash, f.vote, f.created_at, f.reviewed,"
-               " q.question, q.answer_text, q.found, q.citations_json"
+               " q.question, q.answer_text, q.found, q.citations_json, n.text AS note"
                " FROM feedback f JOIN questions q ON q.id = f.question_id"
+               " LEFT JOIN feedback_notes n ON n.question_id = f.question_id AND n.user_hash = f.user_hash"
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY f.created_at DESC, f.id DESC LIMIT ?")
         rows = self._query(sql, (*params, limit))
         return [Feedback(id=r["id"], question_id=r["question_id"], channel=r["channel"], user_hash=r["user_hash"],
                          vote=r["vote"], created_at=utc_iso(r["created_at"]), reviewed=bool(r["reviewed"]),
                          question=r["question"], answer_text=r["answer_text"], found=bool(r["found"]),
-                         citations=json.loads(r["citations_json"] or "[]")) for r in rows]
+                         citations=json.loads(r["citations_json"] or "[]"), note=r["note"] or "") for r in rows]
 
     def mark_reviewed(self, feedback_id: int) -> bool:
         return self._execute("UPDATE feedback SET reviewed = 1 WHERE id = ?", (feedback_id,)).rowcount > 0

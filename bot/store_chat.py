@@ -45,6 +45,10 @@ class ChatStore:
         while len(chats) > MEMORY_CHATS:
             chats.popitem(last=False)
 
+    def add_feedback_note(self, question_id: int, user_hash: str, text: str) -> None:
+        """What the citizen said was wrong after a 👎 (redacted here); shown with the vote. Never raises."""
+        self.__dict__.setdefault("_notes", {})[(question_id, user_hash)] = redact(text)
+
     def enqueue_handoff(self, channel: str, user_hash: str, reason: str, ward: str | None,
                         transcript: Sequence[dict[str, str]]) -> int:
         """Put a conversation (redacted here) in the queue officers answer; returns its id (0 if lost)."""
@@ -107,6 +111,15 @@ class SqliteChatTables:
             self._lost("hand-off", exc)
             return LOST_QUESTION_ID
         return int(cur.lastrowid)
+
+    def add_feedback_note(self, question_id: int, user_hash: str, text: str) -> None:
+        try:
+            self._execute("INSERT OR REPLACE INTO feedback_notes (question_id, user_hash, created_at, text)"
+                          " VALUES (?, ?, ?, ?)", (question_id, user_hash, time.time(), redact(text)[:2000]))
+        except Exception as exc:
+            if not _write_error(exc):
+                raise
+            self._lost("feedback note", exc)
 
     def list_handoffs(self, done: bool | None = False, limit: int = 50) -> list[dict[str, Any]]:
         where, params = ("WHERE done = ?", (int(done),)) if done is not None else ("", ())

@@ -159,8 +159,13 @@ def test_votes_thank_or_ask_what_was_wrong_and_are_stored(assistant, store):
     [down] = talk(conv, "c11", "👎")
     assert down[0].text == replies.THANKS_DOWN and "1022" in down[0].text
     assert [a.payload for a in down[0].actions] == ["person"]
+    [note] = talk(conv, "c11", "sai rồi, tôi gọi 0912 345 678 thì họ nói 15.000 đồng")  # what was wrong
+    assert texts(note) == [replies.NOTE_THANKS]
     [fb] = store.list_feedback(vote=-1)
     assert fb.channel == "zalo_bot" and fb.question == "lệ phí đăng ký tạm trú bao nhiêu"
+    assert fb.note.startswith("sai rồi") and "15.000 đồng" in fb.note and "0912" not in fb.note
+    [again] = talk(conv, "c11", "lệ phí đăng ký thường trú bao nhiêu")  # a question after that is answered
+    assert "20.000 đồng" in again[0].text
     assert texts(talk(Conversation(assistant, store, "zalo_bot", flood_limit=None), "c12", "2")[0]) == \
         [replies.NO_VOTE_TARGET]
 
