@@ -15,7 +15,7 @@ import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from bot import replies
 from bot.care import fold, load_care
@@ -63,6 +63,7 @@ class Incoming:
     text: str = ""
     payload: str = ""  # a button or quick reply chosen
     kind: str = "text"  # text | button | other (image, sticker, voice: nothing to read)
+    care_sent: bool = False  # the emergency numbers already went out (see `handle(early=…)`)
 
     @classmethod
     def button(cls, payload: str) -> "Incoming":
@@ -105,12 +106,21 @@ class Conversation:
         self._executor = executor
 
     # -- entry points -----------------------------------------------------------------------------
-    async def handle(self, chat_id: str | int, incoming: Incoming, user_id: str | int | None = None) -> list[Reply]:
-        """The replies to one message, in order. One message per chat at a time; the work runs in a thread."""
+    async def handle(self, chat_id: str | int, incoming: Incoming, user_id: str | int | None = None,
+                     early: Callable[[list[Reply]], Awaitable[Any]] | None = None) -> list[Reply]:
+        """The replies to one message, in order. One message per chat at a time; the work runs in a thread.
+
+        With `early`, emergency numbers are handed to it at once, before the answer waits for its turn (the
+        answer queue can be a minute long); the returned replies then hold the rest."""
         user_hash = self.store.hash_user(self.channel, user_id if user_id is not None else chat_id)
         if self.flood and not self.flood.allow(user_hash):
             self.log.info("%s: flood from user %s, message dropped", self.info.label, user_hash[:8])
             return [Reply(replies.FLOOD, kind="flood")] if self.flood.should_warn(user_hash) else []
+        if early is not None and incoming.kind == "text" and not incoming.payload:
+            numbers = self.care.emergency_numbers(incoming.text)
+            if numbers:
+                await early(self._finish([self._emergency(numbers)]))
+                incoming = Incoming(incoming.text, kind="text", care_sent=True)
         async with self.locks.hold(str(chat_id)):
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, self.handle_sync, chat_id, incoming, user_hash)
@@ -144,7 +154,7 @@ class Conversation:
         text = incoming.text.strip()
         note_for, memory.note_for = memory.note_for, 0
         numbers = self.care.emergency_numbers(text)
-        first = [self._emergency(numbers)] if numbers else []
+        first = [self._emergency(numbers)] if numbers and not incoming.care_sent else []
         if self.care.wants_person(text):
             memory.add_turn("dân", text)
             return first + self._handoff(memory, user_hash, "người dân muốn gặp cán bộ")
@@ -160,12 +170,16 @@ class Conversation:
             text = self.care.without_rude(text)
             if len(text.split()) < 3:
                 return first + [Reply(replies.RUDE, kind="rude")]
+        if not numbers:
+            return self._answer(text, memory, user_hash, resolve(text, memory))
         misses = memory.misses
-        out = self._answer(text, memory, user_hash, resolve(text, memory))
-        if numbers:  # after an emergency, "not found" is noise, not a miss
-            out = [r for r in out if r.kind not in ("not_found", "handoff")]
-            memory.misses = misses
-        return first + out
+        try:  # the numbers must reach the citizen even when the answer cannot be computed
+            out = self._answer(text, memory, user_hash, resolve(text, memory))
+        except Exception:  # noqa: BLE001 - busy or broken: logged, the emergency reply still goes out
+            self.log.exception("%s: answer after an emergency reply failed", self.info.label)
+            out = []
+        memory.misses = misses  # after an emergency, "not found" is noise, not a miss
+        return first + [r for r in out if r.kind not in ("not_found", "handoff")]
 
     def _payload_of(self, text: str, memory: ChatMemory) -> str:
         """Text that is a command, a vote, "nguồn" or a number chosen: its payload; "" for a question."""

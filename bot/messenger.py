@@ -199,7 +199,11 @@ class MessengerAdapter:
             async with self._chats.hold(psid):
                 if incoming.kind == "text":
                     await self.client.typing(psid)
-                for reply in await self.conversation.handle(psid, incoming, psid):
+                async def early(first: list[Reply]) -> None:  # emergency numbers, before the answer's turn
+                    for reply in first:
+                        await self.client.reply(psid, reply)
+
+                for reply in await self.conversation.handle(psid, incoming, psid, early=early):
                     await self.client.reply(psid, reply)
         except (MessengerApiError, httpx.HTTPError) as exc:
             log.error("Messenger: reply to user %s failed: %s", self.pseudonym(psid), exc)

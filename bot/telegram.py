@@ -113,7 +113,8 @@ class TelegramBot:
         chat_id = message.chat_id
         typing = asyncio.create_task(self._keep_typing(context.bot, chat_id))
         try:
-            out = await self.conversation.handle(chat_id, Incoming(message.text or ""), user.id if user else None)
+            out = await self.conversation.handle(chat_id, Incoming(message.text or ""), user.id if user else None,
+                                                 early=lambda first: send_replies(context.bot, chat_id, first))
         finally:
             typing.cancel()
         await send_replies(context.bot, chat_id, out)

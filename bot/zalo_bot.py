@@ -256,7 +256,8 @@ class ZaloBotAdapter(ZaloAdapter):
                 is_text = event == TEXT_EVENT and isinstance(text, str)
                 if is_text and self.typing:
                     await self._typing(chat_id)
-                for part in await self.reply_texts(chat_id, user_id, text if is_text else None):
+                send = lambda part: self.client.send_message(chat_id, part)  # noqa: E731
+                for part in await self.reply_texts(chat_id, user_id, text if is_text else None, send):
                     await self.client.send_message(chat_id, part)
         except ZaloApiError as exc:
             log.error("Zalo Bot: reply to chat %s failed: %s", self.pseudonym(chat_id), exc)

@@ -13,7 +13,7 @@ import logging
 import random
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from typing import Any, Awaitable, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 import httpx
 from aiohttp import web
@@ -121,10 +121,16 @@ class ZaloAdapter(ABC):
         """How logs name a citizen: the store's salted hash, as the conversation layer's log lines do."""
         return self.conversation.store.hash_user(self.channel, user_id)[:8]
 
-    async def reply_texts(self, chat_id: str, user_id: str, text: str | None) -> list[str]:
-        """The messages to send for one Zalo message (text, or None for an image, sticker, voice…)."""
+    async def reply_texts(self, chat_id: str, user_id: str, text: str | None,
+                          send: Callable[[str], Awaitable[Any]]) -> list[str]:
+        """The messages to send for one Zalo message (text, or None for an image, sticker, voice…); emergency
+        numbers go out through `send` at once, before the answer waits for its turn."""
+        async def early(first: list) -> None:
+            for reply in first:
+                await send(reply.text)
+
         incoming = Incoming(text) if isinstance(text, str) else Incoming.other()
-        return [r.text for r in await self.conversation.handle(chat_id, incoming, user_id)]
+        return [r.text for r in await self.conversation.handle(chat_id, incoming, user_id, early=early)]
 
     def routes(self) -> list[web.RouteDef]:
         return []

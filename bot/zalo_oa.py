@@ -217,7 +217,8 @@ class ZaloOAAdapter(ZaloAdapter):
         try:
             async with self._chats.hold(user_id):
                 is_text = name == "user_send_text" and isinstance(text, str)
-                for part in await self.reply_texts(user_id, user_id, text if is_text else None):
+                send = lambda part: self.client.send_text(user_id, part)  # noqa: E731
+                for part in await self.reply_texts(user_id, user_id, text if is_text else None, send):
                     if not await self.client.send_text(user_id, part):
                         log.warning("Zalo OA: user %s has not interacted for 7 days (-230); reply not sent",
                                     self.pseudonym(user_id))

@@ -223,3 +223,28 @@ def test_the_ward_folder_has_an_example_profile():
     profile = WardProfiles(PROJECT_WARDS).get("phường An Hải")
     assert profile is not None and profile.example and profile.phone
     assert WardProfiles(knowledge_dir() / "wards").get("phường Tân An").phone == "0292 3000 111"
+
+
+class Slow:
+    """Stub: an answer that takes 3 s (a long answer queue); the emergency reply must not wait for it."""
+
+    def answer(self, question: str) -> Answer:
+        time.sleep(3)
+        return Answer(question, "Trả lời chậm.", False, kind="not_found")
+
+
+def test_emergency_numbers_go_out_before_a_slow_answer(store):
+    conv = Conversation(Slow(), store, "telegram", flood_limit=None)
+    sent: list[tuple[float, str]] = []
+
+    async def early(first):
+        sent.extend((time.monotonic(), r.text) for r in first)
+
+    async def scenario():
+        started = time.monotonic()
+        out = await conv.handle("c18", Incoming("có người bị tai nạn, cần cấp cứu"), early=early)
+        return started, out
+
+    started, out = asyncio.run(scenario())
+    assert sent and "115" in sent[0][1] and sent[0][0] - started < 1.0  # at once, not after the 3 s answer
+    assert all("115" not in r.text for r in out)  # not sent twice
