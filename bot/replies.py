@@ -117,7 +117,8 @@ EMERGENCY = {
     "115": "🚨 Nếu có người bị thương hay cần cấp cứu, hãy gọi ngay 115 (cấp cứu y tế).",
     "113": "🚨 Nếu bạn đang gặp nguy hiểm, bị hành hung, trộm cướp, hãy gọi ngay 113 (công an).",
 }
-EMERGENCY_TAIL = "Các số 113, 114, 115 gọi miễn phí, kể cả khi điện thoại hết tiền. Khi đã an toàn, bạn cứ hỏi tiếp về thủ tục."
+EMERGENCY_TAIL = ("Các số 113, 114, 115 gọi miễn phí, kể cả khi điện thoại hết tiền. Khi đã an toàn, bạn cứ hỏi tiếp "
+                  "về thủ tục.")
 RUDE = (
     "Mình hiểu bạn đang bực mình, và mình rất muốn giúp. Bạn cho mình biết bạn cần làm thủ tục gì, hoặc gặp khó "
     "khăn ở bước nào nhé. Muốn nói chuyện với cán bộ, bạn nhắn “gặp cán bộ”."

@@ -41,7 +41,8 @@ NO_TOKEN = ("Chưa có TELEGRAM_BOT_TOKEN. Hãy lấy mã bot từ @BotFather r�
             "(hoặc ghi vào tệp .env) trước khi chạy `cchc telegram`.")
 BUTTON_SOURCES = replies.BUTTON_SOURCES
 COMMANDS = [("start", "Bắt đầu, giới thiệu trợ lý"), ("help", "Ví dụ câu hỏi"), ("hotline", "Số tổng đài hỗ trợ"),
-            ("phuong", "Cho biết phường, xã của bạn, ví dụ /phuong An Hải"), ("nguon", "Xem nguồn câu trả lời gần nhất")]
+            ("phuong", "Cho biết phường, xã của bạn, ví dụ /phuong An Hải"),
+            ("nguon", "Xem nguồn câu trả lời gần nhất")]
 
 
 class ChannelConfigError(RuntimeError):

@@ -78,7 +78,8 @@ def check_config(settings: Any) -> ZaloPlan:
         if settings.zalo_bot_webhook_url:
             parsed = urlparse(settings.zalo_bot_webhook_url)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
-                raise ZaloConfigError("ZALO_BOT_WEBHOOK_URL phải là địa chỉ đầy đủ, ví dụ https://bot.example.vn/zalo/bot.")
+                raise ZaloConfigError("ZALO_BOT_WEBHOOK_URL phải là địa chỉ đầy đủ, ví dụ "
+                                      "https://bot.example.vn/zalo/bot.")
             validate_bot_secret(_secret(settings.zalo_bot_webhook_secret))
             bot_webhook = True
     if oa_wanted:
