@@ -313,7 +313,8 @@ class Conversation:
             memory.procedure_code = str(getattr(best, "code", "") or "") or None
             memory.procedure_title = str(getattr(best, "title", "") or "") or None
             memory.fields = list(getattr(decision, "fields", []) or [])
-        elif route == "choice":
+        elif route == "choice":  # which procedure is meant is open until the citizen picks one
+            memory.procedure_code = memory.procedure_title = None
             memory.fields = list(getattr(decision, "fields", []) or [])
         elif answer.found and answer.citations:
             memory.procedure_code = memory.procedure_title = None

@@ -248,3 +248,12 @@ def test_emergency_numbers_go_out_before_a_slow_answer(store):
     started, out = asyncio.run(scenario())
     assert sent and "115" in sent[0][1] and sent[0][0] - started < 1.0  # at once, not after the 3 s answer
     assert all("115" not in r.text for r in out)  # not sent twice
+
+
+def test_the_care_lexicon_must_catch_its_own_examples(tmp_path):
+    from bot.care import CARE_FILE, load_care
+
+    broken = CARE_FILE.read_text(encoding="utf-8").replace('"cần cấp cứu gấp"', '"gọi giúp tôi với"')
+    (tmp_path / "care.yaml").write_text(broken, encoding="utf-8")
+    with pytest.raises(ValueError, match="115 does not catch its example"):
+        load_care(tmp_path / "care.yaml")
