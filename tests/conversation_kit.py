@@ -91,9 +91,28 @@ def body_length(text: str) -> int:
     return len(text.strip())
 
 
+@lru_cache(maxsize=1)
+def reference_turns() -> tuple[tuple[str, ...], ...]:
+    """SCRIPT through the conversation layer alone (no channel), after `plain`: what every channel must show."""
+    from bot.conversation import Conversation, Incoming
+    from bot.store import SqliteStore
+
+    folder = Path(tempfile.mkdtemp(prefix="cchc-conv-ref-"))
+    atexit.register(shutil.rmtree, folder, True)
+    store = SqliteStore(folder / "store.sqlite")
+    conv = Conversation(procedure_assistant(), store, "reference", flood_limit=None)
+    turns = []
+    for text, kind in SCRIPT:
+        out = conv.handle_sync("ref", Incoming({"pick": "2", "vote": "1"}.get(kind, text)))
+        turns.append(tuple(plain([r.text for r in out])))
+    store.close()
+    return tuple(turns)
+
+
 def assert_script_replies(turns: list[list[str]]) -> None:
-    """What every channel must have said for SCRIPT (turn by turn, after `plain`)."""
+    """What every channel must have said for SCRIPT (turn by turn, after `plain`): the reference replies."""
     assert len(turns) == len(SCRIPT)
+    assert [tuple(plain(t)) for t in turns] == list(reference_turns())  # the same words on every channel
     fee, papers, choice, picked, vote, sources, fire = [plain(t) for t in turns]
     assert len(fee) == 1 and "10.000 đồng" in fee[0] and "tạm trú" in fee[0]
     assert len(papers) == 1 and papers[0].startswith("Giấy tờ cần nộp để đăng ký tạm trú")
