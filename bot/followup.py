@@ -27,6 +27,8 @@ _FIELD_WORDS = {"le phi": "fee", "phi": "fee", "tien": "fee", "chi phi": "fee", 
                 "ket qua": "result", "nop": "where", "ngay": "time", "mang": "papers", "gom": "papers"}
 _UNIT = r"(phường|xã|thị trấn|phuong|xa|thi tran)"
 _WARD = re.compile(_UNIT + r"\s+([^\s?,.!;:]+(?:\s+[^\s?,.!;:]+){0,3})", re.IGNORECASE)
+# "bảo hiểm xã hội", "phuong tien" (phương tiện typed without accents)… are no wards
+_NOT_WARDS = {"xa hoi", "xa giao", "xa lo", "phuong phap", "phuong tien", "phuong thuc", "phuong huong"}
 _WARD_TAIL = {"thì", "thi", "sao", "thế", "the", "nào", "nao", "nhé", "nhe", "ạ", "a", "nha", "đây", "day", "vậy",
               "vay", "ha", "hả", "ơi", "oi", "mà", "ma"}
 _SELF = re.compile(r"^(?:(?:mình|minh|tôi|toi|em|tui|cháu|chau|con|anh|chị|chi|nhà mình|nha minh|nhà tôi|nha toi|"
@@ -60,7 +62,7 @@ def _ward_span(text: str) -> tuple[int, int, str, list[str]] | None:
     words = capital if capital else words[:2]
     while words and words[-1].lower() in _WARD_TAIL:
         words.pop()
-    if not words:
+    if not words or fold(f"{m.group(1)} {words[0]}") in _NOT_WARDS:
         return None
     end = m.start(2) + len(" ".join(words)) if m.group(2).startswith(" ".join(words)) else m.end()
     return m.start(), end, m.group(1), words
