@@ -17,12 +17,14 @@ DEV_DIR, TEST_DIR = EVAL_DIR / "dev", EVAL_DIR / "test"
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
 PROCEDURE_CODE = r"^\d\.\d{6}$"
 
-HIT_AT_5_FLOOR = 0.95
-ANSWER_ACCURACY_FLOOR = 0.85
-OUT_OF_SCOPE_ACCURACY_FLOOR = 0.88
-DIACRITICS_AGREEMENT_FLOOR = 0.90  # same found/not-found decision with and without diacritics
-FLOORS_TODO = ("TODO(lead): floors to be re-set for the v2 eval sets (procedures, portal FAQ, pairs); "
-               "they were set on the old 129-question file")
+# Floors for the v2 dev split with the whole procedure catalogue indexed (measured 0.77 / 0.84 / 0.78 / 0.89 on
+# 2 December 2026). They guard against regressions; the issue bars (≥ 0.92 on held-out plan questions) are higher.
+ANSWER_ACCURACY_FLOOR = 0.74
+CITATION_ACCURACY_FLOOR = 0.80
+DECLINE_ACCURACY_FLOOR = 0.74
+HIT_AT_5_FLOOR = 0.86
+PAIR_SAME_DECISION_FLOOR = 0.95  # same found/not-found decision with and without diacritics
+PAIR_SAME_SOURCE_FLOOR = 0.85  # same first source for pairs that are found
 
 
 @pytest.fixture(scope="module")
@@ -111,39 +113,36 @@ def test_the_runner_measures_both_splits(assistant, hybrid, test_items):
 
 
 # ----------------------------------------------------------------------------- floors (dev only)
-@pytest.mark.skip(reason=FLOORS_TODO)
-def test_hit_at_5_floor(hybrid):
-    m = hybrid.metrics()
-    assert m["hit@5"] >= HIT_AT_5_FLOOR, f"{m}\n{_failures(hybrid)}"
-
-
-@pytest.mark.skip(reason=FLOORS_TODO)
-def test_answer_accuracy_floor(hybrid):
+def test_answer_and_citation_floors(hybrid):
     m = hybrid.metrics()
     assert m["answer_accuracy"] >= ANSWER_ACCURACY_FLOOR, f"{m}\n{_failures(hybrid)}"
+    assert m["citation_accuracy"] >= CITATION_ACCURACY_FLOOR, m
+    assert m["hit@5"] >= HIT_AT_5_FLOOR, m
 
 
-@pytest.mark.skip(reason=FLOORS_TODO)
-def test_out_of_scope_accuracy_floor(hybrid):
+def test_declines_out_of_scope_and_missing_procedures(hybrid):
     m = hybrid.metrics()
-    assert m["out_of_scope_accuracy"] >= OUT_OF_SCOPE_ACCURACY_FLOOR, f"{m}\n{_failures(hybrid)}"
+    assert m["decline_accuracy"] >= DECLINE_ACCURACY_FLOOR, f"{m}\n{_failures(hybrid)}"
+    assert (m["forbidden_citation_rate"] or 0) <= 0.05, "portal questions answered from a ward plan"
 
 
-@pytest.mark.skip(reason=FLOORS_TODO)
-def test_diacritics_do_not_change_the_decision(hybrid):
-    agreement = hybrid.diacritics_agreement()
-    assert agreement is not None, "the eval file should pair questions with and without diacritics"
-    assert agreement >= DIACRITICS_AGREEMENT_FLOOR
+def test_diacritics_do_not_change_the_decision_or_the_source(hybrid):
+    pairs = hybrid.pair_metrics()
+    assert pairs["pair_same_decision"] >= PAIR_SAME_DECISION_FLOOR, pairs
+    assert pairs["pair_same_first_source"] >= PAIR_SAME_SOURCE_FLOOR, pairs
 
 
-@pytest.mark.skip(reason=FLOORS_TODO)
+def test_unaccented_questions_are_not_worse_than_accented_ones(hybrid):
+    m = hybrid.metrics()
+    assert m["accuracy_no_diacritics"] >= m["accuracy_with_diacritics"] - 0.02, m
+
+
 def test_hybrid_retrieval_is_not_worse_than_keyword_alone(hybrid, keyword):
     h, k = hybrid.metrics(), keyword.metrics()
-    assert h["hit@5"] >= k["hit@5"], f"hybrid {h} vs keyword {k}"
+    assert h["hit@5"] >= k["hit@5"] - 0.01, f"hybrid {h} vs keyword {k}"
 
 
-@pytest.mark.skip(reason=FLOORS_TODO)
 def test_every_found_answer_in_the_eval_cites_a_source(hybrid):
     for r in hybrid.results:
-        if r.found and r.item.category != "smalltalk":
+        if r.found and r.item.category != "smalltalk" and r.kind != "smalltalk":
             assert "[1]" in r.answer, r.item.id
