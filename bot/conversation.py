@@ -189,7 +189,8 @@ class Conversation:
             command, _, arg = raw[1:].partition(" ")
             command = fold(command.split("@")[0])
             if command in ("phuong", "xa", "ward"):
-                return f"ward:{arg.strip()}"
+                arg = arg.strip()
+                return f"ward:{'xã ' if command == 'xa' and arg and not ward_of(arg) else ''}{arg}"
             if command in ("nguon", "sources"):
                 return "src"
             if command in ("canbo", "gapcanbo"):

@@ -111,6 +111,8 @@ def test_ward_said_once_is_preferred_and_a_ward_follow_up_repeats_the_question(a
     assert "98%" in other[0].text
     switched, again = talk(conv, "c6", "/phuong Tân An", question)
     assert "phường Tân An" in switched[0].text and "98%" in again[0].text
+    commune, ask = talk(conv, "c6", "/xa Hòa Bắc", "/phuong")
+    assert texts(commune) == [replies.WARD_SAVED.format(ward="xã Hòa Bắc")] and texts(ask) == [replies.WARD_ASK]
 
 
 def test_emergency_numbers_come_first_before_anything_else(assistant, store):
