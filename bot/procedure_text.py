@@ -214,8 +214,17 @@ def paper_cases(rec: ProcedureRecord) -> list[tuple[str | None, list[Paper]]]:
     for p in papers:
         if p.case not in cases:
             cases.append(p.case)
-    cases.sort(key=lambda c: bool(c and re.match(r"\s*(trường hợp|đối với|nếu)", c, re.I)))
-    return [(c, sorted((p for p in papers if p.case == c), key=conditional)) for c in cases]
+    # The general case first, notes ("Lưu ý") last; papers to hand in before those only shown ("xuất trình").
+    cases.sort(key=lambda c: (bool(c and re.match(r"\s*(lưu ý|ghi chú|chú ý)", c, re.I)),
+                              bool(c and re.match(r"\s*(trường hợp|đối với|nếu)", c, re.I)),
+                              bool(c and re.search(r"xuất trình", c, re.I))))
+    return [(c, sorted((p for p in papers if p.case == c), key=lambda p: (conditional(p), not is_form(p))))
+            for c in cases]
+
+
+def is_form(p: Paper) -> bool:
+    """A form the citizen fills in (tờ khai, đơn, mẫu): what they most need to know first."""
+    return bool(p.form) or bool(re.match(r"\s*[-+]?\s*(tờ khai|đơn|mẫu|phiếu)", p.name, re.I))
 
 
 def _papers(rec: ProcedureRecord, name: str, tail: list[str], limit: int = MAX_BODY) -> tuple[str, dict]:
