@@ -42,7 +42,9 @@ def sentence(unit: str, limit: int = 320) -> str:
     text = re.sub(r"^[-–+•]\s*|^[a-zđ]\)\s*", "", " ".join(unit.split()))
     text = RE_DANGLING.sub("", text).rstrip(" ;,:")
     if len(text) > limit:
-        text = compact(text, limit)
+        # Keep as much as fits: up to the last clause boundary, else the last whole word.
+        cut = max(text.rfind(sep, 0, limit) for sep in (". ", "; "))
+        text = text[:cut + 1] if cut >= 0.6 * limit else text[:text.rfind(" ", 0, limit)].rstrip(" ,;:") + " …"
     return text[:1].upper() + text[1:]
 
 
@@ -82,11 +84,13 @@ class Composer:
         groups: dict[str, list[str]] = {}
         first = d.hits[d.units[0][1]]
         budget = self.policy.max_body_chars - len(lead_in(first))
-        for unit, h in d.units:
+        for i, (unit, h) in enumerate(d.units):
             hit = d.hits[h]
             title = heading(hit.chunk.section)
             head = title if title and fold(title) not in fold(unit) and fold(title) not in fold(hit.chunk.title) else ""
-            line = f"• {sentence(unit)} [{self._citation(citations, numbers, hit)}]"
+            # A long sentence keeps as much as the body has room for, so its answer is not cut off.
+            room = budget - (len(head) + 2 if head else 0) - 8 - 60 * (len(d.units) - i - 1)
+            line = f"• {sentence(unit, max(220, min(room, 520)))} [{self._citation(citations, numbers, hit)}]"
             cost = len(line) + (len(head) + 2 if head and head not in groups else 0)
             if budget - cost < 0 and groups:
                 continue

@@ -47,7 +47,7 @@ SMALLTALK_REPLIES = {"greeting": replies.GREETING, "identity": replies.IDENTITY,
 RE_LIST = re.compile(
     r"\b(nhung (gi|hinh thuc|noi dung|nhiem vu|viec|hoat dong|muc tieu|giai phap|linh vuc|don vi|co quan|ai)|"
     r"cac (hinh thuc|noi dung|nhiem vu|hoat dong|muc tieu|giai phap|linh vuc)|gom (nhung|co|cac)|bao gom|"
-    r"hinh thuc nao|noi dung nao|nhiem vu nao|nhiem vu gi|gom gi|co gi)\b"
+    r"hinh thuc nao|noi dung nao|nhiem vu nao|nhiem vu gi|gom gi|co gi|nhung [a-z]+ nao|cac [a-z]+ nao)\b"
 )
 RE_QUANTITY = re.compile(
     r"\b(bao nhieu|bao nhiu|so may|may (phan tram|ngay|thang|nam|gio|lan|nguoi)|ngay nao|ngay may|"
