@@ -17,6 +17,7 @@ from index.types import Chunk, Hit
 from index.vietnamese import content_bigrams, content_tokens, normalized_tokens
 
 Mode = Literal["hybrid", "keyword", "dense"]
+K_DENSE = 200  # nearest passages scored by the vector index; the rest count as 0 similarity
 
 
 def _normalise(scores: np.ndarray) -> np.ndarray:
@@ -24,21 +25,35 @@ def _normalise(scores: np.ndarray) -> np.ndarray:
     return scores / top if top > 0 else np.zeros_like(scores)
 
 
-def _ranks(scores: np.ndarray) -> np.ndarray:
-    ranks = np.empty(len(scores), dtype=int)
-    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
-    return ranks
+def _rank(scores: np.ndarray, i: int) -> int:
+    """Position of `i` in a stable descending sort, without sorting: O(n) for the few hits returned."""
+    s = scores[i]
+    return int(np.count_nonzero(scores > s) + np.count_nonzero(scores[:i] == s)) + 1
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best, as a stable descending sort would give them, in O(n) (argsort of 1M is ~0.1 s)."""
+    if k >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    cut = np.partition(scores, len(scores) - k)[len(scores) - k]  # the k-th largest value
+    above = np.flatnonzero(scores > cut)
+    tied = np.flatnonzero(scores == cut)[:k - len(above)]
+    picked = np.concatenate([above, tied])
+    return picked[np.lexsort((picked, -scores[picked]))]
 
 
 class Searcher:
     """Loaded once per process; answers many queries."""
 
-    def __init__(self, index: StoredIndex, embedder: Embedder, dense_weight: float | None = None) -> None:
+    def __init__(self, index: StoredIndex, embedder: Embedder, dense_weight: float | None = None,
+                 k_dense: int = K_DENSE) -> None:
         self.index = index
         self.embedder = embedder
         self.dense_weight = 0.15 if dense_weight is None else dense_weight  # the answer core sets its policy's
+        self.k_dense = k_dense
         self.chunks: list[Chunk] = index.chunks
-        self._terms = {c.id: topic_terms(c.text) for c in self.chunks}
+        self._terms: dict[str, set[str]] = {}  # filled as passages are judged: 1M up front costs minutes
+        self._doc_rows: dict[str, np.ndarray] | None = None
 
     def correct(self, query: str) -> str:
         return self.index.keyword.correct(query)
@@ -50,16 +65,23 @@ class Searcher:
         if n == 0:
             return []
         keyword = self.index.keyword.scores(keyword_query or query)
-        dense = np.zeros(n, dtype=np.float32)
+        dense = np.zeros(n, dtype=np.float32)  # similarity of the k_dense nearest; the rest count as 0
+        dense_norm = np.zeros(n, dtype=np.float32)
+        dense_ranks: dict[int, int] = {}
         if mode != "keyword":
+            # Only the nearest k_dense: scoring every vector costs O(n) and defeats an approximate index.
             q = self.embedder.embed_queries([query])
-            sims, ids = self.index.vectors.search(np.ascontiguousarray(q, dtype=np.float32), n)
-            dense[ids[0]] = sims[0]
+            sims, ids = self.index.vectors.search(np.ascontiguousarray(q, dtype=np.float32), min(self.k_dense, n))
+            found = ids[0] >= 0
+            sims, ids = sims[0][found], ids[0][found]
+            dense[ids] = sims
+            dense_ranks = {int(i): r for r, i in enumerate(ids, 1)}
+            # Cosine similarities of e5 sit in a narrow band; stretch the fetched ones to [0, 1] before weighting.
+            spread = float(sims.max() - sims.min()) if sims.size else 0.0
+            if spread > 0:
+                dense_norm[ids] = (sims - sims.min()) / spread
         w = self.dense_weight if dense_weight is None else dense_weight
         kw_norm = _normalise(keyword)
-        # Cosine similarities of e5 sit in a narrow band; stretch them to [0, 1] before weighting.
-        spread = float(dense.max() - dense.min()) if mode != "keyword" else 0.0
-        dense_norm = (dense - dense.min()) / spread if spread > 0 else np.zeros_like(dense)
         if mode == "keyword":
             fused = kw_norm
         elif mode == "dense":
@@ -67,16 +89,27 @@ class Searcher:
         else:
             fused = kw_norm + w * dense_norm
         if boosts:
-            factors = np.array([boosts.get(c.doc_id, 1.0) for c in self.chunks], dtype=np.float32)
-            fused = fused * factors
-        kw_ranks, dense_ranks = _ranks(keyword), _ranks(dense)
-        order = np.argsort(-fused, kind="stable")[:k]
+            fused = fused * self._factors(boosts)
+        beyond = len(dense_ranks) + 1  # not among the nearest k_dense
         return [
             Hit(chunk=self.chunks[i], score=float(fused[i]), keyword_score=float(keyword[i]),
-                dense_score=float(dense[i]), keyword_rank=int(kw_ranks[i]),
-                dense_rank=int(dense_ranks[i]) if mode != "keyword" else None)
-            for i in order
+                dense_score=float(dense[i]), keyword_rank=_rank(keyword, i),
+                dense_rank=dense_ranks.get(int(i), beyond) if mode != "keyword" else None)
+            for i in _top(fused, k)
         ]
+
+    def _factors(self, boosts: dict[str, float]) -> np.ndarray:
+        """Per-passage factors from per-document boosts, without a Python loop over every passage."""
+        if self._doc_rows is None:
+            rows: dict[str, list[int]] = {}
+            for i, c in enumerate(self.chunks):
+                rows.setdefault(c.doc_id, []).append(i)
+            self._doc_rows = {doc: np.array(r) for doc, r in rows.items()}
+        factors = np.ones(len(self.chunks), dtype=np.float32)
+        for doc, factor in boosts.items():
+            if doc in self._doc_rows:
+                factors[self._doc_rows[doc]] = factor
+        return factors
 
     def coverage(self, query: str, hit: Hit) -> float:
         """How much of the question the passage covers: IDF-weighted, on syllables and on syllable pairs.
@@ -86,7 +119,9 @@ class Searcher:
         answered by a passage that only shares "thủ tục hành chính".
         """
         tokens = normalized_tokens(query)
-        present = self._terms[hit.chunk.id]
+        present = self._terms.get(hit.chunk.id)
+        if present is None:
+            present = self._terms[hit.chunk.id] = topic_terms(hit.chunk.text)
         keyword = self.index.keyword
 
         def share(terms: set[str]) -> float | None:

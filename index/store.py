@@ -15,6 +15,12 @@ from index.types import Chunk
 
 FORMAT_VERSION = 1
 KEEP_VERSIONS = 3
+# Past this many passages an exact (flat) vector search costs more than its share of the 150 ms answer budget
+# (~30 ms p95 on 2 shared cores; measured by `scripts/benchmark.py --synthetic`), so HNSW serves instead.
+APPROXIMATE_FROM = 40_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 40
+HNSW_EF_SEARCH = 128
 
 
 class IndexUnavailable(RuntimeError):
@@ -65,9 +71,31 @@ def current_version(data_dir: Path) -> str | None:
     return pointer.read_text(encoding="utf-8").strip() or None
 
 
+def vector_index_kind(count: int) -> str:
+    return "hnsw" if count >= APPROXIMATE_FROM else "flat"
+
+
+def build_vector_index(vectors: np.ndarray, dim: int, kind: str) -> faiss.Index:
+    """Inner product over unit vectors (cosine). "flat" is exact; "hnsw" is approximate and fast at scale."""
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        raise ValueError(f"unknown vector index kind {kind!r} (flat or hnsw)")
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
 def write_version(data_dir: Path, version: str, manifest: Manifest, chunks: list[Chunk],
-                  vectors: np.ndarray, keyword: KeywordIndex, on_partial=None) -> Path:
+                  vectors: np.ndarray, keyword: KeywordIndex, on_partial=None,
+                  vector_index: str | None = None) -> Path:
     """Write a complete index beside the live one, in state `building`; nothing is visible until `publish`.
+
+    The vector index is flat (exact) below APPROXIMATE_FROM passages and HNSW above, unless `vector_index` says.
 
     A full disk removes the partial folder and raises DiskFull; `on_partial` is a test hook (chaos kills there).
     """
@@ -77,10 +105,9 @@ def write_version(data_dir: Path, version: str, manifest: Manifest, chunks: list
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        index = faiss.IndexFlatIP(manifest.dim)
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(index, str(tmp / "vectors.faiss"))
+        kind = vector_index or vector_index_kind(len(vectors))
+        manifest.extra["vector_index"] = kind
+        faiss.write_index(build_vector_index(vectors, manifest.dim, kind), str(tmp / "vectors.faiss"))
         keyword.save(tmp / "keyword")
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as fh:
             for c in chunks:
@@ -157,6 +184,8 @@ def load_version(data_dir: Path, version: str, model_id: str) -> StoredIndex:
         )
     try:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
+        if isinstance(vectors, faiss.IndexHNSW):
+            vectors.hnsw.efSearch = HNSW_EF_SEARCH
         keyword = KeywordIndex.load(path / "keyword")
         with open(path / "chunks.jsonl", encoding="utf-8") as fh:
             chunks = [Chunk(**json.loads(line)) for line in fh if line.strip()]
