@@ -112,7 +112,8 @@ def reference_turns() -> tuple[tuple[str, ...], ...]:
 def assert_script_replies(turns: list[list[str]]) -> None:
     """What every channel must have said for SCRIPT (turn by turn, after `plain`): the reference replies."""
     assert len(turns) == len(SCRIPT)
-    assert [tuple(plain(t)) for t in turns] == list(reference_turns())  # the same words on every channel
+    for n, (got, want) in enumerate(zip([tuple(plain(t)) for t in turns], reference_turns())):
+        assert got == want, f"turn {n + 1} ({SCRIPT[n][0]!r}) differs from the reference:\n{got}\n!=\n{want}"
     fee, papers, choice, picked, vote, sources, fire = [plain(t) for t in turns]
     assert len(fee) == 1 and "10.000 đồng" in fee[0] and "tạm trú" in fee[0]
     assert len(papers) == 1 and papers[0].startswith("Giấy tờ cần nộp để đăng ký tạm trú")
