@@ -19,6 +19,7 @@ from index.vietnamese import content_tokens, normalized_tokens
 
 # Routes a decision can take; compose renders each.
 ANSWER, LIST, PROCEDURE, CHOICE = "answer", "list", "procedure", "choice"
+OFFICE_SOURCES = {"hướng dẫn", "thông tin phường"}  # guidance and ward profiles state hours and addresses
 GENERAL_FIELDS = {"papers", "fee", "conditions", "steps", "who", "where"}  # "hồ sơ của tôi cần giấy gì" is general
 NOT_FOUND, NO_PROCEDURE, FIXED, VAGUE, PERSONAL = "not_found", "no_procedure", "fixed", "vague", "personal"
 
@@ -71,6 +72,10 @@ class Decider:
         procedure = self._procedure(u, found, plan_cov)
         if procedure is not None:
             return procedure
+        if u.asks_office and (not found.hits or found.hits[0].chunk.doc_type not in OFFICE_SOURCES):
+            return Decision(False, NOT_FOUND, "office_info_not_in_plans", "Câu hỏi về giờ làm việc, trụ sở hoặc người "
+                            "đang giữ chức vụ: kế hoạch, báo cáo không phải nguồn cho những điều này, nên trợ lý chỉ "
+                            "người dân tới bộ phận một cửa và tổng đài.", coverage=plan_cov, hits=found.hits)
         strict = u.asks_office or u.asks_detail
         threshold = self.policy.strict_threshold if strict else self.policy.found_threshold
         if found.hits and found.hits[0].chunk.doc_type == "hướng dẫn":
