@@ -141,7 +141,7 @@ class Decider:
             return None
         best, p = matches[0], self.policy
         named = ((best.coverage >= p.procedure_threshold and best.name_coverage >= p.procedure_name_coverage)
-                 or (best.coverage >= p.procedure_whole_question and best.name_coverage >= 0.25)
+                 or (best.coverage >= p.procedure_whole_question and best.name_coverage >= p.procedure_whole_question_name)
                  or (best.name_coverage >= p.procedure_whole_name and best.coverage >= 0.4))
         if not named or best.coverage < plan_cov - p.procedure_plan_margin:
             return None

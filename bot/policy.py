@@ -27,6 +27,7 @@ class Policy:
     procedure_threshold: float = 0.5
     procedure_name_coverage: float = 0.5
     procedure_whole_question: float = 0.9
+    procedure_whole_question_name: float = 0.25
     procedure_whole_name: float = 0.95
     procedure_plan_margin: float = 0.05
     procedure_choice_margin: float = 0.05
