@@ -23,6 +23,7 @@ from bot.procedure_terms import (FIELDS, Analyzer, accent_key, asked_field, aske
 from index.lexicon import Lexicon
 from index.procedure_record import PROCEDURE_TYPE, ProcedureRecord, procedure_fields
 from index.types import Document
+from index.vietnamese import fold
 
 __all__ = ["FIELDS", "ProcedureCatalog", "ProcedureMatch", "Matches", "ambiguous", "asked_field", "asked_fields",
            "default_lexicon_dir", "document_from_meta", "load_procedure_lexicon"]
@@ -88,9 +89,22 @@ class ProcedureMatch:
 class Matches(list):
     """ProcedureMatch list, best first; `ambiguous` says whether to let the citizen choose."""
 
+    words: frozenset[str] = frozenset()  # the question's folded syllable pairs
+
     @property
     def ambiguous(self) -> bool:
-        return ambiguous(self)
+        return ambiguous(self, words=self.words)
+
+
+def _pairs(text: str) -> set[str]:
+    w = re.findall(r"[a-z0-9]+", fold(text))
+    return {f"{x}_{y}" for x, y in zip(w, w[1:])}
+
+
+def _extra_pairs(a: ProcedureMatch, b: ProcedureMatch) -> set[str]:
+    """Syllable pairs b's name adds to a's ("yeu_to", "nuoc_ngoai"): pairs, because single folded syllables
+    collide ("tố" in "yếu tố" and "tờ" in "giấy tờ" are both "to")."""
+    return _pairs(b.title) - _pairs(a.title)
 
 
 def base_title(title: str) -> str:
@@ -98,7 +112,8 @@ def base_title(title: str) -> str:
     return RE_LEVEL_SUFFIX.sub("", title).strip().lower()
 
 
-def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float = 0.8) -> bool:
+def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float = 0.8,
+              words: frozenset[str] = frozenset()) -> bool:
     """Let the citizen choose: the two best are different procedures (not one name at several levels),
     their scores are within `margin`, and the best is not named almost exactly by the question."""
     if len(matches) < 2:
@@ -106,7 +121,8 @@ def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float 
     a, b = matches[0], matches[1]
     if base_title(a.title) == base_title(b.title) or a.score - b.score >= margin:
         return False
-    if a.name_words and a.name_words < b.name_words and b.coverage <= a.coverage:
+    if a.name_words and a.name_words < b.name_words and (b.coverage <= a.coverage
+                                                          or (words and not _extra_pairs(a, b) & words)):
         return False  # b is a special variant of a ("… lưu động", "… có yếu tố nước ngoài") nobody asked for
     return not (a.coverage >= 0.95 and a.name_coverage >= named)
 
@@ -232,6 +248,7 @@ class ProcedureCatalog:
         final = np.where(self.active & (best_score > 0), best_score + self.ward, 0.0)
         top = np.argsort(-final, kind="stable")[:k]
         out = Matches()
+        out.words = frozenset(_pairs(question))
         for i in top:
             if final[i] <= 0:
                 break
