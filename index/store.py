@@ -20,7 +20,7 @@ KEEP_VERSIONS = 3
 APPROXIMATE_FROM = 40_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 256  # ≥ the searcher's top-200 (faiss searches with max(efSearch, k))
 
 
 class IndexUnavailable(RuntimeError):

@@ -4,6 +4,7 @@ Not a test: prints figures for the README and issue notes. Uses fresh data dirs,
 The whole knowledge base is indexed (plans, guidance and the 2,625-procedure catalogue).
 
     python scripts/benchmark.py [--questions tests/eval/dev] [--repeat 3] [--from-nothing]
+    python scripts/benchmark.py --synthetic 60000 [--queries 100] [--quick]   # scale: flat vs HNSW
 """
 from __future__ import annotations
 
@@ -32,7 +33,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--from-nothing", action="store_true",
                         help="also time a build that embeds every passage (no shipped vectors; slow)")
+    parser.add_argument("--synthetic", type=int, metavar="N",
+                        help="index N synthetic passages instead and compare flat and HNSW vector search")
+    parser.add_argument("--queries", type=int, help="questions timed with --synthetic (default 100, 30 past 500k)")
+    parser.add_argument("--quick", action="store_true", help="with --synthetic: few queries, one efSearch")
     args = parser.parse_args()
+    if args.synthetic:
+        from bench_synthetic import run
+
+        default = 15 if args.quick else 30 if args.synthetic > 500_000 else 100
+        questions = list(dict.fromkeys(item.question for item in load_items(Path(args.questions))))
+        run(args.synthetic, questions[:args.queries or default], quick=args.quick,
+            ef_values=(256,) if args.quick else (200, 256, 400, 800))
+        return
 
     with tempfile.TemporaryDirectory(prefix="cchc-bench-") as tmp:
         settings = Settings(data_dir=Path(tmp))

@@ -1,0 +1,91 @@
+"""Scale (issue 14 item 5): the synthetic benchmark runs, big indexes are HNSW, top-k vector search answers alike."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import faiss
+import pytest
+
+from index import store
+from index.search import Searcher
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = [
+    "kế hoạch tuyên truyền cải cách hành chính phường An Hải năm 2026",
+    "số tổng đài hỗ trợ dịch vụ công là gì",
+    "đăng nhập cổng dịch vụ công bằng tài khoản gì",
+    "tuyen truyen cchc xa phu thai nam 2025",
+    "cấp lại căn cước công dân bị mất cần giấy tờ gì",
+    "đăng ký khai sinh cho con ở đâu",
+]
+
+
+def _copy(stored: store.StoredIndex, data_dir: Path, version: str) -> store.StoredIndex:
+    manifest = replace(stored.manifest, extra=dict(stored.manifest.extra))
+    vectors = stored.vectors.reconstruct_n(0, stored.vectors.ntotal)
+    store.write_version(data_dir, version, manifest, stored.chunks, vectors, stored.keyword)
+    return store.load_version(data_dir, version, stored.manifest.model)
+
+
+def test_synthetic_benchmark_prints_the_table(tmp_path):
+    out = subprocess.run([sys.executable, "scripts/benchmark.py", "--synthetic", "3000", "--quick"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "CCHC_DATA_DIR": str(tmp_path)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    assert "== 3,000 passages" in text
+    for row in ("keyword (BM25)", "vectors", "chunk metadata", "keyword (any)", "dense (flat)", "hybrid (flat)",
+                "dense (hnsw)", "hybrid (hnsw)", "recall@10"):
+        assert row in text, row
+    recall = text.split("passage-like")[1].splitlines()[1].split()
+    assert recall[0] == "256" and 0.8 <= float(recall[2].split("/")[1]) <= 1.0
+    assert not list(tmp_path.glob("indexes/*")), "the benchmark must not touch the data dir"
+
+
+def test_index_past_the_threshold_is_hnsw_and_finds_what_flat_finds(stored_index, embedder, tmp_path,
+                                                                     monkeypatch):
+    flat = _copy(stored_index, tmp_path / "small", "v1")
+    assert flat.manifest.extra["vector_index"] == "flat"
+    assert isinstance(flat.vectors, faiss.IndexFlatIP)
+
+    monkeypatch.setattr(store, "APPROXIMATE_FROM", 1000)  # the real threshold is tens of thousands
+    approx = _copy(stored_index, tmp_path / "big", "v1")
+    assert approx.manifest.extra["vector_index"] == "hnsw"
+    assert isinstance(approx.vectors, faiss.IndexHNSWFlat)
+    assert approx.vectors.ntotal == len(approx.chunks) == flat.vectors.ntotal
+    assert approx.vectors.hnsw.efSearch == store.HNSW_EF_SEARCH
+
+    exact, fast = Searcher(flat, embedder), Searcher(approx, embedder)
+    for q in QUESTIONS:
+        for mode in ("dense", "hybrid"):
+            assert fast.search(q, 5, mode=mode)[0].chunk.id == exact.search(q, 5, mode=mode)[0].chunk.id, (q, mode)
+
+
+def test_nearest_200_answer_as_scoring_every_passage(stored_index, embedder, assistant):
+    """The searcher scores only the nearest K_DENSE vectors; on real questions the answers do not change."""
+    every = Searcher(stored_index, embedder, assistant.searcher.dense_weight, k_dense=len(stored_index.chunks))
+    nearest = Searcher(stored_index, embedder, assistant.searcher.dense_weight)
+    assert nearest.k_dense < len(stored_index.chunks)
+    for q in QUESTIONS:
+        a, b = every.search(q, 5), nearest.search(q, 5)
+        assert a[0].chunk.id == b[0].chunk.id, q
+        assert len({h.chunk.id for h in a[:3]} & {h.chunk.id for h in b[:5]}) == 3, q
+        assert all(h.dense_rank is not None and h.dense_rank >= 1 for h in b)
+    answers = {}
+    kept = assistant.searcher.k_dense
+    try:
+        for k in (every.k_dense, nearest.k_dense):
+            assistant.searcher.k_dense = k
+            answers[k] = [(ans.found, [c.doc_id for c in ans.citations][:1]) for ans in map(assistant.answer, QUESTIONS)]
+    finally:
+        assistant.searcher.k_dense = kept
+    assert answers[every.k_dense] == answers[nearest.k_dense]
+    assert sum(found for found, _ in answers[nearest.k_dense]) >= 4
+
+
+@pytest.mark.parametrize("count,kind", [(10, "flat"), (10**6, "hnsw")])
+def test_default_kind_by_size(count, kind):
+    assert store.vector_index_kind(count) == kind
