@@ -204,8 +204,15 @@ def test_overview_and_knowledge_pages(browser, console):
     figures = page.inner_text("#figures")
     assert "câu hỏi" in figures and "không tìm thấy" in figures and "p95" in figures
     assert "Làm căn cước ở đâu?" in page.inner_text("#most-not-found")
-    assert "Zalo" in page.inner_text("#per-day")
+    chart = page.locator("#chart-questions svg.chart-svg")
+    assert chart.locator("g.bar").count() >= 1  # today has questions: a bar, drawn in the browser
+    assert chart.bounding_box()["width"] > 300
+    assert "Zalo" in page.inner_text("#chart-questions")
     _shot(page, "overview")
+    page.set_viewport_size(PHONE)
+    assert _no_sideways_scroll(page)
+    _shot(page, "phone-overview-charts")
+    page.set_viewport_size(DESKTOP)
     page.goto(console.url + "/knowledge")
     table = page.inner_text("#documents")
     assert "xã Phú Thái, Hải Phòng" in table and "6 tháng cuối năm 2025" in table  # ward and period

@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 import unicodedata
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path, PureWindowsPath
@@ -36,7 +35,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels import CHANNELS
-from bot.console import evalset, questions
+from bot.console import dashboard, evalset, questions
 from bot.console.auth import (
     CSRF_FIELD, SESSION_COOKIE, SESSION_MAX_AGE, Accounts, Sessions, checked_form, console_dir, csrf_token,
     is_loopback, session_secret,
@@ -555,27 +554,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         await run_in_threadpool(store.mark_reviewed, fid)
         return redirect(f"/tests#{new_id}", ("ok", f"Đã thêm câu hỏi {new_id} vào bộ câu hỏi từ góp ý."), request)
 
-    # -- overview and knowledge ------------------------------------------------------------
-    async def overview_page(request: Request) -> Response:
-        days = request.query_params.get("days", "30")
-        days = days if days in ("7", "30", "90", "all") else "30"
-        since = None if days == "all" else datetime.now(timezone.utc) - timedelta(days=int(days))
-        stats = None if store is None else await run_in_threadpool(store.stats, since)
-        table: list[dict] = []
-        channels: list[str] = []
-        peak = 1
-        if stats is not None:
-            per_day: dict[str, dict[str, int]] = defaultdict(dict)
-            for row in stats.per_day:
-                per_day[row["day"]][row["channel"]] = row["count"]
-            channels = sorted({row["channel"] for row in stats.per_day})
-            for day in sorted(per_day, reverse=True):
-                total = sum(per_day[day].values())
-                peak = max(peak, total)
-                table.append({"day": day, "counts": per_day[day], "total": total})
-        return render(request, "overview.html", stats=stats, days=days, table=table, channels=channels, peak=peak,
-                      has_store=store is not None)
-
+    # -- knowledge ------------------------------------------------------------
     def publish_context(view: Any) -> dict:
         running = publisher.running
         return dict(publisher=publisher, publishing=running,
@@ -715,13 +694,13 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         Route("/feedback", feedback_page, methods=["GET"]),
         Route("/feedback/{fid:int}/reviewed", feedback_reviewed, methods=["POST"]),
         Route("/feedback/{fid:int}/to-test", feedback_to_test, methods=["POST"]),
-        Route("/overview", overview_page, methods=["GET"]),
         Route("/knowledge", knowledge_page, methods=["GET"]),
         Route("/knowledge/upload", upload_page, methods=["GET"]),
         Route("/knowledge/upload", upload, methods=["POST"]),
         Route("/knowledge/upload/discard", upload_discard, methods=["POST"]),
         Route("/knowledge/publish", publish, methods=["POST"]),
         *questions.routes(render, redirect, store, assistant, eval_path, evidence_of),
+        *dashboard.routes(render, store, CHANNEL_NAMES),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = []
