@@ -20,7 +20,7 @@ from index.vietnamese import content_tokens, normalized_tokens
 # Routes a decision can take; compose renders each.
 ANSWER, LIST, PROCEDURE, CHOICE = "answer", "list", "procedure", "choice"
 OFFICE_SOURCES = {"hướng dẫn", "thông tin phường"}  # guidance and ward profiles state hours and addresses
-GENERAL_FIELDS = {"papers", "fee", "conditions", "steps", "who", "where"}  # "hồ sơ của tôi cần giấy gì" is general
+GENERAL_FIELDS = {"papers", "fee", "conditions", "steps", "who"}  # "hồ sơ của tôi cần giấy gì" is general
 NOT_FOUND, NO_PROCEDURE, FIXED, VAGUE, PERSONAL = "not_found", "no_procedure", "fixed", "vague", "personal"
 
 

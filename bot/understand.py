@@ -140,9 +140,10 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_list = bool(RE_LIST.search(u.folded))
     u.asks_quantity = bool(RE_QUANTITY.search(u.folded))
     u.asks_phone = bool(RE_PHONE_QUESTION.search(u.folded))
-    u.asks_office = has_cue(u.folded, LEXICON.strict_cues.get("office", []))
-    u.asks_detail = has_cue(u.folded, LEXICON.strict_cues.get("procedure_detail", []))
-    u.personal_file = has_cue(u.folded, LEXICON.strict_cues.get("personal_file", []))
+    said = f"{folded} {u.folded}"  # cues are looked for in the citizen's words and in the rewritten question
+    u.asks_office = has_cue(said, LEXICON.strict_cues.get("office", []))
+    u.asks_detail = has_cue(said, LEXICON.strict_cues.get("procedure_detail", []))
+    u.personal_file = has_cue(said, LEXICON.strict_cues.get("personal_file", []))
     return u
 
 
