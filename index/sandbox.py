@@ -162,6 +162,15 @@ def _set_limits(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
 
 
+def _near_memory_limit(limits: Limits) -> bool:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            peak_kb = next(int(line.split()[1]) for line in fh if line.startswith("VmPeak:"))
+    except (OSError, ValueError, StopIteration):
+        return False
+    return peak_kb * 1024 > 0.9 * limits.memory_mb * 1024 * 1024
+
+
 def child_main(path: Path, limits: Limits) -> dict:
     """Everything the child does; returns the JSON-able answer."""
     from index.extract import extract
@@ -176,12 +185,15 @@ def child_main(path: Path, limits: Limits) -> dict:
             check_pdf(path, limits)
         extraction = extract(path)
         if len(extraction.text) > limits.text_chars:
-            raise _refuse(path, f"đọc ra {len(extraction.text):,} ký tự (giới hạn {limits.text_chars:,})", "text")
+            chars, limit = (f"{n:,}".replace(",", ".") for n in (len(extraction.text), limits.text_chars))
+            raise _refuse(path, f"đọc ra {chars} ký tự (giới hạn {limit})", "text")
         return {"extraction": asdict(extraction)}
     except ExtractionRefused as exc:
         return {"error": str(exc), "limit": exc.limit}
     except ExtractionError as exc:
-        if isinstance(exc.__cause__, MemoryError):  # extract() wraps parser errors, the limit was the cause
+        # extract() wraps parser errors, and libxml2 reports a failed allocation as "unknown error": a parser
+        # that failed with the address space nearly used up ran out of memory, whatever it says.
+        if isinstance(exc.__cause__, MemoryError) or _near_memory_limit(limits):
             return {"limit": "memory"}
         return {"error": str(exc)}
     except MemoryError:
@@ -189,6 +201,8 @@ def child_main(path: Path, limits: Limits) -> dict:
     except RecursionError:
         return {"limit": "depth"}
     except Exception as exc:  # a reader library failing in a way extract() does not know: still a bad file
+        if _near_memory_limit(limits):
+            return {"limit": "memory"}
         return {"error": f"{path.name}: tệp bị hỏng hoặc không đọc được ({type(exc).__name__}). Hãy mở bằng "
                          "chương trình gốc, lưu lại dạng DOCX hoặc PDF có lớp chữ rồi thêm lại."}
 
