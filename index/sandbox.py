@@ -24,6 +24,7 @@ from pathlib import Path
 from index.extract import CONVERT_TIMEOUT, Extraction, ExtractionError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CHILD_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV"}
 ADVICE = ("Tệp có thể bị hỏng hoặc được tạo để làm treo hệ thống nên không được đọc. Hãy mở bằng chương trình "
           "gốc, lưu/xuất lại (hoặc tách phần cần đưa vào thành tệp nhỏ hơn) rồi thêm lại.")
 
@@ -234,7 +235,9 @@ def _peak_mb(pid: int) -> float:
 
 def _run_child(path: Path, limits: Limits) -> tuple[dict | None, int, Stats]:
     """Run the child; returns (its answer or None, exit status, stats). Kills the group at the time limit."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
+    # Only what Python needs: the process that parses a hostile file gets no tokens or passwords.
+    env = {k: v for k, v in os.environ.items() if k in CHILD_ENV}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
     deadline_seconds = _time_limit(path, limits)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()

@@ -195,3 +195,21 @@ def test_add_file_passes_a_refusal_through_as_a_knowledge_error(tmp_path, small_
 
     with pytest.raises(KnowledgeError, match="lồng sâu"):
         add_file(deep_pdf(tmp_path / "sau.pdf"), small_knowledge)
+
+
+def test_the_reader_process_gets_no_secrets(tmp_path, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:secret-token")
+    monkeypatch.setenv("CCHC_CONSOLE_PASSWORD", "mat-khau")
+    probe = tmp_path / "probe.txt"
+    probe.write_text("Kế hoạch kiểm tra môi trường của tiến trình đọc tệp, đủ dài để có nội dung chữ.",
+                     encoding="utf-8")
+    seen: dict = {}
+    real_popen = sandbox.subprocess.Popen
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs["env"])
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(sandbox.subprocess, "Popen", spy)
+    run_extraction(probe)
+    assert "TELEGRAM_BOT_TOKEN" not in seen and "CCHC_CONSOLE_PASSWORD" not in seen and "PYTHONPATH" in seen
