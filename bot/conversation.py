@@ -115,6 +115,9 @@ class Conversation:
         user_hash = self.store.hash_user(self.channel, user_id if user_id is not None else chat_id)
         if self.flood and not self.flood.allow(user_hash):
             self.log.info("%s: flood from user %s, message dropped", self.info.label, user_hash[:8])
+            numbers = self.care.emergency_numbers(incoming.text) if incoming.kind == "text" else []
+            if numbers:  # someone in danger typing fast still gets the numbers
+                return self._finish([self._emergency(numbers)])
             return [Reply(replies.FLOOD, kind="flood")] if self.flood.should_warn(user_hash) else []
         if early is not None and incoming.kind == "text" and not incoming.payload:
             numbers = self.care.emergency_numbers(incoming.text)

@@ -214,9 +214,14 @@ def test_flood_limit_and_non_text_messages(assistant, store):
         out = [await conv.handle("c16", Incoming("lệ phí đăng ký tạm trú bao nhiêu")) for _ in range(4)]
         return out, await Conversation(assistant, store, "zalo_bot").handle("c17", Incoming.other())
 
+    async def danger():
+        return await conv.handle("c16", Incoming("cứu với, nhà đang cháy"))
+
     flooded, other = asyncio.run(scenario())
     assert [len(r) for r in flooded] == [1, 1, 1, 0] and flooded[2][0].text == replies.FLOOD
     assert texts(other) == [replies.NO_TEXT]
+    [fire] = asyncio.run(danger())  # over the limit, but an emergency still gets its numbers
+    assert fire.kind == "emergency" and "114" in fire.text
 
 
 def test_the_ward_folder_has_an_example_profile():
