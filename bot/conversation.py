@@ -2,7 +2,7 @@
 
 Channels (Telegram, Zalo Bot, Zalo OA, Messenger, the terminal) only turn their updates into `Incoming` and
 draw the `Reply` list: actions as buttons, quick replies or numbered text, bold spans where they can. Here
-live the flood limit, commands and button payloads (one parser), answering off the event loop, redacted
+live the flood limit, commands and button payloads (one parser, `bot.payloads`), answering off the event loop, redacted
 logging, the chat's memory (store-backed), follow-ups and choices, sources, votes, care (emergencies,
 a person, rude words), phone-sized bodies and message splitting. Every text comes from `bot.replies`.
 """
@@ -21,8 +21,9 @@ from bot import replies
 from bot.care import fold, load_care
 from bot.channels import channel as channel_info
 from bot.flood import BUSY, DEFAULT_FLOOD_LIMIT, AssistantBusy, ChatLocks, FloodGuard
-from bot.followup import Resolved, follow_up_fields, pick_number, resolve, ward_of, ward_statement, with_fields
+from bot.followup import Resolved, follow_up_fields, resolve, ward_of, ward_statement, with_fields
 from bot.memory import ChatMemory, Memory
+from bot.payloads import payload_of
 from bot.redact import redact
 from bot.render import bold_spans, fit, format_sources, split_message
 from bot.store import Store, StoreWriteFailed
@@ -31,12 +32,8 @@ from bot.wards import WardProfiles
 
 MAX_BODY = 700  # characters of an answer before its sources: one phone screen
 MISSES = ("not_found", "no_procedure")  # decision routes that count towards offering a person
-_SOURCE_WORDS = {"nguon", "xem nguon", "/nguon", "nguon trich dan", "trich dan", "/sources", "sources",
-                 "nguon dau", "nguon o dau"}
 # A message that asks something is answered, even right after a 👎 (then it is no remark on the answer).
 _QUESTION = re.compile(r" (bao nhieu|gi|the nao|nhu the nao|o dau|khong|sao|nao|may|lam sao|co phai|can|thu tuc) ")
-_START_WORDS = {"/start", "bat dau", "start", "/batdau"}
-_HELP_WORDS = {"/help", "/trogiup", "tro giup"}
 
 
 class AnswersQuestions(Protocol):
@@ -151,7 +148,7 @@ class Conversation:
     def _turn(self, memory: ChatMemory, incoming: Incoming, user_hash: str) -> list[Reply]:
         if incoming.kind == "other":
             return [Reply(replies.NO_TEXT, kind="no_text")]
-        payload = incoming.payload or self._payload_of(incoming.text, memory)
+        payload = incoming.payload or payload_of(incoming.text, memory)
         if payload:
             return self._on_payload(payload, memory, user_hash)
         text = incoming.text.strip()
@@ -183,42 +180,6 @@ class Conversation:
             out = []
         memory.misses = misses  # after an emergency, "not found" is noise, not a miss
         return first + [r for r in out if r.kind not in ("not_found", "handoff")]
-
-    def _payload_of(self, text: str, memory: ChatMemory) -> str:
-        """Text that is a command, a vote, "nguồn" or a number chosen: its payload; "" for a question."""
-        raw = text.strip()
-        folded = " ".join(fold(raw).strip(" .!?\"'“”").split())
-        if raw.startswith("/"):
-            command, _, arg = raw[1:].partition(" ")
-            command = fold(command.split("@")[0])
-            if command in ("phuong", "xa", "ward"):
-                arg = arg.strip()
-                return f"ward:{'xã ' if command == 'xa' and arg and not ward_of(arg) else ''}{arg}"
-            if command in ("nguon", "sources"):
-                return "src"
-            if command in ("canbo", "gapcanbo"):
-                return "person"
-            return {"start": "cmd:start", "batdau": "cmd:start", "help": "cmd:help", "trogiup": "cmd:help",
-                    "hotline": "cmd:hotline", "tongdai": "cmd:hotline"}.get(command, "")
-        if folded in _START_WORDS:
-            return "cmd:start"
-        if folded in _HELP_WORDS:
-            return "cmd:help"
-        if folded in _SOURCE_WORDS:
-            return "src"
-        emoji = raw.replace("\ufe0f", "").strip()
-        if emoji[:1] in ("👍", "👎") and len(emoji.strip("👍👎\U0001F3FB\U0001F3FC\U0001F3FD\U0001F3FE\U0001F3FF")) == 0:
-            return "up" if emoji[0] == "👍" else "down"
-        n = pick_number(raw)
-        if n is None:
-            return ""
-        if memory.options:
-            return f"pick:{memory.options[n - 1]['code']}" if n <= len(memory.options) else ""
-        if raw.strip(" .").isdigit():
-            if memory.actions:
-                return memory.actions[n - 1] if n <= len(memory.actions) else ""
-            return {1: "up", 2: "down"}.get(n, "")
-        return ""
 
     def _on_payload(self, payload: str, memory: ChatMemory, user_hash: str) -> list[Reply]:
         kind, _, arg = payload.partition(":")
