@@ -2,9 +2,9 @@
 
 Channels (Telegram, Zalo Bot, Zalo OA, Messenger, the terminal) only turn their updates into `Incoming` and
 draw the `Reply` list: actions as buttons, quick replies or numbered text, bold spans where they can. Here
-live the flood limit, commands and button payloads (one parser, `bot.payloads`), answering off the event loop, redacted
-logging, the chat's memory (store-backed), follow-ups and choices, sources, votes, care (emergencies,
-a person, rude words), phone-sized bodies and message splitting. Every text comes from `bot.replies`.
+live the flood limit, commands and button payloads (one parser, `bot.payloads`), answering off the event
+loop, redacted logging, the chat's memory (store-backed), follow-ups and choices, sources, votes, care
+(emergencies, a person, rude words), phone-sized bodies and message splitting. Every text is in `bot.replies`.
 """
 from __future__ import annotations
 
