@@ -58,6 +58,14 @@ class ChatStore:
                       "transcript": _redacted_turns(transcript)})
         return len(queue)
 
+    def mark_handoff_done(self, handoff_id: int) -> bool:
+        """An officer took the conversation up; False if there is no such hand-off."""
+        for h in self.__dict__.get("_handoffs", []):
+            if h["id"] == handoff_id:
+                h["done"] = True
+                return True
+        return False
+
     def list_handoffs(self, done: bool | None = False, limit: int = 50) -> list[dict[str, Any]]:
         """Hand-offs, newest first: id, created_at, channel, user_hash, reason, ward, done, transcript."""
         rows = [h for h in self.__dict__.get("_handoffs", []) if done is None or h["done"] == done]
@@ -120,6 +128,9 @@ class SqliteChatTables:
             if not _write_error(exc):
                 raise
             self._lost("feedback note", exc)
+
+    def mark_handoff_done(self, handoff_id: int) -> bool:
+        return self._execute("UPDATE handoffs SET done = 1 WHERE id = ?", (handoff_id,)).rowcount > 0
 
     def list_handoffs(self, done: bool | None = False, limit: int = 50) -> list[dict[str, Any]]:
         where, params = ("WHERE done = ?", (int(done),)) if done is not None else ("", ())

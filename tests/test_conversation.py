@@ -135,6 +135,8 @@ def test_asking_for_a_person_gives_the_ward_centre_and_queues_the_redacted_conve
     assert queued["channel"] == "messenger" and queued["ward"] == "phường Tân An"
     said = " ".join(t["text"] for t in queued["transcript"])
     assert "[SĐT]" in said and "0912" not in said and "lệ phí đăng ký tạm trú" in said
+    assert store.mark_handoff_done(queued["id"]) and store.list_handoffs() == []  # an officer took it up
+    assert [h["id"] for h in store.list_handoffs(done=True)] == [queued["id"]]
 
 
 def test_two_not_founds_in_a_row_offer_a_person(assistant, store):
@@ -264,3 +266,19 @@ def test_the_care_lexicon_must_catch_its_own_examples(tmp_path):
     (tmp_path / "care.yaml").write_text(broken, encoding="utf-8")
     with pytest.raises(ValueError, match="115 does not catch its example"):
         load_care(tmp_path / "care.yaml")
+
+
+def test_key_facts_are_bold_and_sources_name_each_document_once():
+    from bot.render import bold_spans, format_sources
+
+    text = "Lệ phí: 10.000 đồng nộp trực tiếp. Thời hạn: 3 ngày làm việc. Gọi 1800.1096 hoặc 114. Năm 2026."
+    assert [text[a:b] for a, b in bold_spans(text)] == ["10.000 đồng", "3 ngày làm việc", "1800.1096", "114"]
+    label = "[{n}] Kế hoạch CCHC phường Tân An, mục {s}, ngày 03/02/2026"
+    cites = [{"n": 1, "title": "Kế hoạch CCHC phường Tân An", "section": "I > 1", "text": "100% thủ tục…",
+              "label": label.format(n=1, s="I > 1"), "source": "tan-an.txt"},
+             {"n": 2, "title": "Kế hoạch CCHC phường Tân An", "section": "II", "text": "Phòng Văn hóa…",
+              "label": label.format(n=2, s="II"), "source": "tan-an.txt"}]
+    shown = format_sources(cites)
+    assert shown.count("Kế hoạch CCHC phường Tân An") == 1 and "[1], [2] Kế hoạch" in shown
+    assert "[1] mục I > 1: “100% thủ tục…”" in shown and "[2] mục II: “Phòng Văn hóa…”" in shown
+    assert "tan-an.txt" not in shown  # a file name means nothing to a citizen
