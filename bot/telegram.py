@@ -151,6 +151,8 @@ class TelegramBot:
             await query.answer(replies.VOTE_NOTED if data.startswith("v:") and out else None)
         if voted:
             await self._drop_vote_buttons(query)
+        elif data.startswith("pick:") and out and out[0].kind != "choice_gone":
+            await self._drop_buttons(query)  # the choice is made: its buttons would only answer it again
         if out and chat_id:
             await send_replies(context.bot, chat_id, out, reply_to=message.message_id if message else None)
 
@@ -166,6 +168,13 @@ class TelegramBot:
             await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
         except BadRequest as exc:  # "message is not modified" and similar: cosmetic only
             log.debug("could not edit reply markup: %s", exc)
+
+    @staticmethod
+    async def _drop_buttons(query: Any) -> None:
+        try:
+            await query.edit_message_reply_markup(None)
+        except BadRequest as exc:  # cosmetic only
+            log.debug("could not remove the choice buttons: %s", exc)
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The citizen gets a polite message; the log gets the trace (redacted question only)."""

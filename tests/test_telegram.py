@@ -411,3 +411,5 @@ def test_scripted_six_turn_conversation(fake, start_bot, tmp_path):
         last = sent[-1]
     assert_script_replies(turns)
     assert max(body_length(t[0]) for t in turns[:4]) <= 700
+    edits = fake.calls_of("editMessageReplyMarkup")
+    assert edits and not edits[0].params.get("reply_markup")  # the choice buttons went away once one was picked
