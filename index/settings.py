@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     passage_prefix: str | None = None
     word_segmentation: bool = False  # pyvi segmentation, for PhoBERT-based models
 
-    # Chunking (chosen by measurement on tests/eval/questions.yaml, see README).
+    # Chunking (chosen by measurement on the first dev questions, see README history).
     chunk_size: int = 700
     chunk_overlap: int = 100
 
