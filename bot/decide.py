@@ -117,17 +117,28 @@ class Decider:
                 and (h.chunk.doc_id == best.chunk.doc_id or (guidance and h.chunk.doc_type == "hướng dẫn"))]
 
     def _list_section(self, u: Understanding, hits: list[Hit]) -> tuple[Hit, tuple[str, list[str], str]] | None:
-        """The section whose list answers "những gì / những hình thức nào": the best hit's section, whole."""
-        for hit in hits[:3]:
+        """The section whose list answers "những gì / những hình thức nào", whole.
+
+        Among the best passages' sections, one whose heading names what is asked ("Mục tiêu" for "những mục
+        tiêu nào") comes first; otherwise the best passage's section.
+        """
+        asked = set(content_tokens(normalized_tokens(u.folded)))
+        candidates = []
+        for rank, hit in enumerate(hits[:5]):
             key = (hit.chunk.doc_id, hit.chunk.section)
             ids = self.sections.get(key)
-            if not ids or not section_leaf(hit.chunk.section):
+            leaf = section_leaf(hit.chunk.section)
+            if not ids or not leaf:
                 continue
             text = merge_passages([self.searcher.chunks[i].passage for i in ids])
             intro, items = list_items(text)
             if len(items) >= 2:
-                return hit, (intro, items, text)
-        return None
+                named = len(asked & set(content_tokens(normalized_tokens(leaf))))
+                candidates.append((-named, rank, hit, (intro, items, text)))
+        if not candidates:
+            return None
+        _, _, hit, section = min(candidates, key=lambda c: (c[0], c[1]))
+        return hit, section
 
     def _procedure(self, u: Understanding, found: Retrieved, plan_cov: float) -> Decision | None:
         """A national procedure recognised by name answers ahead of plan and guidance passages.
