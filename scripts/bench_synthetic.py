@@ -8,6 +8,7 @@ synthetic texts. Run through `scripts/benchmark.py --synthetic N`.
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import os
@@ -112,22 +113,26 @@ def synthesize(real: list[Chunk], real_vectors: np.ndarray, n: int, seed: int = 
             passage = _localise("\n".join(body), ward, year)
             header = _localise(c.text[:len(c.text) - len(c.passage)], ward, year)
             chunks.append(replace(c, id=f"{doc_id}#{j}", doc_id=doc_id, text=header + passage, passage=passage,
-                                  title=_localise(c.title, ward, year), ward=ward.split(" ", 1)[1], year=year,
+                                  title=_localise(c.title, ward, year), ward=ward, year=year,
                                   meta={}))
             sources.append(src)
         plans += 1
     vectors = real_vectors[np.array(sources)]
+    for start in range(len(keep), n, 50_000):  # in blocks: temporaries of 1M × 384 floats would cost GBs
+        block = slice(start, min(n, start + 50_000))
+        vectors[block] = _near_copies(vectors[block], nrng)
     synthetic = np.arange(len(keep), n)
-    vectors[synthetic] = _near_copies(vectors[synthetic], nrng)
     random_rows = synthetic[nrng.random(len(synthetic)) < RANDOM_SHARE]
-    vectors[random_rows] = _unit(nrng.standard_normal((len(random_rows), vectors.shape[1]), dtype=np.float32))
+    for start in range(0, len(random_rows), 50_000):
+        rows = random_rows[start:start + 50_000]
+        vectors[rows] = _unit(nrng.standard_normal((len(rows), vectors.shape[1]), dtype=np.float32))
     info = {"real": len(keep), "synthetic_plans": plans, "wards": min(len(wards), (plans + 19) // 20),
             "random_vectors": len(random_rows)}
     return chunks, vectors, info
 
 
 def _localise(text: str, ward: str, year: int) -> str:
-    unit, name = ward.split(" ", 1)
+    name = ward.split(" ", 1)[1]
     text = REAL_WARDS.sub(lambda m: f"{m.group(1)} {name}", text)
     return YEARS.sub(str(year), text)
 
@@ -208,7 +213,7 @@ def flat_sweep(vectors: np.ndarray, queries: np.ndarray, sizes=(10_000, 25_000, 
                                                                   500_000, 1_000_000)) -> list[tuple[int, list]]:
     """Exact search latency by index size: where flat stops meeting the dense-search budget."""
     out = []
-    for size in [s for s in sizes if s <= len(vectors)]:
+    for size in [s for s in sizes if s < len(vectors)]:  # the full size is measured apart
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors[:size])
         index.search(queries[:1], K_DENSE)
@@ -281,7 +286,7 @@ def run(n: int, questions: list[str], quick: bool = False, ef_values: tuple[int,
             rows.append((f"faiss top-{K_DENSE} alone ({name})",
                          timed(lambda v: index.search(v[None, :], K_DENSE), qmat)))
             say(f"[{time.perf_counter() - t0:5.0f} s] latency measured with {name}")
-        probe = _probe_queries(qmat, indexes["flat"], 50 if quick else 200)
+        probe = _probe_queries(qmat, indexes["flat"], 50 if quick or n > 500_000 else 200)
         recalls = []
         for ef in ef_values:
             indexes["hnsw"].hnsw.efSearch = ef
@@ -333,6 +338,8 @@ def _size(path: Path) -> int:
 
 def _measure_load(path: Path, model_id: str) -> dict:
     """What a serving worker holds: load the version in a fresh process, part by part, and read its RSS."""
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # give freed heap back first: both processes live at once
     out = subprocess.run([sys.executable, __file__, "--measure-load", str(path), model_id],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])

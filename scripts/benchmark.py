@@ -44,7 +44,7 @@ def main() -> None:
         default = 15 if args.quick else 30 if args.synthetic > 500_000 else 100
         questions = list(dict.fromkeys(item.question for item in load_items(Path(args.questions))))
         run(args.synthetic, questions[:args.queries or default], quick=args.quick,
-            ef_values=(256,) if args.quick else (200, 256, 400, 800))
+            ef_values=(512,) if args.quick else (256, 512, 1024))
         return
 
     with tempfile.TemporaryDirectory(prefix="cchc-bench-") as tmp:
