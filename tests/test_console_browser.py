@@ -139,6 +139,9 @@ def test_run_the_test_set_and_see_a_regression_in_red(browser, console, assistan
                for i in range(rows.count())}
     assert all("✓ Đúng" in r or "✗ Sai" in r for r in results.values()), results
     assert page.locator("#by-category tbody tr").count() >= 2
+    run_text = page.inner_text("#run")
+    assert "Trả lời đúng" in run_text and "Tìm đúng văn bản trong 5 kết quả đầu" in run_text  # plain names
+    assert "hit@5" not in run_text and "MRR" not in run_text and "plan_fact" not in run_text
     expected_found = {i.id for i in load_items(console.eval_path) if i.expect_found}
     passing = [qid for qid, r in results.items() if "✓ Đúng" in r and qid in expected_found]
     assert passing, "the real assistant answers none of the small set"

@@ -3,12 +3,14 @@ filters and paging on the server, one question re-asked with the live assistant 
 and the not-found queue grouping the same question written in different ways."""
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from bot.console.questions import group_key, not_found_queue
 from bot.evaluate import load_items
+from index.vietnamese import fold
 from test_console_http import EVAL_FILE, Client, start_console
 
 HOTLINE = "Số tổng đài hỗ trợ dịch vụ công là gì?"
@@ -133,3 +135,33 @@ def test_a_not_found_question_becomes_a_test_question_in_one_step(officer, conso
     new = load_items(console.eval_path)[-1]
     assert (new.question, new.expect_found, new.category) == ("làm can cuoc o dau", False, "question_log")
     assert done.headers["location"] == f"/tests#{new.id}"
+
+
+def visible_text(html: str) -> str:
+    """The words an officer reads: no tags, no attribute values, nothing under a "technical details" toggle."""
+    html = re.sub(r'<details class="technical[^"]*"[^>]*>.*?</details>', " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+@pytest.mark.parametrize("path", ["/ask", "/questions", "/tests", "/feedback", "/overview", "/knowledge",
+                                  "/knowledge/upload", "/login"])
+def test_pages_show_no_shell_commands_or_server_paths(officer, console, path):
+    page = (Client(console.url) if path == "/login" else officer).get(path)
+    assert page.status_code == 200
+    text = visible_text(page.text)
+    assert not re.search(r"\bcchc (index|eval|knowledge|console|ask|zalo|telegram|messenger)\b", text), path
+    for bad in ("/tmp", str(console.settings.data_dir), str(console.eval_path), ".yaml", "knowledge/", "CCHC_"):
+        assert bad not in text, f"{path} shows {bad!r}"
+
+
+def test_test_set_page_names_categories_in_vietnamese_and_searches(officer):
+    page = officer.get("/tests").text
+    text = visible_text(page)
+    assert "Nội dung kế hoạch" in text and "Ngoài phạm vi" in text
+    assert "plan_fact" not in text and "out_of_scope" not in text
+    assert "questions.yaml" in page.split('id="technical"')[1].split("</details>")[0]  # the file name, behind a toggle
+    found = officer.get("/tests?q=tong dai").text  # no diacritics, lower case: still finds "tổng đài"
+    assert 0 < found.count('<tr id="q') < page.count('<tr id="q')
+    for row in re.findall(r'<tr id="q[^"]*".*?</tr>', found, flags=re.S):  # in the question or what it expects
+        cells = re.findall(r'<td data-label="(?:Câu hỏi|Mong đợi)">(.*?)</td>', row, flags=re.S)
+        assert "tong dai" in fold(" ".join(cells)), row

@@ -35,7 +35,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels import CHANNELS
-from bot.console import dashboard, evalset, questions
+from bot.console import dashboard, evalset, plain, questions
 from bot.console.auth import (
     CSRF_FIELD, SESSION_COOKIE, SESSION_MAX_AGE, Accounts, Sessions, checked_form, console_dir, csrf_token,
     is_loopback, session_secret,
@@ -43,6 +43,7 @@ from bot.console.auth import (
 from bot.console.knowledge import read_knowledge
 from bot.types import Answer
 from index.chunk import display_date
+from index.vietnamese import fold
 from index.documents import KnowledgeError
 from index.settings import PROJECT_ROOT, Settings
 
@@ -387,7 +388,10 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters.update(vn_time=vn_time, percent=percent, number=number, display_date=display_date)
-    env.globals.update(CSRF_FIELD=CSRF_FIELD, channel_names=CHANNEL_NAMES, kind_names=KIND_NAMES)
+    env.globals.update(CSRF_FIELD=CSRF_FIELD, channel_names=CHANNEL_NAMES, kind_names=KIND_NAMES,
+                       category_name=plain.category_name, category_help=plain.category_help,
+                       metric_name=plain.metric_name, metric_help=plain.metric_help)
+    env.tests["url"] = plain.is_url
 
     def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         user = sessions.user(request)
@@ -483,14 +487,18 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         categories = sorted({i.category for i in items})
         category = request.query_params.get("category", "")
         only_failed = request.query_params.get("failed") == "1"
+        search = request.query_params.get("q", "").strip()[:200]
         shown = [i for i in items if not category or i.category == category]
+        if search:  # case and diacritics do not matter: "dang ky" finds "Đăng ký"
+            needle = fold(search)
+            shown = [i for i in shown if needle in fold(" ".join([i.id, i.question, *i.expected_facts]))]
         if only_failed and current:
             shown = [i for i in shown if not current["results"].get(i.id, {}).get("correct", True)]
         editing = next((i for i in items if i.id == edit_id), None) if edit_id else None
         return dict(items=shown, total=len(items), categories=categories, category=category,
                     only_failed=only_failed, run=current, previous=previous, diff=diff, runner=runner,
                     editing=editing, file_error=file_error, form_error=form_error, draft=draft,
-                    eval_path=str(eval_path))
+                    eval_name=eval_path.name, search=search)
 
     async def tests_page(request: Request) -> Response:
         return render(request, "tests.html", **tests_context(request, request.query_params.get("edit")))
@@ -507,7 +515,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
             return render(request, "tests.html", status=400,
                           **tests_context(request, item_id, form_error=str(exc), draft=draft))
         verb = "Đã sửa" if item_id else "Đã thêm"
-        return redirect(f"/tests#{saved}", ("ok", f"{verb} câu hỏi {saved} trong {eval_path.name}."), request)
+        return redirect(f"/tests#{saved}", ("ok", f"{verb} câu hỏi {saved} trong bộ câu hỏi."), request)
 
     async def tests_delete(request: Request) -> Response:
         form = await checked_form(request)

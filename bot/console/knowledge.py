@@ -50,7 +50,7 @@ def read_knowledge(settings: Settings) -> KnowledgeView:
     titles: dict[str, dict] = {}
     problem = None
     if version is None:
-        problem = "Chưa có chỉ mục. Hãy chạy: cchc index build"
+        problem = "Chưa có chỉ mục: trợ lý chưa trả lời được. Hãy bấm “Xuất bản” để tạo, hoặc báo bộ phận kỹ thuật."
     else:
         path = store.indexes_dir(data_dir) / version
         try:
@@ -62,7 +62,7 @@ def read_knowledge(settings: Settings) -> KnowledgeView:
                         counts[c["doc_id"]] += 1
                         titles.setdefault(c["doc_id"], c)
         except (OSError, ValueError, TypeError) as exc:
-            problem = f"Không đọc được chỉ mục {path}: {exc}"
+            problem = f"Không đọc được chỉ mục (phiên bản {version}): {type(exc).__name__}. Hãy báo bộ phận kỹ thuật."
     indexed_hashes = manifest.documents if manifest else {}
 
     rows: list[DocumentRow] = []
