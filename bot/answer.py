@@ -9,7 +9,7 @@ import time
 
 from bot.accents import AccentRestorer
 from bot.compose import Composer
-from bot.decide import Decider, Decision
+from bot.decide import PROCEDURE, Decider, Decision
 from bot.policy import Policy
 from bot.procedures import asked_fields as procedure_fields
 from bot.retrieve import Retriever
@@ -19,6 +19,7 @@ from index import store
 from index.build import build_index
 from index.chunk import PROCEDURE_TYPE
 from index.embed import Embedder, load_embedder
+from index.metadata import ward_key
 from index.search import Mode, Searcher
 from index.settings import Settings, get_settings
 from index.types import Hit
@@ -78,9 +79,27 @@ class Assistant:
         u = self.understand(question)
         return self.retriever.retrieve(u, mode=mode, k=k or self.settings.top_k).hits
 
-    def answer(self, question: str, mode: Mode = "hybrid") -> Answer:
+    def answer(self, question: str, mode: Mode = "hybrid", ward: str | None = None, procedure: str | None = None,
+               fields: list[str] | None = None) -> Answer:
+        """`ward`: the citizen's ward (remembered by the conversation), preferred when the question names none.
+        `procedure` + `fields`: the citizen picked a procedure code from a choice, or asked a follow-up about it."""
         started = time.perf_counter()
         u = self.understand(question)
+        if ward and u.kind == "question" and not u.wards:
+            u.wards = {ward_key(ward)}
+        picked = self.retriever.catalog.get(procedure) if procedure and self.retriever.catalog else None
+        if picked is not None and u.kind == "question":
+            asked = list(fields or u.procedure_fields)
+            decision = Decision(True, PROCEDURE, "procedure_picked", f"Người dân đã chọn thủ tục “{picked.title}”; "
+                                "trợ lý trả lời từ hồ sơ thủ tục đó.", coverage=1.0, procedures=[picked],
+                                field=asked[0] if asked else None, fields=asked)
+            answer = self.composer.compose(question, decision)
+            answer.decision = decision
+            total = round((time.perf_counter() - started) * 1000, 1)
+            answer.timings_ms = {"retrieve": 0.0, "compose": total, "total": total}
+            answer.debug = {"coverage": 1.0, "hits": [Hit(self._cards[picked.code], 1.0)] if picked.code in self._cards
+                            else [], "understood": u.restored, "rule": decision.rule, "procedures": [picked]}
+            return answer
         if u.kind != "question":
             answer = Answer(question, u.reply or "", u.kind == "smalltalk", kind=u.kind, body=u.reply or "")
             answer.decision = self.decider.decide(u, None)  # type: ignore[arg-type]

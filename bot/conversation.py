@@ -209,6 +209,7 @@ class Conversation:
             if option is None:
                 return [Reply(replies.CHOICE_GONE, kind="choice_gone")]
             question = with_fields(option["title"], memory.fields)
+            memory.procedure_code, memory.procedure_title = option.get("code"), option["title"]
             memory.add_turn("dân", option["title"])
             return self._answer(option["title"], memory, user_hash, Resolved(question, "pick"))
         if kind == "person":
@@ -217,13 +218,18 @@ class Conversation:
         return []
 
     # -- answers ----------------------------------------------------------------------------------
-    def _ask(self, question: str) -> Answer:
+    def _ask(self, question: str, procedure: str | None = None) -> Answer:
+        if procedure:  # a picked option or a follow-up about the remembered procedure: answer that very record
+            try:
+                return self.assistant.answer(question, procedure=procedure)
+            except TypeError:  # an assistant without the keyword (test doubles)
+                pass
         return self.assistant.answer(question)
 
     def _answer(self, text: str, memory: ChatMemory, user_hash: str, resolved: Resolved) -> list[Reply]:
         started = time.perf_counter()
         question = resolved.question
-        answer = self._ask(question)
+        answer = self._ask(question, memory.procedure_code if resolved.via in ("pick", "field") else None)
         route = getattr(answer.decision, "route", "")
         ward_note = ""
         if (memory.ward and resolved.via != "ward" and not ward_of(question) and answer.kind in ("answer", "not_found")
