@@ -258,3 +258,27 @@ def test_load_builds_a_missing_index_when_asked(small_settings, embedder):
     answer = assistant.answer("tra cứu tình trạng hồ sơ bằng gì")
     assert answer.found
     assert answer.citations[0].doc_id == "huong-dan-nop-ho-so"
+
+
+# ------------------------------------------------------------------------ procedures and memory
+def test_a_picked_procedure_is_answered_from_its_own_record(assistant):
+    """A choice button carries the procedure code: the answer is that record's field, not a new search."""
+    answer = assistant.answer("Đăng ký thường trú lệ phí", procedure="1.004222")
+    assert answer.found and answer.decision.rule == "procedure_picked"
+    assert answer.citations[0].doc_id == "1.004222" and "20.000" in answer.body
+
+
+def test_a_fee_question_names_the_fee_with_its_portal_source(assistant):
+    answer = assistant.answer("le phi dang ky tam tru bao nhieu")
+    assert answer.found and answer.decision.route == "procedure"
+    assert "7.000" in answer.body and "10.000" in answer.body
+    assert "dichvucong.gov.vn" in (answer.citations[0].source or "")
+    assert len(answer.body) <= 700
+
+
+def test_the_citizens_ward_is_preferred_when_the_question_names_none(assistant):
+    question = "kế hoạch tuyên truyền cải cách hành chính 6 tháng cuối năm 2025 có những hình thức nào"
+    for ward, doc in (("xã Phú Thái", "kh-tuyen-truyen-cchc-phu-thai-2025"),
+                      ("phường An Hải", AN_HAI_2025)):
+        answer = assistant.answer(question, ward=ward)
+        assert answer.found and answer.citations[0].doc_id == doc, ward
