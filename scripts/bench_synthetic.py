@@ -198,14 +198,21 @@ def keyword_index(texts: list[str]) -> tuple[KeywordIndex, float, str]:
     sample = texts[:SAMPLE]
     KeywordIndex.build(sample)
     estimate = (time.perf_counter() - started) * len(texts) / SAMPLE
-    kw, topic = lru_cache(maxsize=None)(keyword_terms), lru_cache(maxsize=None)(topic_terms)
+    vocab: dict[str, int] = {"": 0}  # bm25s scores a passage without terms through the empty term
+
+    @lru_cache(maxsize=None)
+    def ids(line: str) -> np.ndarray:  # arrays, not lists of str: lists of 1M × 250 terms took 12 GB
+        return np.array([vocab.setdefault(t, len(vocab)) for t in keyword_terms(line)], dtype=np.int32)
+
+    topic = lru_cache(maxsize=None)(topic_terms)
     corpus, doc_freq = [], Counter()
     for text in texts:
         lines = text.split("\n")
-        corpus.append([t for line in lines for t in kw(line)] or [""])
+        doc = np.concatenate([ids(line) for line in lines])
+        corpus.append(doc if doc.size else np.zeros(1, dtype=np.int32))
         doc_freq.update(set().union(*map(topic, lines)))
     bm25 = bm25s.BM25()
-    bm25.index(corpus, show_progress=False)
+    bm25.index(bm25s.tokenization.Tokenized(ids=corpus, vocab=vocab), show_progress=False)
     return KeywordIndex(bm25, dict(doc_freq), len(texts)), estimate, f"extrapolated from {SAMPLE:,}"
 
 
@@ -258,14 +265,14 @@ def run(n: int, questions: list[str], quick: bool = False, ef_values: tuple[int,
             f"default past {store.APPROXIMATE_FROM:,} passages)")
         path = store.indexes_dir(data_dir) / "synthetic"
         on_disk = {name: _size(path / name) for name in ("keyword", "vectors.faiss", "chunks.jsonl")}
-        indexes = {kind: faiss.read_index(str(path / "vectors.faiss"))}
         other = "flat" if kind == "hnsw" else "hnsw"
         started = time.perf_counter()
-        indexes[other] = store.build_vector_index(vectors, embedder.dim, other)
+        indexes = {other: store.build_vector_index(vectors, embedder.dim, other)}
         other_s = time.perf_counter() - started
         say(f"[{time.perf_counter() - t0:5.0f} s] {other} index built in {other_s:.1f} s")
         del vectors
         gc.collect()
+        indexes[kind] = faiss.read_index(str(path / "vectors.faiss"))
 
         fixed = FixedEmbedder(embedder.model_id, embedder.dim, query_vectors)
         qmat = np.vstack([query_vectors[q] for q in questions]).astype(np.float32)

@@ -88,3 +88,22 @@ def test_nearest_200_answer_as_scoring_every_passage(stored_index, embedder, ass
 @pytest.mark.parametrize("count,kind", [(10, "flat"), (10**6, "hnsw")])
 def test_default_kind_by_size(count, kind):
     assert store.vector_index_kind(count) == kind
+
+
+def test_fast_keyword_path_ranks_like_the_real_build(monkeypatch):
+    """Past 100k passages the benchmark computes BM25 terms per distinct line; rankings must stay those of
+    KeywordIndex.build, or the 1M keyword latency would measure another index."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_synthetic
+    from index.keyword import KeywordIndex
+
+    monkeypatch.setattr(bench_synthetic, "FAST_KEYWORD_FROM", 10)
+    monkeypatch.setattr(bench_synthetic, "SAMPLE", 10)
+    texts = ["Kế hoạch tuyên truyền cải cách hành chính\nphường An Hải năm 2026",
+             "Thủ tục đăng ký khai sinh\ncho con tại UBND xã", "", "Cấp lại thẻ căn cước\nkhi bị mất"] * 10
+    fast, _, how = bench_synthetic.keyword_index(texts)
+    real = KeywordIndex.build(texts)
+    assert how.startswith("extrapolated")
+    for q in ("khai sinh", "tuyen truyen cai cach hanh chinh an hai", "can cuoc bi mat"):
+        assert fast.scores(q).argmax() == real.scores(q).argmax()
+        assert (fast.scores(q) > 0).sum() == (real.scores(q) > 0).sum() == 10
