@@ -156,6 +156,8 @@ class Decider:
                  or (best.name_coverage >= p.procedure_whole_name and best.coverage >= 0.4))
         if not named or best.coverage < plan_cov - p.procedure_plan_margin:
             return None
+        if u.wards and plan_cov >= p.found_threshold and found.hits and found.hits[0].chunk.scope != "national":
+            return None  # "phường Sơn Trà tập huấn … cho ai": a question naming a ward is about its own documents
         base = dict(coverage=best.coverage, threshold=p.procedure_threshold, procedures=matches,
                     field=u.procedure_field, fields=list(u.procedure_fields), hits=found.hits)
         close = [m for m in matches if best.score - m.score <= p.procedure_choice_margin]
