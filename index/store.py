@@ -16,8 +16,9 @@ from index.types import Chunk
 FORMAT_VERSION = 1
 KEEP_VERSIONS = 3
 # Past this many passages an exact (flat) vector search costs more than its share of the 150 ms answer budget
-# (~30 ms p95 on 2 shared cores; measured by `scripts/benchmark.py --synthetic`), so HNSW serves instead.
-APPROXIMATE_FROM = 100_000
+# (~30 ms p95): flat top-200 measured p95 28 ms at 50k on 2 busy cores, HNSW ~1-9 ms at 60k-1M with recall@10
+# ~0.97 (`scripts/benchmark.py --synthetic N`). Smaller indexes stay exact.
+APPROXIMATE_FROM = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 120  # 40 loses ~0.1 recall@10 on near-duplicate plans of many wards
 HNSW_EF_SEARCH = 512  # recall@10 0.97 at 60k for ~1 ms; faiss searches with max(efSearch, k)

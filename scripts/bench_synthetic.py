@@ -293,7 +293,7 @@ def run(n: int, questions: list[str], quick: bool = False, ef_values: tuple[int,
             rows.append((f"faiss top-{K_DENSE} alone ({name})",
                          timed(lambda v: index.search(v[None, :], K_DENSE), qmat)))
             say(f"[{time.perf_counter() - t0:5.0f} s] latency measured with {name}")
-        probe = _probe_queries(qmat, indexes["flat"], 50 if quick or n > 500_000 else 200)
+        probe = _probe_queries(indexes["flat"], info["real"], 50 if quick or n > 500_000 else 200)
         recalls = []
         for ef in ef_values:
             indexes["hnsw"].hnsw.efSearch = ef
@@ -332,10 +332,11 @@ def run(n: int, questions: list[str], quick: bool = False, ef_values: tuple[int,
     print(f"peak RSS of this process: {peak_mb():.0f} MB")
 
 
-def _probe_queries(qmat: np.ndarray, flat: faiss.Index, count: int) -> np.ndarray:
-    """Passage-like queries: noisy copies of stored vectors (questions alone are few)."""
+def _probe_queries(flat: faiss.Index, real: int, count: int) -> np.ndarray:
+    """Passage-like queries: noisy copies of the real passages' vectors (questions alone are few; a random
+    vector's "neighbours" are noise-level ties no index can rank alike)."""
     rng = np.random.default_rng(1)
-    rows = rng.integers(0, flat.ntotal, count)
+    rows = rng.integers(0, real, count)
     return _near_copies(flat.reconstruct_batch(rows), rng)
 
 
