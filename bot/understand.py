@@ -14,7 +14,7 @@ from bot import replies
 import logging
 
 from index.lexicon import ANALYZER_FILES, LexiconError, load_lexicon
-from index.vietnamese import ABBREVIATIONS, STOPWORDS, fold, has_vietnamese_diacritics, nfc
+from index.vietnamese import ABBREVIATIONS, STOPWORDS, fold, has_vietnamese_diacritics, nfc, syllables
 
 log = logging.getLogger(__name__)
 try:  # analyzer lists plus procedure names and field cues, validated once per process
@@ -86,7 +86,8 @@ def clean_message(raw: str) -> str:
 
 
 def folded_words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", fold(text))
+    """Folded syllables as the index cuts them: numbers such as 1800.1096 or 26/01/2026 stay one word."""
+    return syllables(text)
 
 
 def is_vietnamese_syllable(word: str) -> bool:
