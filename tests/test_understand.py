@@ -57,3 +57,8 @@ def test_markup_and_empty_messages():
     assert read("   ").kind == "invalid"
     assert read("🙂🙂").kind == "invalid"
     assert read("<b>xin chào</b>").kind == "smalltalk"
+
+
+def test_numbers_stay_whole_as_the_index_cuts_them():
+    u = read("tổng đài 1800.1096 hỗ trợ gì, hạn 26/01/2026")
+    assert "1800.1096" in u.folded.split() and "26/1/2026" in u.folded.split()
