@@ -25,7 +25,7 @@ from index.settings import Settings  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS_DIR = Path(__file__).resolve().parent / "fixtures" / "seeds"  # copies of the raw seed texts handed to us
 EVAL_FILE = REPO_ROOT / "tests" / "eval" / "dev" / "questions.yaml"
 
 
@@ -39,7 +39,7 @@ def make_settings(knowledge_dir: Path, data_dir: Path, **overrides) -> Settings:
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     if not SEEDS_DIR.is_dir() or not list(SEEDS_DIR.glob("*.txt")):
-        pytest.skip(f"raw seed texts not found at {SEEDS_DIR} (expected ../shared/seeds next to the repo)")
+        pytest.fail(f"raw seed texts missing from {SEEDS_DIR}: they are part of the repository")
     return SEEDS_DIR
 
 
@@ -50,7 +50,7 @@ def seed_text(seeds_dir):
     def read(prefix: str) -> str:
         matches = sorted(seeds_dir.glob(f"{prefix}_*.txt"))
         if not matches:
-            pytest.skip(f"seed {prefix}_*.txt not found in {seeds_dir}")
+            pytest.fail(f"seed {prefix}_*.txt not found in {seeds_dir}")
         return matches[0].read_text(encoding="utf-8")
 
     return read
