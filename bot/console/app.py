@@ -35,7 +35,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels import CHANNELS
-from bot.console import dashboard, evalset, plain, questions
+from bot.console import dashboard, evalset, handoffs, plain, questions
 from bot.console.auth import (
     CSRF_FIELD, SESSION_COOKIE, SESSION_MAX_AGE, Accounts, Sessions, checked_form, console_dir, csrf_token,
     is_loopback, session_secret,
@@ -709,6 +709,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         Route("/knowledge/publish", publish, methods=["POST"]),
         *questions.routes(render, redirect, store, assistant, eval_path, evidence_of),
         *dashboard.routes(render, store, CHANNEL_NAMES),
+        *handoffs.routes(render, redirect, store),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = []
