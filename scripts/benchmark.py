@@ -37,12 +37,17 @@ def main() -> None:
                         help="index N synthetic passages instead and compare flat and HNSW vector search")
     parser.add_argument("--queries", type=int, help="questions timed with --synthetic (default 100, 30 past 500k)")
     parser.add_argument("--quick", action="store_true", help="with --synthetic: few queries, one efSearch")
+    parser.add_argument("--vectors-only", action="store_true",
+                        help="with --synthetic: vector search alone (no texts, no BM25): the 1M case in minutes")
     args = parser.parse_args()
     if args.synthetic:
-        from bench_synthetic import run
+        from bench_synthetic import run, run_vectors
 
         default = 15 if args.quick else 30 if args.synthetic > 500_000 else 100
         questions = list(dict.fromkeys(item.question for item in load_items(Path(args.questions))))
+        if args.vectors_only:
+            run_vectors(args.synthetic, questions[:args.queries or default], ef_values=(512, 1024, 2048))
+            return
         run(args.synthetic, questions[:args.queries or default], quick=args.quick,
             ef_values=(512,) if args.quick else (256, 512, 1024))
         return

@@ -45,6 +45,17 @@ def test_synthetic_benchmark_prints_the_table(tmp_path):
     assert not list(tmp_path.glob("indexes/*")), "the benchmark must not touch the data dir"
 
 
+def test_vectors_only_benchmark_compares_flat_and_hnsw(tmp_path):
+    out = subprocess.run([sys.executable, "scripts/benchmark.py", "--synthetic", "5000", "--vectors-only",
+                          "--queries", "5"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "CCHC_DATA_DIR": str(tmp_path)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "== 5,000 vectors" in out.stdout
+    assert "faiss top-200 (flat)" in out.stdout and "faiss top-200 (hnsw)" in out.stdout
+    recall = out.stdout.split("passage-like")[1].splitlines()[1].split()  # efSearch 512
+    assert recall[0] == "512" and float(recall[2].split("/")[1]) >= 0.9
+
+
 def test_index_past_the_threshold_is_hnsw_and_finds_what_flat_finds(stored_index, embedder, tmp_path,
                                                                      monkeypatch):
     flat = _copy(stored_index, tmp_path / "small", "v1")
