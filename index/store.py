@@ -16,12 +16,13 @@ from index.types import Chunk
 FORMAT_VERSION = 1
 KEEP_VERSIONS = 3
 # Past this many passages an exact (flat) vector search costs more than its share of the 150 ms answer budget
-# (~30 ms p95): flat top-200 measured p95 28 ms at 50k on 2 busy cores, HNSW ~1-9 ms at 60k-1M with recall@10
-# ~0.97 (`scripts/benchmark.py --synthetic N`). Smaller indexes stay exact.
+# (~30 ms p95): flat top-200 measured p95 28 ms at 50k on 2 busy cores (10-20 ms at 50-100k when quiet, 160 ms
+# at 1M); HNSW 2-9 ms from 60k to 1M (`scripts/benchmark.py --synthetic N`). Smaller indexes stay exact.
 APPROXIMATE_FROM = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 120  # 40 loses ~0.1 recall@10 on near-duplicate plans of many wards
-HNSW_EF_SEARCH = 512  # recall@10 0.97 at 60k for ~1 ms; faiss searches with max(efSearch, k)
+HNSW_EF_SEARCH = 1024  # recall@10 0.98 at 60k, 0.87 at 1M (512: 0.97, 0.71) for ~3-4 ms p95; faiss uses
+#                        max(efSearch, k)
 
 
 class IndexUnavailable(RuntimeError):

@@ -49,7 +49,7 @@ def main() -> None:
             run_vectors(args.synthetic, questions[:args.queries or default], ef_values=(512, 1024, 2048))
             return
         run(args.synthetic, questions[:args.queries or default], quick=args.quick,
-            ef_values=(512,) if args.quick else (256, 512, 1024))
+            ef_values=(1024,) if args.quick else (512, 1024, 2048))
         return
 
     with tempfile.TemporaryDirectory(prefix="cchc-bench-") as tmp:

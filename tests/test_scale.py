@@ -41,7 +41,7 @@ def test_synthetic_benchmark_prints_the_table(tmp_path):
                 "dense (hnsw)", "hybrid (hnsw)", "recall@10"):
         assert row in text, row
     recall = text.split("passage-like")[1].splitlines()[1].split()
-    assert recall[0] == "512" and 0.8 <= float(recall[2].split("/")[1]) <= 1.0
+    assert recall[0] == "1024" and 0.8 <= float(recall[2].split("/")[1]) <= 1.0
     assert not list(tmp_path.glob("indexes/*")), "the benchmark must not touch the data dir"
 
 
