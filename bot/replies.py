@@ -7,15 +7,16 @@ HOTLINES = (
 )
 
 GREETING = (
-    "Xin chào! Mình là Trợ lý CCHC. Mình trả lời câu hỏi về các kế hoạch cải cách hành chính của "
-    "xã, phường và cách dùng Cổng Dịch vụ công quốc gia (dichvucong.gov.vn), kèm nguồn trích dẫn. "
-    "Bạn muốn hỏi gì?"
+    "Xin chào! Mình là Trợ lý CCHC. Mình trả lời câu hỏi về thủ tục hành chính (giấy tờ, lệ phí, thời hạn, "
+    "nơi nộp), kế hoạch cải cách hành chính của xã, phường và cách dùng Cổng Dịch vụ công quốc gia "
+    "(dichvucong.gov.vn), kèm nguồn trích dẫn. Bạn muốn hỏi gì?"
 )
 
 IDENTITY = (
     "Mình là Trợ lý CCHC, một chương trình trả lời tự động. Mình chỉ trả lời dựa trên các văn bản "
-    "trong kho tri thức: kế hoạch cải cách hành chính của xã, phường, hướng dẫn dùng Cổng Dịch vụ "
-    "công quốc gia và các tổng đài hỗ trợ. Mình không thay thế cán bộ tiếp nhận hồ sơ. " + HOTLINES
+    "trong kho tri thức: danh mục thủ tục hành chính trên Cổng Dịch vụ công quốc gia (cập nhật tháng 6/2026), "
+    "kế hoạch cải cách hành chính của xã, phường, hướng dẫn dùng Cổng và các tổng đài hỗ trợ. Mình không xem được "
+    "hồ sơ của riêng bạn và không thay thế cán bộ tiếp nhận hồ sơ. " + HOTLINES
 )
 
 HELP = (
