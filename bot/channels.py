@@ -41,3 +41,22 @@ def channel(key: str) -> Channel:
 def label(key: str) -> str:
     """What officers see for a channel key stored in the database."""
     return channel(key).label
+
+
+async def serve_webhooks(routes: list, host: str, port: int, max_body: int):
+    """Start an aiohttp server for a channel's webhook routes; (runner, bound port). A port that cannot be opened
+    raises OSError after cleaning up, so the channel can explain it in its own words."""
+    from aiohttp import web
+
+    app = web.Application(client_max_size=max_body)
+    app.add_routes(routes)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError:
+        await runner.cleanup()
+        raise
+    sockets = getattr(site._server, "sockets", None) or []  # port 0 → the one the OS picked
+    return runner, (sockets[0].getsockname()[1] if sockets else port)

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import httpx
 from aiohttp import web
 
+from bot.channels import serve_webhooks
 from bot.conversation import AnswersQuestions, Conversation, Incoming, Reply
 from bot.flood import DEFAULT_FLOOD_LIMIT, ChatLocks
 from bot.store import Store
@@ -227,18 +228,12 @@ class MessengerService:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        app = web.Application(client_max_size=MAX_BODY + 1024)
-        app.add_routes(self.adapter.routes())
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
         try:
-            await site.start()
+            self._runner, self.port = await serve_webhooks(self.adapter.routes(), self.host, self.port,
+                                                           MAX_BODY + 1024)
         except OSError as exc:
-            await self._runner.cleanup()
             raise MessengerConfigError(f"Không mở được cổng webhook {self.host}:{self.port} ({exc.strerror or exc}). "
                                        "Hãy đặt CCHC_WEBHOOK_PORT khác cho `cchc messenger`.") from None
-        self.port = site._server.sockets[0].getsockname()[1]  # port 0 → the one the OS picked
         log.info("Messenger: webhook on http://%s:%d%s", self.host, self.port, self.adapter.config.path)
 
     async def stop(self) -> None:

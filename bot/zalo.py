@@ -20,6 +20,7 @@ import httpx
 from aiohttp import web
 
 from bot import replies
+from bot.channels import serve_webhooks
 from bot.conversation import Conversation
 from bot.flood import DEFAULT_FLOOD_LIMIT
 from bot.render import format_sources, split_message  # noqa: F401 - re-exported
@@ -116,23 +117,14 @@ class ZaloService:
         """Bind the webhook server first (Zalo may deliver as soon as the webhook is set), then start."""
         routes = [r for a in self.adapters for r in a.routes()]
         if routes:
-            app = web.Application(client_max_size=256 * 1024)
-            app.add_routes(routes)
-            self._runner = web.AppRunner(app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.host, self.port)
             try:
-                await site.start()
+                self._runner, self.port = await serve_webhooks(routes, self.host, self.port, 256 * 1024)
             except OSError as exc:
-                await self._runner.cleanup()
                 self._runner = None
                 raise ZaloConfigError(
                     f"Không mở được cổng webhook {self.host}:{self.port} ({exc.strerror or exc}). Hãy đặt "
                     "CCHC_WEBHOOK_HOST/CCHC_WEBHOOK_PORT khác (mỗi tiến trình `cchc telegram`, `cchc zalo` "
                     "một cổng riêng).") from None
-            sockets = getattr(site._server, "sockets", None) or []  # port 0 → the one the OS picked
-            if sockets:
-                self.port = sockets[0].getsockname()[1]
             log.info("Zalo webhooks on http://%s:%d (%s)", self.host, self.port,
                      ", ".join(sorted({r.path for r in routes})))
         try:
