@@ -7,7 +7,6 @@ tests/eval/dev (tune on it) and tests/eval/test (read only its totals: `cchc eva
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,8 @@ import yaml
 from bot.answer import Assistant
 from bot.types import Answer
 from index.search import Mode
+from index.vietnamese import fold as _fold
+from index.vietnamese import has_vietnamese_diacritics
 
 # Categories whose items must expect "not found" (checked by tests/test_eval_quality.py).
 CATEGORIES_NOT_FOUND = {"out_of_scope", "unanswerable", "national_procedure", "procedure_missing"}
@@ -28,13 +29,10 @@ DECLINE_POINTERS = ("1800.1096", "dichvucong.gov.vn", "trung tam phuc vu hanh ch
 
 def fold(text: str) -> str:
     """Lowercase, strip diacritics, one space: 'Thủ tục  Đăng ký' -> 'thu tuc dang ky'."""
-    text = unicodedata.normalize("NFD", text.lower())
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn").replace("đ", "d")
-    return " ".join(text.split())
+    return " ".join(_fold(text).split())
 
 
-def has_diacritics(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Mn" for ch in unicodedata.normalize("NFD", text)) or "đ" in text.lower()
+has_diacritics = has_vietnamese_diacritics
 
 
 @dataclass
