@@ -241,7 +241,7 @@ class Sessions:
         self._live: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
-    def start(self, request: Request, user: str) -> None:
+    def start(self, request: Request, user: str, role: str = "admin") -> None:
         """A fresh session (new id, new CSRF token): a token seen before login is useless after it."""
         sid = secrets.token_urlsafe(32)
         with self._lock:
@@ -249,7 +249,7 @@ class Sessions:
             self._live = {k: v for k, v in self._live.items() if v[1] > now}
             self._live[sid] = (user, now + self.max_age)
         request.session.clear()
-        request.session.update(user=user, sid=sid, csrf=secrets.token_urlsafe(32))
+        request.session.update(user=user, sid=sid, role=role, csrf=secrets.token_urlsafe(32))
 
     def user(self, request: Request) -> str | None:
         sid, user = request.session.get("sid"), request.session.get("user")
