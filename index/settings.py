@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     zalo_oa_event_window_seconds: int = 300  # an OA event older or newer than this is a replay: ignored
     webhook_host: str = "127.0.0.1"  # CCHC_WEBHOOK_HOST
     webhook_port: int = 8443  # CCHC_WEBHOOK_PORT
+    # A ward's own bot names its ward ("phường An Hải"); a chat that names none is answered for it (bot/wards.py).
+    ward: str | None = None  # CCHC_WARD: every channel
+    telegram_ward: str | None = None  # CCHC_TELEGRAM_WARD
+    zalo_ward: str | None = None  # CCHC_ZALO_WARD (Zalo Bot and Zalo OA)
+    messenger_ward: str | None = None  # CCHC_MESSENGER_WARD
 
     # Officers' console: first account (more in <data_dir>/console/accounts.json, hashed).
     console_user: str | None = Field(default=None, validation_alias="CCHC_CONSOLE_USER")
