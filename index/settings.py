@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     zalo_oa_event_window_seconds: int = 300  # an OA event older or newer than this is a replay: ignored
     webhook_host: str = "127.0.0.1"  # CCHC_WEBHOOK_HOST
     webhook_port: int = 8443  # CCHC_WEBHOOK_PORT
+    # Shared state of many workers (PostgreSQL, e.g. postgresql://cchc@db/cchc); unset: SQLite in data_dir.
+    database_url: SecretStr | None = None  # CCHC_DATABASE_URL (may hold a password)
+    delivery_lease_seconds: float = 30.0  # a claimed webhook delivery left this long by a dead worker is retaken
     # A ward's own bot names its ward ("phường An Hải"); a chat that names none is answered for it (bot/wards.py).
     ward: str | None = None  # CCHC_WARD: every channel
     telegram_ward: str | None = None  # CCHC_TELEGRAM_WARD
