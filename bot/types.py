@@ -22,7 +22,7 @@ class Citation:
         parts = [self.title]
         if self.section and self.section not in (self.title, CARD_SECTION):
             parts.append(f"mục {self.section}")
-        if self.date:
+        if self.date and f"cập nhật {display_date(self.date)}" not in self.title:  # ward profiles date their title
             parts.append(f"ngày {display_date(self.date)}" if "-" in self.date and len(self.date) == 10
                          else display_date(self.date))
         return f"[{self.n}] " + ", ".join(parts)

@@ -49,7 +49,7 @@ def document_card(doc: Document) -> str:
     elif extra.get("attached_to"):
         lines.append(f"Ban hành kèm theo {extra['attached_to']}.")
     if doc.date:
-        lines.append(f"Ngày ban hành: {display_date(doc.date)}.")
+        lines.append(f"{'Cập nhật' if doc.type == PROFILE_TYPE else 'Ngày ban hành'}: {display_date(doc.date)}.")
     if doc.issuer:
         lines.append(f"Cơ quan ban hành: {doc.issuer}.")
     if place(doc):
@@ -71,6 +71,7 @@ def document_card(doc: Document) -> str:
 
 
 PROCEDURE_TYPE = "thủ tục"
+PROFILE_TYPE = "thông tin phường"  # a ward profile (index/wards.py): updated, not issued
 
 
 def _json_safe(value):
