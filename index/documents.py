@@ -24,6 +24,7 @@ def _as_text(value) -> str | None:
 
 
 SCOPES = ("ward", "province", "national")
+DISABLED_FIELD = "disabled"  # front-matter flag: `disabled: true` keeps a file out of the index
 CACHE_FORMAT = 1
 
 
@@ -83,17 +84,29 @@ def write_document(doc: Document, path: Path) -> None:
     tmp.replace(path)
 
 
-def load_documents(knowledge_dir: Path, cache: Path | None = None) -> list[Document]:
-    """Every document of the knowledge folder. With `cache` (a file in the data folder), files unchanged since the
-    last load (same size and modification time) are not parsed again: YAML front matter of 2,600 procedure
-    records takes seconds to parse, and a refresh after one edited plan should not pay for it."""
+def load_documents(knowledge_dir: Path, cache: Path | None = None, include_disabled: bool = False) -> list[Document]:
+    """Every document of the knowledge folder the index serves; a document marked `disabled: true` in its front
+    matter stays on disk (ids stay unique across all files) but is left out unless `include_disabled`.
+
+    With `cache` (a file in the data folder), files unchanged since the last load (same size and modification
+    time) are not parsed again: YAML front matter of 2,600 procedure records takes seconds to parse, and a refresh
+    after one edited plan should not pay for it."""
+    docs = [d for _, d in load_document_files(knowledge_dir, cache)]
+    served = docs if include_disabled else [d for d in docs if not is_disabled(d)]
+    if not served:
+        raise KnowledgeError(f"Thư mục {knowledge_dir} chưa có văn bản nào (*.md).")
+    return served
+
+
+def load_document_files(knowledge_dir: Path, cache: Path | None = None) -> list[tuple[Path, Document]]:
+    """(file, document) for every Markdown file but READMEs, disabled ones included; ids must be unique."""
     if not knowledge_dir.is_dir():
         raise KnowledgeError(
             f"Không tìm thấy thư mục tri thức {knowledge_dir}. Đặt CCHC_KNOWLEDGE_DIR trỏ tới thư mục knowledge/."
         )
     known = _read_cache(cache)
     fresh: dict[str, tuple[int, int, Document]] = {}
-    docs = []
+    out: list[tuple[Path, Document]] = []
     for p in sorted(knowledge_dir.rglob("*.md")):
         if p.name.lower() == "readme.md":
             continue
@@ -102,16 +115,42 @@ def load_documents(knowledge_dir: Path, cache: Path | None = None) -> list[Docum
         hit = known.get(key)
         doc = hit[2] if hit and hit[:2] == (stat.st_mtime_ns, stat.st_size) else read_document(p)
         fresh[key] = (stat.st_mtime_ns, stat.st_size, doc)
-        docs.append(doc)
-    counts = Counter(d.id for d in docs)
+        out.append((p, doc))
+    counts = Counter(d.id for _, d in out)
     duplicates = {i for i, n in counts.items() if n > 1}
     if duplicates:
         raise KnowledgeError(f"Trùng mã văn bản (id) trong {knowledge_dir}: {', '.join(sorted(duplicates))}")
-    if not docs:
-        raise KnowledgeError(f"Thư mục {knowledge_dir} chưa có văn bản nào (*.md).")
     if cache is not None and fresh != known:
         _write_cache(cache, fresh)
-    return docs
+    return out
+
+
+def is_disabled(doc: Document) -> bool:
+    """An officer took the document out of service (`disabled: true`): kept on disk, not indexed."""
+    return doc.extra.get(DISABLED_FIELD) is True
+
+
+def update_front_matter(path: Path, changes: dict) -> Document:
+    """Set (or, with None for a key outside FIELDS, remove) front-matter keys of one file; the body and every
+    other key stay as they are. Written atomically; returns the document as read back (so it is valid)."""
+    try:
+        post = frontmatter.load(path)
+    except Exception as exc:  # YAML errors come in many types
+        raise KnowledgeError(f"{path}: phần đầu (front matter) không đọc được: {exc}") from exc
+    for key, value in changes.items():
+        if value is None and key not in FIELDS:
+            post.metadata.pop(key, None)
+        else:
+            post.metadata[key] = value
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(frontmatter.dumps(post, sort_keys=False, allow_unicode=True) + "\n", encoding="utf-8")
+    try:
+        doc = read_document(tmp)
+    except KnowledgeError:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
+    return doc
 
 
 def _read_cache(cache: Path | None) -> dict:

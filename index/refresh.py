@@ -27,7 +27,8 @@ import numpy as np
 from tqdm import tqdm
 
 from index import store
-from index.chunk import PROCEDURE_TYPE, chunk_document
+from index.checks import check_counts, check_titles, eval_report
+from index.chunk import chunk_document
 from index.documents import document_hash, load_documents
 from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder, shipped_vectors_path
 from index.ingest import superseded_by
@@ -71,6 +72,8 @@ class RefreshReport:
     validate_seconds: float = 0.0
     checks: dict = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # why the new version was not published
+    candidate: str | None = None  # `prepare`: the checked version waiting for a person's decision
+    eval_reports: dict = field(default_factory=dict, repr=False)  # "live"/"new" -> bot.evaluate.Report
 
 
 def tolerance_of(settings: Settings) -> float:
@@ -181,77 +184,15 @@ def assemble(docs: list[Document], settings: Settings, embedder: Embedder, live:
 
 
 # ----------------------------------------------------------------------------------- checks
-def title_query(doc_title: str, ward: str | None, year: int | None) -> str:
-    """A document's title, plus ward and year when the title does not say them (wards share titles)."""
-    query = doc_title
-    if ward and ward.lower() not in query.lower():
-        query += f" {ward}"
-    if year and str(year) not in query:
-        query += f" năm {year}"
-    return query
-
-
-def check_titles(index: store.StoredIndex, embedder: Embedder, settings: Settings,
-                 only: set[str] | None = None) -> list[str]:
-    """Documents not in the top 5 when searched by their own title.
-
-    With 2,600 procedure records, searching every title on every refresh costs minutes: `only` limits the
-    check to the documents a refresh added or changed (plans and guidance are few and always checked).
-    Procedure cards are searched by keyword: their title is their whole passage.
-    """
-    from index.search import Searcher
-
-    searcher = Searcher(index, embedder, settings.dense_weight)
-    cards = {c.doc_id: c for c in index.chunks if c.id.endswith("#0")
-             and (only is None or c.doc_id in only or c.doc_type != PROCEDURE_TYPE)}
-    queries = {doc_id: title_query(c.title, c.ward, c.year) for doc_id, c in cards.items()}
-    dense = [q for d, q in queries.items() if cards[d].doc_type != PROCEDURE_TYPE]
-    if dense:
-        embedder.embed_queries(dense)  # one batch warms the query cache
-    missing = []
-    for doc_id, query in queries.items():
-        mode = "keyword" if cards[doc_id].doc_type == PROCEDURE_TYPE else "hybrid"
-        hits = searcher.search(query, 5, mode=mode, keyword_query=searcher.correct(query))
-        if doc_id not in {h.chunk.doc_id for h in hits}:
-            missing.append(doc_id)
-    return missing
-
-
-def check_counts(index: store.StoredIndex, docs: list[Document], live: store.StoredIndex | None,
-                 removed: list[str]) -> list[str]:
-    problems = []
-    per_doc: dict[str, int] = {}
-    for c in index.chunks:
-        per_doc[c.doc_id] = per_doc.get(c.doc_id, 0) + 1
-    if set(index.manifest.documents) != {d.id for d in docs}:
-        problems.append("Số văn bản trong chỉ mục mới không khớp thư mục tri thức.")
-    # A national procedure record is one card passage by design; any other document needs body passages too.
-    empty = [d.id for d in docs if per_doc.get(d.id, 0) < (1 if d.type == PROCEDURE_TYPE else 2)]
-    if empty:
-        problems.append(f"Văn bản không có đoạn nội dung nào (chỉ có phần thông tin): {', '.join(empty)}.")
-    if index.vectors.ntotal != len(index.chunks) or not index.chunks:
-        problems.append("Số vector không khớp số đoạn.")
-    if live is not None:
-        kept = sum(1 for c in live.chunks if c.doc_id not in removed)
-        if kept and len(index.chunks) < 0.5 * kept:
-            problems.append(f"Chỉ mục mới chỉ còn {len(index.chunks)} đoạn so với {kept} đoạn của các văn bản "
-                            "vẫn còn: có thể thư mục tri thức bị hỏng.")
-    return problems
-
-
-def eval_accuracy(index: store.StoredIndex, embedder: Embedder, settings: Settings, items: list) -> dict:
-    from bot.answer import Assistant
-    from bot.evaluate import evaluate
-    from index.search import Searcher
-
-    assistant = Assistant(settings, Searcher(index, embedder, settings.dense_weight))
-    return evaluate(assistant, items).metrics()
-
-
 def validate(candidate: store.StoredIndex, live: store.StoredIndex | None, docs: list[Document],
              removed: list[str], settings: Settings, embedder: Embedder, tolerance: float,
-             run_eval: bool = True, show_progress: bool = False) -> tuple[list[str], dict]:
-    """Problems that forbid publishing `candidate` (empty list: publish) and the measured figures."""
+             run_eval: bool = True, show_progress: bool = False, eval_file: Path | None = None,
+             reports: dict | None = None) -> tuple[list[str], dict]:
+    """Problems that forbid publishing `candidate` (empty list: publish) and the measured figures.
+
+    `eval_file` replaces the configured eval set; `reports`, when given, receives the per-question results
+    ("new", "live") so a person can see which answers the change moves."""
+    reports = {} if reports is None else reports
     checks: dict = {}
     steps = tqdm(total=3, desc="Kiểm tra phiên bản mới", unit="bước", disable=not show_progress)
     problems = check_counts(candidate, docs, live, removed)
@@ -270,17 +211,17 @@ def validate(candidate: store.StoredIndex, live: store.StoredIndex | None, docs:
         problems.append(f"Không tìm thấy văn bản theo chính tiêu đề của nó (ngoài top 5): {', '.join(missing)}. "
                         "Hãy kiểm tra tiêu đề và nội dung ở phần đầu tệp.")
     steps.update(1)
-    eval_file = eval_file_of(settings)
+    eval_file = eval_file if eval_file is not None and Path(eval_file).is_file() else eval_file_of(settings)
     if run_eval and eval_file is not None:
         from bot.evaluate import load_items
 
         items = load_items(eval_file)
         embedder.embed_queries([i.question for i in items])  # one batch warms the query cache
-        new = eval_accuracy(candidate, embedder, settings, items)
-        checks["eval_new"] = new
+        reports["new"] = eval_report(candidate, embedder, settings, items)
+        new = checks["eval_new"] = reports["new"].metrics()
         if live is not None:
-            old = eval_accuracy(live, embedder, settings, items)
-            checks["eval_live"] = old
+            reports["live"] = eval_report(live, embedder, settings, items)
+            old = checks["eval_live"] = reports["live"].metrics()
             if (new["answer_accuracy"] or 0) < (old["answer_accuracy"] or 0) - tolerance:
                 problems.append(
                     f"Độ chính xác trên bộ câu hỏi kiểm tra giảm từ {old['answer_accuracy']:.3f} xuống "
@@ -293,9 +234,30 @@ def validate(candidate: store.StoredIndex, live: store.StoredIndex | None, docs:
 
 
 # ---------------------------------------------------------------------------------- refresh
+class CandidateGone(store.IndexUnavailable):
+    """The checked version waiting for a person's decision is gone or no longer matches what it was checked
+    against (another refresh ran, the knowledge folder changed): it must be checked again."""
+
+
 def refresh(settings: Settings, embedder: Embedder | None = None, show_progress: bool = True,
             tolerance: float | None = None, run_eval: bool = True) -> RefreshReport:
     """Publish a validated new version if the knowledge folder changed; never breaks the live one."""
+    return _refresh(settings, embedder, show_progress, tolerance, run_eval, None, publish_now=True)
+
+
+def prepare(settings: Settings, embedder: Embedder | None = None, show_progress: bool = False,
+            tolerance: float | None = None, eval_file: Path | None = None) -> RefreshReport:
+    """Build and check a new version as `refresh` does, but leave it unpublished for a person to compare.
+
+    A version that passed the checks stays on disk in state `validated` (`report.candidate`); either way
+    `report.eval_reports` holds every eval question's result on the live and the new version. Publish the
+    candidate with `publish_prepared` or drop it with `discard_prepared`; any later build, refresh or rollback
+    also removes it (it was never served)."""
+    return _refresh(settings, embedder, show_progress, tolerance, True, eval_file, publish_now=False)
+
+
+def _refresh(settings: Settings, embedder: Embedder | None, show_progress: bool, tolerance: float | None,
+             run_eval: bool, eval_file: Path | None, publish_now: bool) -> RefreshReport:
     started = time.perf_counter()
     data_dir = settings.data_dir
     tolerance = tolerance_of(settings) if tolerance is None else tolerance
@@ -325,8 +287,14 @@ def refresh(settings: Settings, embedder: Embedder | None = None, show_progress:
 
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         try:
-            return _build_check_publish(settings, docs, embedder, live, report, version, hashes, previous,
-                                        tolerance, run_eval, show_progress, started)
+            _build_and_check(settings, docs, embedder, live, report, version, hashes, previous, tolerance,
+                             run_eval, show_progress, started, eval_file)
+            if publish_now and report.candidate:
+                _stage("publishing")
+                store.publish(data_dir, version, on_switched=lambda: _stage("switched"))
+                report.version, report.published, report.candidate = version, True, None
+            report.seconds = time.perf_counter() - started
+            return report
         except BaseException as exc:  # Ctrl+C included: a candidate that did not go live is removed now
             full = isinstance(exc, Exception) and store.is_disk_full(exc, data_dir)
             if version != store.current_version(data_dir):
@@ -336,11 +304,11 @@ def refresh(settings: Settings, embedder: Embedder | None = None, show_progress:
             raise
 
 
-def _build_check_publish(settings: Settings, docs: list[Document], embedder: Embedder,
-                         live: store.StoredIndex | None, report: RefreshReport, version: str, hashes: dict,
-                         previous: str | None, tolerance: float, run_eval: bool, show_progress: bool,
-                         started: float) -> RefreshReport:
-    """Write the candidate (state building), check it, then mark it validated and publish it."""
+def _build_and_check(settings: Settings, docs: list[Document], embedder: Embedder,
+                     live: store.StoredIndex | None, report: RefreshReport, version: str, hashes: dict,
+                     previous: str | None, tolerance: float, run_eval: bool, show_progress: bool,
+                     started: float, eval_file: Path | None) -> None:
+    """Write the candidate (state building) and check it: marked validated (`report.candidate`) or removed."""
     data_dir = settings.data_dir
     cache = EmbeddingCache(data_dir / "cache" / "embeddings.sqlite",
                            shipped=shipped_vectors_path(settings.knowledge_dir, embedder.model_id))
@@ -365,7 +333,8 @@ def _build_check_publish(settings: Settings, docs: list[Document], embedder: Emb
         try:
             candidate = store.load_version(data_dir, version, embedder.model_id)
             problems, checks = validate(candidate, live, docs, report.removed, settings,
-                                        QueryCachingEmbedder(embedder, cache), tolerance, run_eval, show_progress)
+                                        QueryCachingEmbedder(embedder, cache), tolerance, run_eval, show_progress,
+                                        eval_file, report.eval_reports)
         except Exception as exc:  # a candidate that cannot even be checked is not published
             if store.is_disk_full(exc, data_dir):
                 raise
@@ -380,11 +349,45 @@ def _build_check_publish(settings: Settings, docs: list[Document], embedder: Emb
         report.problems = problems
     else:
         store.set_state(data_dir, version, "validated")
+        report.candidate = version
+
+
+def publish_prepared(settings: Settings, version: str, **note) -> str | None:
+    """Publish a candidate `prepare` left, if it still matches the live version and the knowledge folder it
+    was checked against; `note` (who published it, a summary) is kept in its manifest. Returns the version
+    that served before. A stale candidate is removed and CandidateGone raised."""
+    data_dir = settings.data_dir
+    with refresh_lock(data_dir):
+        if store.version_state(data_dir, version) != "validated":
+            raise CandidateGone("Phiên bản chờ xuất bản không còn nữa (có thể vừa có một lần làm mới khác). "
+                                "Hãy kiểm tra lại thay đổi.")
+        manifest = store.read_manifest(store.indexes_dir(data_dir) / version)
+        previous = store.current_version(data_dir)
+        stale = None
+        if manifest.extra.get("previous_version") != previous:
+            stale = "Phiên bản đang phục vụ đã đổi từ lúc kiểm tra."
+        else:
+            docs = load_documents(settings.knowledge_dir, settings.data_dir / "cache" / "documents.pickle")
+            if {d.id: document_hash(d) for d in docs} != manifest.documents:
+                stale = "Kho tri thức đã thay đổi từ lúc kiểm tra."
+        if stale:
+            store.remove_version(data_dir, version)
+            raise CandidateGone(f"{stale} Phiên bản chờ đã được huỷ; hãy kiểm tra lại thay đổi.")
+        if note:
+            store.annotate(data_dir, version, **note)
         _stage("publishing")
         store.publish(data_dir, version, on_switched=lambda: _stage("switched"))
-        report.version, report.published = version, True
-    report.seconds = time.perf_counter() - started
-    return report
+    return previous
+
+
+def discard_prepared(settings: Settings, version: str) -> bool:
+    """Remove a candidate that was never published; False when there was none to remove."""
+    with refresh_lock(settings.data_dir):
+        if version == store.current_version(settings.data_dir) or \
+                store.version_state(settings.data_dir, version) != "validated":
+            return False
+        store.remove_version(settings.data_dir, version)
+        return True
 
 
 @dataclass

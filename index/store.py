@@ -281,6 +281,22 @@ def set_state(data_dir: Path, version: str, state: str) -> None:
         raise
 
 
+def annotate(data_dir: Path, version: str, **fields) -> None:
+    """Add facts about a version to its manifest (who published it and why), beside its state; atomic."""
+    path = indexes_dir(data_dir) / version / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.setdefault("extra", {}).update(fields)
+    tmp = path.with_name("manifest.json.tmp")
+    try:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full(data_dir) from exc
+        raise
+
+
 def _retire(data_dir: Path, version: str) -> None:
     """Mark the version that served until now; an unreadable or missing one is simply not a rollback target."""
     try:
