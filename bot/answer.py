@@ -85,8 +85,9 @@ class Assistant:
         `procedure` + `fields`: the citizen picked a procedure code from a choice, or asked a follow-up about it."""
         started = time.perf_counter()
         u = self.understand(question)
-        if ward and u.kind == "question" and not u.wards:
-            u.wards = {ward_key(ward)}
+        if ward and u.kind == "question" and not u.wards:  # any name it goes by (a former one too), unit or not
+            key = ward_key(ward) or ""
+            u.wards = {ward_key(self.retriever.ward_names.get(key, key)) or key}
         picked = self.retriever.catalog.get(procedure) if procedure and self.retriever.catalog else None
         if picked is not None and u.kind == "question":
             asked = list(fields or u.procedure_fields)

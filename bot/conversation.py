@@ -28,7 +28,7 @@ from bot.redact import redact
 from bot.render import bold_spans, fit, format_sources, split_message
 from bot.store import Store, StoreWriteFailed
 from bot.types import Answer
-from bot.wards import WardProfiles
+from bot.wards import WardProfiles, channel_ward
 
 MAX_BODY = 700  # characters of an answer before its sources: one phone screen
 MISSES = ("not_found", "no_procedure")  # decision routes that count towards offering a person
@@ -99,6 +99,7 @@ class Conversation:
         settings = getattr(assistant, "settings", None)
         knowledge = getattr(settings, "knowledge_dir", None)
         self.wards = WardProfiles(wards_dir or (Path(knowledge) / "wards" if knowledge else None))
+        self.fixed_ward = channel_ward(settings, channel)  # a ward's own bot: its ward when a chat names none
         self.max_body = max_body
         self._executor = executor
 
@@ -160,7 +161,7 @@ class Conversation:
             return first + self._handoff(memory, user_hash, "người dân muốn gặp cán bộ")
         ward = ward_statement(text)
         if ward:
-            memory.ward = ward
+            memory.ward = ward = self.wards.official(ward)
             return first + [Reply(replies.WARD_SAVED.format(ward=ward), kind="ward")]
         asks = "?" in text or _QUESTION.search(" " + " ".join(re.findall(r"\w+", fold(text))) + " ")
         if note_for and not numbers and not asks and not follow_up_fields(text):
@@ -190,7 +191,7 @@ class Conversation:
             ward = ward_of(arg) or (ward_of(f"phường {arg}") if arg.strip() else None)
             if not ward:
                 return [Reply(replies.WARD_ASK, kind="ward")]
-            memory.ward = ward
+            memory.ward = ward = self.wards.official(ward)
             return [Reply(replies.WARD_SAVED.format(ward=ward), kind="ward")]
         if kind == "src":
             return self._sources(arg or memory.citations_key, explicit=bool(arg))
@@ -218,26 +219,30 @@ class Conversation:
         return []
 
     # -- answers ----------------------------------------------------------------------------------
-    def _ask(self, question: str, procedure: str | None = None) -> Answer:
-        if procedure:  # a picked option or a follow-up about the remembered procedure: answer that very record
+    def _ask(self, question: str, procedure: str | None = None, ward: str | None = None) -> Answer:
+        # procedure: a picked option or a follow-up about the remembered procedure: answer that very record;
+        # ward: the chat's ward, preferred (its documents, then its province's, then national ones)
+        if procedure or ward:
             try:
-                return self.assistant.answer(question, procedure=procedure)
+                return self.assistant.answer(question, **({"procedure": procedure} if procedure else {"ward": ward}))
             except TypeError:  # an assistant without the keyword (test doubles)
                 pass
-        return self.assistant.answer(question)
+        return self.assistant.answer(f"{question} ở {ward}" if ward and not procedure else question)
 
     def _answer(self, text: str, memory: ChatMemory, user_hash: str, resolved: Resolved) -> list[Reply]:
         started = time.perf_counter()
         question = resolved.question
         answer = self._ask(question, memory.procedure_code if resolved.via in ("pick", "field") else None)
         route = getattr(answer.decision, "route", "")
-        ward_note = ""
-        if (memory.ward and resolved.via != "ward" and not ward_of(question) and answer.kind in ("answer", "not_found")
+        ward_note, ward = "", memory.ward or self.fixed_ward
+        if (ward and resolved.via != "ward" and not ward_of(question) and answer.kind in ("answer", "not_found")
                 and route not in ("procedure", "choice")):
-            local = self._ask(f"{question} ở {memory.ward}")  # the citizen's ward first, when it has an answer
+            local = self._ask(question, ward=ward)  # the citizen's ward first, when it has an answer
             if local.found:
-                answer, question = local, f"{question} ở {memory.ward}"
-                ward_note = replies.WARD_USED.format(ward=memory.ward)
+                answer, question = local, f"{question} ở {ward}"
+                ward_note = replies.WARD_USED.format(ward=ward) if memory.ward else ""
+        elif not ward and getattr(answer.decision, "rule", "") == "office_info_not_in_plans":
+            ward_note = replies.WARD_ASK_OFFICE  # hours and addresses differ by ward: ask which one, once it matters
         body, _ = fit(answer.body or answer.text, self.max_body - (len(ward_note) + 1 if ward_note else 0))
         if ward_note:
             body = f"{body}\n{ward_note}"
@@ -341,15 +346,15 @@ class Conversation:
         return Reply("\n".join([*lines, replies.EMERGENCY_TAIL]), kind="emergency")
 
     def _handoff(self, memory: ChatMemory, user_hash: str, reason: str) -> list[Reply]:
-        profile = self.wards.get(memory.ward)
+        profile = self.wards.get(memory.ward or self.fixed_ward)
         if profile:
-            text = replies.HANDOFF_WARD.format(centre=profile.centre, phone=profile.phone,
+            text = replies.HANDOFF_WARD.format(centre=profile.centre_name, phone=profile.shown(profile.phone),
                                                address=f", {profile.address}" if profile.address else "",
                                                hours=f", giờ làm việc {profile.hours}" if profile.hours else "")
         else:
             text = replies.HANDOFF_GENERAL
         try:
-            self.store.enqueue_handoff(self.channel, user_hash, reason, memory.ward, memory.turns)
+            self.store.enqueue_handoff(self.channel, user_hash, reason, memory.ward or self.fixed_ward, memory.turns)
         except Exception:  # noqa: BLE001 - the citizen still gets the numbers
             self.log.exception("%s: hand-off of user %s not queued", self.info.label, user_hash[:8])
         self.log.info("%s: user %s handed off to an officer (%s)", self.info.label, user_hash[:8], reason)

@@ -41,7 +41,7 @@ class ChatMemory:
     note_for: int = 0  # a 👎 was just given on this question id: the next remark is what was wrong
     turns: list[dict[str, str]] = field(default_factory=list)  # {"who": "dân"|"bot", "text"} (redacted)
     footer_day: str | None = None  # the last day (Vietnam time) a help footer was shown
-    _KEEP = ("footer_day",)  # survives a quiet hour
+    _KEEP = ("footer_day", "ward")  # survive a quiet hour: where the citizen lives does not change overnight
 
     def add_turn(self, who: str, text: str) -> None:
         self.turns.append({"who": who, "text": redact(text)[:500]})

@@ -21,6 +21,7 @@ class Policy:
     guidance_threshold: float = 0.65
     ward_boost: float = 1.5
     other_ward_factor: float = 0.6
+    province_boost: float = 1.2
     year_boost: float = 1.3
     other_year_factor: float = 0.7
     newest_plan_boost: float = 1.1

@@ -108,6 +108,8 @@ MORE_IN_SOURCES = "(Phần còn lại có trong nguồn.)"
 WARD_SAVED = "Đã ghi nhận bạn ở {ward}. Các câu hỏi sau mình sẽ ưu tiên thông tin của {ward}."
 WARD_ASK = "Bạn ở phường, xã nào? Nhắn ví dụ “/phuong An Hải” hoặc “mình ở phường An Hải”."
 WARD_USED = "(Ưu tiên thông tin {ward}, nơi bạn đã cho biết.)"
+WARD_ASK_OFFICE = ("Giờ làm việc, địa chỉ và số điện thoại khác nhau giữa các xã, phường: bạn cho mình biết bạn ở "
+                   "phường, xã nào (ví dụ “/phuong An Hải”) để mình chỉ đúng nơi.")
 # Zalo has no buttons: the first reply of the day explains the numbers and words that work.
 FOOTER = ("Nhắn “nguồn” để xem trích dẫn đầy đủ. Câu trả lời có giúp được bạn không? "
           "Nhắn “1” nếu có 👍, “2” nếu chưa 👎.")

@@ -1,9 +1,10 @@
 """Retrieve: the passages (and procedures) that may answer an understood question.
 
-Each document knows its type (plan, report, guidance, procedure, official letter) and scope (ward,
-province, national). A question naming a ward prefers that ward's documents, then the province's,
-then national ones; a year named prefers that year; with no year, each ward's newest plan. National
-procedures are recognised by name through the procedure catalogue, not ranked against plan passages.
+Each document knows its type (plan, report, guidance, procedure, official letter, ward profile) and scope
+(ward, province, national). A question naming a ward (or from a chat that set one) prefers that ward's
+documents, then its province's, then national ones; a ward profile answers only for its own ward. A year
+named prefers that year; with no year, each ward's newest plan. National procedures are recognised by name
+through the procedure catalogue, not ranked against plan passages.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.policy import Policy
 from bot.understand import Understanding
-from index.chunk import PROCEDURE_TYPE
+from index.chunk import PROCEDURE_TYPE, PROFILE_TYPE
 from index.metadata import ward_key
 
 
@@ -58,6 +59,7 @@ class Retriever:
         self.ward_names = self._ward_names(searcher.chunks)
         self.newest = self._newest_plans()
         self._exclude = {d.doc_id for d in self.docs.values() if d.type == PROCEDURE_TYPE}
+        self.ward_cities = {d.ward: d.city for d in self.docs.values() if d.scope == "ward" and d.ward and d.city}
 
     @staticmethod
     def _ward_names(chunks: list[Chunk]) -> dict[str, str]:
@@ -87,9 +89,13 @@ class Retriever:
     def boosts(self, u: Understanding) -> dict[str, float]:
         p = self.policy
         factors: dict[str, float] = {}
+        homes = {self.ward_cities[w] for w in u.wards if w in self.ward_cities}  # provinces of the wards asked
         for d in self.docs.values():
             if d.doc_id in self._exclude:
                 factors[d.doc_id] = 0.0
+                continue
+            if d.type == PROFILE_TYPE:  # a ward's hours and phone answer for that ward only, never for another
+                factors[d.doc_id] = p.ward_boost if d.ward in u.wards else 0.0
                 continue
             if d.scope == "national":
                 continue
@@ -98,6 +104,8 @@ class Retriever:
                 f *= p.ward_boost if d.ward in u.wards else p.other_ward_factor
             if u.cities and d.city:  # "… của Hải Phòng": another province's documents do not answer
                 f *= p.ward_boost if d.city in u.cities else p.other_ward_factor
+            elif homes and d.scope == "province" and d.city:  # the ward's province next, then national documents
+                f *= p.province_boost if d.city in homes else p.other_ward_factor
             if u.years:
                 f *= p.year_boost if d.year in u.years else p.other_year_factor
             elif d.doc_id in self.newest:

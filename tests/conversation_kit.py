@@ -17,10 +17,13 @@ PROCEDURES = ["1.004194", "1.002755", "1.010028", "1.003197", "1.004222", "1.003
 OTHER_WARD = "Bình Minh"
 WARD_PROFILE = """\
 # DỮ LIỆU MẪU cho kiểm thử
-ward: phường Tân An
-centre: Trung tâm Phục vụ hành chính công phường Tân An
+unit: phường
+name: Tân An
+province: thành phố Cần Thơ
+address: trụ sở Ủy ban nhân dân phường Tân An
 phone: "0292 3000 111"
 hours: 7h00–17h00, thứ Hai đến thứ Sáu
+updated: 2026-12-01
 example: true
 """
 
