@@ -11,6 +11,7 @@ from index.documents import KnowledgeError
 from index.embed import EmbeddingError
 from index.settings import get_settings
 from index.store import IndexUnavailable
+from bot.store import DatabaseSetupError
 
 
 def _assistant(build_if_missing: bool = True, live: bool = True):
@@ -408,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     zalo.set_defaults(func=cmd_zalo)
     messenger = sub.add_parser("messenger", help="chạy webhook Facebook Messenger (biến MESSENGER_* trong môi trường)")
     messenger.set_defaults(func=cmd_messenger)
+    from bot.db.cli import add_parser as add_db_parser
+
+    add_db_parser(sub)
     return parser
 
 
@@ -439,6 +443,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return args.func(args)
-    except (IndexUnavailable, KnowledgeError, EmbeddingError) as exc:
+    except (IndexUnavailable, KnowledgeError, EmbeddingError, DatabaseSetupError) as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)
         return 2

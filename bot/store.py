@@ -49,6 +49,20 @@ class StoreWriteFailed(RuntimeError):
     """A write the citizen asked for (a vote) could not be stored; counted in `lost_writes`."""
 
 
+class DatabaseSetupError(RuntimeError):
+    """CCHC_DATABASE_URL is wrong or the database is not migrated; the message is Vietnamese, for the operator."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The shared database cannot be reached: nothing was recorded, so a webhook must not acknowledge."""
+
+
+# What `Store.claim_delivery` says about a webhook delivery.
+DELIVERY_NEW = "new"  # this worker answers it, then calls finish_delivery
+DELIVERY_DONE = "done"  # answered already: acknowledge, do nothing
+DELIVERY_BUSY = "busy"  # another worker is answering it right now: do not acknowledge, the provider retries
+
+
 @dataclass
 class Feedback:
     """One vote, with the question, answer and citations it was about (for officers' review)."""
@@ -151,6 +165,20 @@ class Store(ChatStore, ABC):
         while len(seen) > 100_000:
             seen.popitem(last=False)
         return True
+
+    leased_claims = False  # True when claims are leases shared by workers (SqlStore), not "seen once" marks
+
+    def claim_delivery(self, channel: str, key: str) -> str:
+        """DELIVERY_NEW, _DONE or _BUSY for a delivery key (see there). Raises StoreUnavailable when nothing can
+        be recorded. The default is `first_delivery`: seen once is done at once (one process, one file)."""
+        return DELIVERY_NEW if self.first_delivery(channel, key) else DELIVERY_DONE
+
+    def finish_delivery(self, channel: str, key: str) -> None:
+        """The replies to a claimed delivery went out: a redelivery is now acknowledged and dropped."""
+
+    def release_delivery(self, channel: str, key: str) -> bool:
+        """Give a claim back (its replies could not be sent); True when a redelivery will be answered."""
+        return False
 
     def close(self) -> None:  # pragma: no cover - trivial default
         """Release resources."""
@@ -460,5 +488,10 @@ class SqliteStore(SqliteChatTables, Store):
 
 
 def open_store(settings: Any) -> Store:
-    """The configured store (today: SQLite in the data dir)."""
+    """PostgreSQL shared by all workers when CCHC_DATABASE_URL is set (bot/db), else SQLite in the data dir."""
+    url = getattr(settings, "database_url", None)
+    if url is not None and (url.get_secret_value() if hasattr(url, "get_secret_value") else str(url)).strip():
+        from bot.db.store import SqlStore
+
+        return SqlStore.for_settings(settings)
     return SqliteStore.for_settings(settings)

@@ -2,7 +2,8 @@
 
 Read-only SQL over the store's `questions` and `feedback` tables (the channels write them through
 `Store.log_question` and `Store.record_vote`). Kept apart from `bot.store`, which is about writing.
-Days are counted in Vietnam time, as on the overview.
+Days are counted in Vietnam time, as on the overview. The SQL runs on SQLite and PostgreSQL (bot/db); the query
+function's store names the dialect (`dialect_of`).
 """
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Sequence
 
-from bot.store_stats import VN_UTC_OFFSET_HOURS, since_ts, utc_iso
+from bot.store_stats import count_if, day_sql, dialect_of, since_ts, utc_iso
 
 Query = Callable[[str, Sequence[Any]], list]
-DAY = f"date(q.created_at, 'unixepoch', '+{VN_UTC_OFFSET_HOURS} hours')"
+DAY = day_sql("q.created_at")  # SQLite's; day_sql(..., "postgresql") for the server database
 ASKED = "q.kind IN ('answer', 'not_found')"  # real questions: greetings and refusals are not misses
 NOT_FOUND = f"(q.found = 0 AND {ASKED})"
 _COLUMNS = ("SELECT q.id, q.created_at, q.channel, q.question, q.answer_text, q.found, q.kind, q.citations_json,"
@@ -60,7 +61,8 @@ class QuestionFilter:
     day_to: date | None = None
     search: str = ""
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(self, dialect: str = "sqlite") -> tuple[str, list[Any]]:
+        day = day_sql("q.created_at", dialect)
         parts: list[str] = []
         params: list[Any] = []
         if self.not_found:
@@ -74,10 +76,10 @@ class QuestionFilter:
             parts.append("q.ward = ?")
             params.append(self.ward)
         if self.day_from:
-            parts.append(f"{DAY} >= ?")
+            parts.append(f"{day} >= ?")
             params.append(self.day_from.isoformat())
         if self.day_to:
-            parts.append(f"{DAY} <= ?")
+            parts.append(f"{day} <= ?")
             params.append(self.day_to.isoformat())
         if self.search.strip():
             # question_norm is the question in lower case (Python's, so Vietnamese capitals too)
@@ -97,7 +99,7 @@ def _row(r: Any) -> LoggedQuestion:
 def list_questions(query: Query, flt: QuestionFilter, offset: int = 0, limit: int = 50
                    ) -> tuple[list[LoggedQuestion], int]:
     """One page of the log, newest first, and how many questions match in all."""
-    where, params = flt.where()
+    where, params = flt.where(dialect_of(query))
     total = query(f"SELECT COUNT(*) FROM questions q{where}", params)[0][0]
     rows = query(f"{_COLUMNS}{where} ORDER BY q.created_at DESC, q.id DESC LIMIT ? OFFSET ?",
                  (*params, limit, offset))
@@ -156,23 +158,25 @@ class Daily:
 
 def daily(query: Query, since: Any = None) -> Daily:
     ts = since_ts(since)
+    dialect = dialect_of(query)
+    day = day_sql("q.created_at", dialect)
     per_channel: dict[str, dict[str, int]] = defaultdict(dict)
     asked: Counter = Counter()
     missing: Counter = Counter()
-    for r in query(f"SELECT {DAY} AS day, q.channel, COUNT(*) AS n, COALESCE(SUM({ASKED}), 0) AS asked,"
-                   f" COALESCE(SUM({NOT_FOUND}), 0) AS nf FROM questions q WHERE q.created_at >= ?"
+    for r in query(f"SELECT {day} AS day, q.channel, COUNT(*) AS n, {count_if(ASKED)} AS asked,"
+                   f" {count_if(NOT_FOUND)} AS nf FROM questions q WHERE q.created_at >= ?"
                    " GROUP BY day, q.channel", (ts,)):
         per_channel[r["day"]][r["channel"]] = r["n"]
         asked[r["day"]] += r["asked"]
         missing[r["day"]] += r["nf"]
     times: dict[str, list[float]] = defaultdict(list)
-    for r in query(f"SELECT {DAY} AS day, q.reply_ms FROM questions q WHERE q.created_at >= ?"
+    for r in query(f"SELECT {day} AS day, q.reply_ms FROM questions q WHERE q.created_at >= ?"
                    " AND q.reply_ms IS NOT NULL", (ts,)):
         times[r["day"]].append(r["reply_ms"])
     up: Counter = Counter()
     down: Counter = Counter()
-    for r in query(f"SELECT date(f.created_at, 'unixepoch', '+{VN_UTC_OFFSET_HOURS} hours') AS day,"
-                   " COALESCE(SUM(f.vote = 1), 0) AS up, COALESCE(SUM(f.vote = -1), 0) AS down"
+    for r in query(f"SELECT {day_sql('f.created_at', dialect)} AS day,"
+                   f" {count_if('f.vote = 1')} AS up, {count_if('f.vote = -1')} AS down"
                    " FROM feedback f WHERE f.created_at >= ? GROUP BY day", (ts,)):
         up[r["day"]], down[r["day"]] = r["up"], r["down"]
     days = sorted(set(per_channel) | set(up) | set(down))

@@ -1,6 +1,8 @@
 """Overview counts for officers, computed in SQL over the store's tables (counts only, no person).
 
-Kept apart from `bot.store` so the store module stays about writing and reading single records.
+Kept apart from `bot.store` so the store module stays about writing and reading single records. The SQL runs on
+SQLite and on PostgreSQL (bot/db): the few spots that differ (a Vietnam-time day, counting a condition) come from
+`day_sql` and `count_if`; a query function's store says which dialect it speaks (`dialect_of`).
 """
 from __future__ import annotations
 
@@ -11,6 +13,24 @@ from typing import Any, Callable, Sequence
 VN_UTC_OFFSET_HOURS = 7  # officers count days in Vietnam time
 
 Query = Callable[[str, Sequence[Any]], list]
+
+
+def dialect_of(query: Query) -> str:
+    """'postgresql' for `SqlStore.read_only_query`, 'sqlite' for SqliteStore's (and plain functions)."""
+    return getattr(getattr(query, "__self__", None), "sql_dialect", "sqlite")
+
+
+def day_sql(column: str, dialect: str = "sqlite") -> str:
+    """The Vietnam-time day ('YYYY-MM-DD') of a unix-seconds column."""
+    if dialect == "postgresql":
+        return (f"to_char(to_timestamp({column}) AT TIME ZONE 'UTC' + interval '{VN_UTC_OFFSET_HOURS} hours',"
+                " 'YYYY-MM-DD')")
+    return f"date({column}, 'unixepoch', '+{VN_UTC_OFFSET_HOURS} hours')"
+
+
+def count_if(condition: str) -> str:
+    """How many rows meet a condition (PostgreSQL cannot SUM a boolean); 0 over no rows."""
+    return f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
 
 
 @dataclass
@@ -46,17 +66,16 @@ def since_ts(since: datetime | float | None) -> float:
     return float(since)
 
 
-def sqlite_stats(query: Query, since: datetime | float | None = None, top: int = 10, unrecorded_losses: int = 0
-                 ) -> Stats:
+def sqlite_stats(query: Query, since: datetime | float | None = None, top: int = 10, unrecorded_losses: int = 0,
+                 dialect: str | None = None) -> Stats:
     """The overview since a time (default: everything); `query(sql, params)` returns rows."""
     ts = since_ts(since)
-    offset = f"+{VN_UTC_OFFSET_HOURS} hours"
-    total, not_found = query(
-        "SELECT COUNT(*), COALESCE(SUM(found = 0 AND kind IN ('answer', 'not_found')), 0)"
-        " FROM questions WHERE created_at >= ?", (ts,))[0]
+    dialect = dialect or dialect_of(query)
+    missed = count_if("found = 0 AND kind IN ('answer', 'not_found')")
+    total, not_found = query(f"SELECT COUNT(*), {missed} FROM questions WHERE created_at >= ?", (ts,))[0]
     per_day = [dict(r) for r in query(
-        "SELECT date(created_at, 'unixepoch', ?) AS day, channel, COUNT(*) AS count FROM questions"
-        " WHERE created_at >= ? GROUP BY day, channel ORDER BY day, channel", (offset, ts))]
+        f"SELECT {day_sql('created_at', dialect)} AS day, channel, COUNT(*) AS count FROM questions"
+        " WHERE created_at >= ? GROUP BY day, channel ORDER BY day, channel", (ts,))]
     p95 = None
     n_ms = query("SELECT COUNT(*) FROM questions WHERE created_at >= ? AND reply_ms IS NOT NULL", (ts,))[0][0]
     if n_ms:
@@ -69,8 +88,8 @@ def sqlite_stats(query: Query, since: datetime | float | None = None, top: int =
     most_nf = [dict(r) for r in query(
         top_sql.format(extra="AND found = 0 AND kind IN ('answer', 'not_found')"), (ts, top))]
     up, down, open_down = query(
-        "SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0),"
-        " COALESCE(SUM(vote = -1 AND reviewed = 0), 0) FROM feedback WHERE created_at >= ?", (ts,))[0]
+        f"SELECT {count_if('vote = 1')}, {count_if('vote = -1')}, {count_if('vote = -1 AND reviewed = 0')}"
+        " FROM feedback WHERE created_at >= ?", (ts,))[0]
     # Not-found rate over real questions only: greetings and refusals are not misses.
     asked = sum(r["count"] for r in query(
         "SELECT COUNT(*) AS count FROM questions WHERE created_at >= ? AND kind IN ('answer', 'not_found')",

@@ -22,6 +22,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from index.settings import Settings  # noqa: E402
+from pg_cluster import postgres_cluster, postgres_url  # noqa: E402,F401 - throwaway PostgreSQL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KNOWLEDGE_DIR = REPO_ROOT / "knowledge"

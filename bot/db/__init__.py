@@ -1,0 +1,7 @@
+"""Shared state of many workers in PostgreSQL (`CCHC_DATABASE_URL`): engine, schema, migrations, SqlStore.
+
+One machine keeps using SQLite in the data dir (bot/store.py). With a database URL every worker of a province
+(`cchc telegram|zalo|messenger` webhooks, `cchc console`) reads and writes the same tables, so any worker may
+receive any delivery. The schema is changed only by Alembic migrations shipped in this package
+(`cchc db upgrade`); a store refuses to start on a database that is behind.
+"""
