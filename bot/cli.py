@@ -47,7 +47,8 @@ def cmd_index_export_vectors(args: argparse.Namespace) -> int:
     embedder = load_embedder(settings)
     index = store.load(settings.data_dir, embedder.model_id)
     path = shipped_vectors_path(settings.knowledge_dir, embedder.model_id)
-    cache = EmbeddingCache(settings.data_dir / "cache" / "embeddings.sqlite")
+    # the vectors already shipped count too: an index built from them embedded only the new passages
+    cache = EmbeddingCache(settings.data_dir / "cache" / "embeddings.sqlite", shipped=path)
     try:
         count = export_vectors(cache, embedder.model_id, [c.text for c in index.chunks], path)
     finally:
