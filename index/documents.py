@@ -11,6 +11,7 @@ from pathlib import Path
 import frontmatter
 
 from index.types import Document
+from index.wards import WardProfileError, profile_documents
 
 FIELDS = ("id", "title", "type", "number", "date", "issuer", "ward", "city", "year", "period", "signer", "source", "scope")
 
@@ -92,6 +93,11 @@ def load_documents(knowledge_dir: Path, cache: Path | None = None, include_disab
     time) are not parsed again: YAML front matter of 2,600 procedure records takes seconds to parse, and a refresh
     after one edited plan should not pay for it."""
     docs = [d for _, d in load_document_files(knowledge_dir, cache)]
+    try:  # one small document per ward profile (knowledge/wards/*.yaml): hours, address, phone of its centre
+        docs += profile_documents(knowledge_dir / "wards", {d.id for d in docs})
+    except WardProfileError as exc:
+        raise KnowledgeError(f"Hồ sơ xã, phường wards/{exc} — sửa trên bảng điều khiển (Tri thức → Xã, phường) "
+                             "hoặc sửa tệp, rồi chạy lại.") from exc
     served = docs if include_disabled else [d for d in docs if not is_disabled(d)]
     if not served:
         raise KnowledgeError(f"Thư mục {knowledge_dir} chưa có văn bản nào (*.md).")

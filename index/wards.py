@@ -235,6 +235,15 @@ def profile_document(profile: WardProfile) -> Document:
                     source=None, extra=extra)
 
 
-def profile_documents(folder: Path) -> list[Document]:
-    """One document per profile of the folder; WardProfileError for the first unusable file."""
-    return [profile_document(read_profile(p)) for p in profile_files(folder)]
+def profile_documents(folder: Path, taken: set[str] | frozenset = frozenset()) -> list[Document]:
+    """One document per profile of the folder; WardProfileError for the first unusable file or a clash with
+    `taken` (the ids of the other documents) or with another profile of the same ward."""
+    docs, seen = [], {}
+    for path in profile_files(folder):
+        profile = read_profile(path)
+        other = seen.get(place_key(profile.ward)) or (path.stem if f"thong-tin-{path.stem}" in taken else None)
+        if other:
+            raise WardProfileError(path.name, [f"trùng với hồ sơ hoặc văn bản “{other}”: mỗi xã, phường một hồ sơ"])
+        seen[place_key(profile.ward)] = path.stem
+        docs.append(profile_document(profile))
+    return docs

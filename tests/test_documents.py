@@ -19,7 +19,8 @@ def committed():
 
 def test_committed_knowledge_loads_with_unique_ids(committed):
     files = [p for p in KNOWLEDGE_DIR.rglob("*.md") if p.name.lower() != "readme.md"]
-    assert len(committed) == len(files) >= 5
+    profiles = list((KNOWLEDGE_DIR / "wards").glob("*.yaml"))  # one document per ward profile
+    assert len(committed) == len(files) + len(profiles) and len(files) >= 5 and profiles
     ids = [d.id for d in committed]
     assert len(ids) == len(set(ids))
     for d in committed:
@@ -36,7 +37,7 @@ def test_committed_plans_name_their_place_and_year(committed):
 
 
 def test_file_name_matches_id(committed):
-    names = {p.stem for p in KNOWLEDGE_DIR.rglob("*.md")}
+    names = {p.stem for p in KNOWLEDGE_DIR.rglob("*.md")} | {f"thong-tin-{p.stem}" for p in KNOWLEDGE_DIR.glob("wards/*.yaml")}
     assert {d.id for d in committed} <= names
 
 
