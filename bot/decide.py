@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from bot.evidence import list_items, merge_passages, section_leaf, select_sentences
+from bot.evidence import RE_PHONE_NUMBER, list_items, merge_passages, section_leaf, select_sentences, split_units
 from bot.policy import Policy
 from bot.retrieve import Retrieved
 from bot.understand import Understanding
@@ -21,6 +21,11 @@ from index.vietnamese import content_tokens, normalized_tokens
 ANSWER, LIST, PROCEDURE, CHOICE = "answer", "list", "procedure", "choice"
 OFFICE_SOURCES = {"hướng dẫn", "thông tin phường"}  # guidance and ward profiles state hours and addresses
 GENERAL_FIELDS = {"papers", "fee", "conditions", "steps", "who"}  # "hồ sơ của tôi cần giấy gì" is general
+# Guidance notes are written as one short section per citizen question ("Gọi 1800.1096 có mất tiền không"):
+# that section, whole, is the answer — sentences picked from neighbouring sections answer other questions.
+WHOLE_SECTION_TYPES = {"hướng dẫn", "thông tin phường"}
+WHOLE_SECTION_CHARS = 650
+CLOSE_SECTION = 0.8  # a section this close to the best passage may answer instead (phone asked, card section)
 NOT_FOUND, NO_PROCEDURE, FIXED, VAGUE, PERSONAL = "not_found", "no_procedure", "fixed", "vague", "personal"
 
 
@@ -97,6 +102,11 @@ class Decider:
                 return Decision(True, LIST, "list_section", "Câu hỏi hỏi một danh sách; trợ lý trích cả mục "
                                 "liệt kê trong văn bản, theo đúng thứ tự.", section=section[1],
                                 **{**base, "hits": [section[0]]})
+        section = self._answering_section(u, hits)
+        if section is not None:
+            return Decision(True, ANSWER, "guidance_section", "Đoạn hướng dẫn tìm được khớp câu hỏi; mỗi mục "
+                            "hướng dẫn trả lời một câu hỏi, nên trợ lý trích cả mục đó kèm nguồn.",
+                            units=section[1], **{**base, "hits": [section[0]]})
         units = select_sentences(u.folded, hits, self.searcher.index.keyword.idf, need_number=u.asks_quantity,
                                  want_phone=u.asks_phone)
         if not units:
@@ -106,6 +116,28 @@ class Decider:
             return Decision(False, NOT_FOUND, rule, why, **base)
         return Decision(True, ANSWER, "coverage", "Đoạn văn tìm được khớp phần chính của câu hỏi; trợ lý trích "
                         "các câu trả lời kèm nguồn.", units=units, **{**base, "hits": hits})
+
+    def _answering_section(self, u: Understanding, hits: list[Hit]) -> tuple[Hit, list[tuple[str, int]]] | None:
+        """The guidance section that answers, whole: the best passage's, or a close one that has what is asked
+        (a phone number for "số nào"). Document-card sections ("Thông tin văn bản") never answer this way."""
+        if not hits or hits[0].chunk.doc_type not in WHOLE_SECTION_TYPES:
+            return None
+        close = [h for h in hits if h.chunk.doc_type in WHOLE_SECTION_TYPES and h.chunk.section != CARD_SECTION
+                 and h.score >= CLOSE_SECTION * hits[0].score]
+        if u.asks_phone:
+            close = [h for h in close if RE_PHONE_NUMBER.search(h.chunk.passage)]
+        for hit in close[:1]:
+            units = self._whole_section(hit)
+            if units:
+                return hit, units
+        return None
+
+    def _whole_section(self, hit: Hit) -> list[tuple[str, int]]:
+        """All sentences of the passage's section, in order, when it is short enough to quote whole."""
+        ids = self.sections.get((hit.chunk.doc_id, hit.chunk.section)) or []
+        text = merge_passages([self.searcher.chunks[i].passage for i in ids]) if ids else hit.chunk.passage
+        units = split_units(text)
+        return [(unit, 0) for unit in units] if sum(map(len, units)) <= WHOLE_SECTION_CHARS else []
 
     def _same_document(self, hits: list[Hit]) -> list[Hit]:
         """One answer, one document (the two guidance notes may combine): quote the best and those close to it."""

@@ -9,6 +9,8 @@ import re
 import unicodedata
 
 _WORD = re.compile(r"[0-9a-zA-ZÀ-ỹđĐ]+(?:[./,][0-9]+)*", re.UNICODE)
+# Toll-free and service hotlines are written "1800.1096", "1800 1096", "1800-1096" or "18001096": one number.
+_HOTLINE = re.compile(r"(?<![0-9])(1[89]00)[\s.\-]?([0-9]{4})(?![0-9])")
 
 from index.lexicon import ANALYZER_FILES, load_lexicon  # noqa: E402
 
@@ -22,7 +24,7 @@ def _analyzer_version() -> str:
     analyzer must be rebuilt, or questions and passages would no longer meet."""
     import hashlib
 
-    payload = repr((sorted(ABBREVIATIONS.items()), sorted(STOPWORDS), _WORD.pattern))
+    payload = repr((sorted(ABBREVIATIONS.items()), sorted(STOPWORDS), _WORD.pattern, _HOTLINE.pattern))
     return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:10]
 
 
@@ -52,7 +54,7 @@ def _strip_leading_zeros(token: str) -> str:
 
 def syllables(text: str) -> list[str]:
     """Folded syllables; numbers like 1800.1096 or 26/01/2026 stay one token ('06' == '6')."""
-    return [_strip_leading_zeros(tok) for tok in _WORD.findall(fold(nfc(text)))]
+    return [_strip_leading_zeros(tok) for tok in _WORD.findall(_HOTLINE.sub(r"\1.\2", fold(nfc(text))))]
 
 
 def expand_abbreviations(tokens: list[str]) -> list[str]:

@@ -282,3 +282,14 @@ def test_the_citizens_ward_is_preferred_when_the_question_names_none(assistant):
                       ("phường An Hải", AN_HAI_2025)):
         answer = assistant.answer(question, ward=ward)
         assert answer.found and answer.citations[0].doc_id == doc, ward
+
+
+@pytest.mark.parametrize("question", ["gọi tổng đài 1800.1096 có mất tiền không", "goi 1800 1096 co mat tien ko"])
+def test_guidance_answer_quotes_the_one_section_that_answers(assistant, question):
+    """A guidance note answers each citizen question in one short section: quote it whole, not sentences
+    picked from its neighbours (which answer other questions)."""
+    answer = assistant.answer(question)
+    assert answer.found is True
+    assert "không phải trả cước" in answer.body
+    assert "1022" not in answer.body  # the next section, about the provinces' hotline
+    assert {c.doc_id for c in answer.citations} == {"huong-dan-tong-dai"}

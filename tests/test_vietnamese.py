@@ -78,3 +78,12 @@ def test_has_vietnamese_diacritics():
     assert has_vietnamese_diacritics("ĐĂNG KÝ")
     assert not has_vietnamese_diacritics("thu tuc hanh chinh")
     assert not has_vietnamese_diacritics("What is the weather today?")
+
+
+@pytest.mark.parametrize("spelling", ["1800.1096", "1800 1096", "1800-1096", "18001096"])
+def test_a_hotline_is_one_number_however_it_is_spelled(spelling):
+    assert syllables(f"gọi {spelling} có mất tiền không")[1] == "1800.1096"
+
+
+def test_other_numbers_are_not_joined_as_hotlines():
+    assert syllables("năm 2018 có 1096 hồ sơ") == ["nam", "2018", "co", "1096", "ho", "so"]
