@@ -3,8 +3,9 @@
 The webhook (MESSENGER_WEBHOOK_PATH on CCHC_WEBHOOK_HOST:CCHC_WEBHOOK_PORT, behind the operator's TLS proxy)
 answers Meta's `hub.challenge` handshake when `hub.verify_token` matches, and accepts an event only when
 `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the app secret) matches, checked in constant time on
-a bounded body before any JSON is read. Each message id is answered once (kept in the store). Replies go
-through the Send API, up to 2,000 characters each, actions as quick replies.
+a bounded body before any JSON is read. Each message id is claimed in the store and answered once by one of
+the workers; the 200 follows the replies (bot/deliveries.py), so Meta delivers again what a dead worker
+dropped. Replies go through the Send API, up to 2,000 characters each, actions as quick replies.
 """
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ import httpx
 from aiohttp import web
 
 from bot.channels import serve_webhooks
+from bot import replies
 from bot.conversation import AnswersQuestions, Conversation, Incoming, Reply
+from bot.deliveries import DELIVERY_DONE, DELIVERY_DOWN, DELIVERY_NEW, RETRY_AFTER_S, Deliveries, refused
 from bot.flood import DEFAULT_FLOOD_LIMIT, ChatLocks
 from bot.store import Store
-from bot.zalo_common import RecentIds, _backoff_delay, _short, first_delivery, read_capped
+from bot.zalo_common import _backoff_delay, _short, read_capped
 
 log = logging.getLogger("bot.messenger")
 
@@ -132,7 +135,7 @@ class MessengerAdapter:
 
     def __init__(self, conversation: Conversation, client: MessengerClient, config: MessengerConfig) -> None:
         self.conversation, self.client, self.config = conversation, client, config
-        self._seen = RecentIds()
+        self.deliveries = Deliveries(conversation.store, CHANNEL)
         self._chats = ChatLocks()
         self._tasks: set[asyncio.Task] = set()
 
@@ -153,7 +156,7 @@ class MessengerAdapter:
         return web.Response(status=403, text="forbidden")
 
     async def _event(self, request: web.Request) -> web.Response:
-        """Size, then the signature on the raw bytes, then JSON; 200 at once, the replies follow."""
+        """Size, then the signature on the raw bytes, then JSON; the replies, then 200 (503: deliver again)."""
         raw = await read_capped(request, MAX_BODY)
         if raw is None:
             return web.Response(status=413, text="body too large")
@@ -167,18 +170,20 @@ class MessengerAdapter:
             return web.Response(status=400, text="bad json")
         if not isinstance(data, dict) or data.get("object") != "page":
             return web.Response(status=404, text="not a page event")
-        for entry in data.get("entry") or []:
-            for event in (entry.get("messaging") or []) if isinstance(entry, dict) else []:
-                if isinstance(event, dict):
-                    await self._accept(event)
+        events = [event for entry in data.get("entry") or [] if isinstance(entry, dict)
+                  for event in entry.get("messaging") or [] if isinstance(event, dict)]
+        states = await asyncio.gather(*(self._accept(event) for event in events))
+        if any(refused(state) for state in states):
+            return web.Response(status=503, text="try again later", headers={"Retry-After": str(RETRY_AFTER_S)})
         return web.Response(text="EVENT_RECEIVED")
 
-    async def _accept(self, event: dict) -> None:
+    async def _accept(self, event: dict) -> str:
+        """Answer one event and return its claim state (deliveries, reads and echoes: DELIVERY_DONE)."""
         psid = str((event.get("sender") or {}).get("id") or "")
         message = event.get("message") if isinstance(event.get("message"), dict) else None
         postback = event.get("postback") if isinstance(event.get("postback"), dict) else None
         if not psid or (message is None and postback is None) or (message or {}).get("is_echo"):
-            return  # deliveries, reads, the page's own echoes
+            return DELIVERY_DONE  # deliveries, reads, the page's own echoes
         if message is not None:
             payload = (message.get("quick_reply") or {}).get("payload")
             text = message.get("text")
@@ -188,14 +193,24 @@ class MessengerAdapter:
         else:
             incoming = Incoming.button(str(postback.get("payload") or "cmd:start"))
             key = f"p:{psid}:{event.get('timestamp')}:{postback.get('payload')}"
-        if not await first_delivery(self._seen, self.conversation.store, CHANNEL, key):
-            log.info("Messenger: event %s delivered again, ignored", _short(key))
-            return
-        task = asyncio.ensure_future(self._process(psid, incoming))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        state = await self.deliveries.claim(key)
+        if state == DELIVERY_NEW:
+            task = asyncio.ensure_future(self._process(psid, incoming))  # in flight for drain() too
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return await self.deliveries.answer(key, task)
+        if state == DELIVERY_DOWN:
+            if self.deliveries.first_notice(key):
+                try:
+                    await self.client.reply(psid, Reply(replies.UNAVAILABLE, kind="error"))
+                except (MessengerApiError, httpx.HTTPError) as exc:
+                    log.warning("Messenger: busy notice not sent (%s)", type(exc).__name__)
+        else:
+            log.info("Messenger: event %s delivered again (%s), not answered here", _short(key), state)
+        return state
 
-    async def _process(self, psid: str, incoming: Incoming) -> None:
+    async def _process(self, psid: str, incoming: Incoming) -> bool:
+        """Answer one event; False when the Send API refused (the claim is then given back)."""
         try:
             async with self._chats.hold(psid):
                 if incoming.kind == "text":
@@ -208,8 +223,10 @@ class MessengerAdapter:
                     await self.client.reply(psid, reply)
         except (MessengerApiError, httpx.HTTPError) as exc:
             log.error("Messenger: reply to user %s failed: %s", self.pseudonym(psid), exc)
-        except Exception:
+            return False
+        except Exception:  # a bug: answering it again would fail again
             log.exception("Messenger: handling an event of user %s failed", self.pseudonym(psid))
+        return True
 
     async def drain(self, timeout: float = 30.0) -> None:
         if self._tasks:

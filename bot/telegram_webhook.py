@@ -3,8 +3,10 @@
 PTB's built-in webhook server reads the whole body (up to 100 MB) before it checks the secret, and
 compares the secret with `!=`. Here, in order: the path and method, the secret header with
 `hmac.compare_digest`, the declared Content-Length, then the body read in pieces and cut off at
-MAX_BODY_BYTES (413), JSON, and the update id — a replayed id (kept in the store, so it survives a
-restart) is acknowledged and dropped. Only then is the update put on PTB's `update_queue`.
+MAX_BODY_BYTES (413), JSON, and the update id — claimed in the store (bot/deliveries.py): a replayed id is
+acknowledged and dropped, one another worker is answering is refused (503) for a later redelivery. A new
+update is processed by PTB's handlers *before* the response, so Telegram gets its 200 only once the replies
+went out: a worker that dies mid-answer never acknowledged, and Telegram delivers the update again.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from starlette.types import Receive, Scope, Send
 from telegram import Update
 from telegram.ext import Application
 
+from bot import replies
+from bot.deliveries import DELIVERY_BUSY, DELIVERY_DONE, DELIVERY_DOWN, RETRY_AFTER_S, Deliveries
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -44,9 +48,11 @@ class TelegramWebhook:
         self.store = store
         self.application = application
         self.max_body = max_body
+        self.deliveries = Deliveries(store, CHANNEL)
         self.accepted = 0
         self.duplicates = 0
         self.refused = 0
+        self.deferred = 0  # refused for a redelivery: being answered elsewhere, or the database is down
 
     def _refuse(self, status: int, reason: str, request: Request) -> JSONResponse:
         self.refused += 1
@@ -90,17 +96,40 @@ class TelegramWebhook:
         update_id = data.get("update_id") if isinstance(data, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             return self._refuse(400, "no update_id", request)
-        if not await asyncio.to_thread(self.store.first_delivery, CHANNEL, str(update_id)):
-            self.duplicates += 1
-            log.info("Telegram webhook: update %d delivered again, ignored", update_id)
-            return JSONResponse({"ok": True})
         try:
             update = Update.de_json(data, self.application.bot)
         except Exception as exc:  # noqa: BLE001 - a malformed update must not become a 500
             return self._refuse(400, f"not an update ({type(exc).__name__})", request)
-        await self.application.update_queue.put(update)
+        key = str(update_id)
+        state = await self.deliveries.claim(key)
+        if state == DELIVERY_DONE:
+            self.duplicates += 1
+            log.info("Telegram webhook: update %d delivered again, ignored", update_id)
+            return JSONResponse({"ok": True})
+        if state in (DELIVERY_BUSY, DELIVERY_DOWN):
+            self.deferred += 1
+            if state == DELIVERY_DOWN:
+                await self._busy_notice(update, key)
+            return JSONResponse({"ok": False, "description": "try again later"}, status_code=503,
+                                headers={"Retry-After": str(RETRY_AFTER_S)})
         self.accepted += 1
+        await self.deliveries.answer(key, self._process(update))
         return JSONResponse({"ok": True})
+
+    async def _process(self, update: Update) -> bool:
+        """PTB's handlers, awaited; their errors reach the bot's error handler, which tells the citizen."""
+        await self.application.process_update(update)
+        return True
+
+    async def _busy_notice(self, update: Update, key: str) -> None:
+        """The database is down: tell the citizen once (with the hotlines); Telegram keeps the update."""
+        chat = update.effective_chat
+        if chat is None or not self.deliveries.first_notice(key):
+            return
+        try:
+            await self.application.bot.send_message(chat.id, replies.UNAVAILABLE)
+        except Exception as exc:  # noqa: BLE001 - Telegram itself may be unreachable too
+            log.warning("Telegram webhook: busy notice not sent (%s)", type(exc).__name__)
 
 
 class _Server(uvicorn.Server):

@@ -28,7 +28,7 @@ from bot.store import Store
 from bot.zalo_bot import (BOT_SECRET_HEADER, MAX_UPDATES_PER_POST, TEXT_EVENT, ZaloBotAdapter,  # noqa: F401
                           ZaloBotClient, bot_method_url, iter_updates, validate_bot_secret)
 from bot.zalo_common import (BOT_CHANNEL, MAX_CHARS, MAX_WEBHOOK_BODY, OA_CHANNEL, AnswersQuestions,  # noqa: F401
-                             RecentIds, ZaloAdapter, ZaloApiError, ZaloConfigError, content_key, first_delivery)
+                             RecentIds, ZaloAdapter, ZaloApiError, ZaloConfigError, content_key)
 from bot.zalo_oa import (OA_EVENT_WINDOW_S, OA_SIGNATURE_HEADER, ZaloOAAdapter, ZaloOAClient,  # noqa: F401
                          ZaloOAError, matching_timestamp, oa_event_mac, verify_oa_signature)
 from bot.zalo_oa_auth import TOKEN_FILE, OATokenManager, TokenFile

@@ -3,7 +3,8 @@ added when missing, like Telegram's `…/bot<token>`; a base containing "{token}
 
 Polling (getUpdates, one update per call, HTTP 408 = nothing new) unless ZALO_BOT_WEBHOOK_URL is set; then
 setWebhook, and updates arrive at that URL's path with X-Bot-Api-Secret-Token (checked in constant time,
-before the body is read, which is bounded). Replays are answered once (ids, else a content hash, in the store).
+before the body is read, which is bounded). Replays are answered once (ids, else a content hash, claimed in the
+store); a webhook POST is acknowledged only once its replies went out (bot/deliveries.py).
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ import httpx
 from aiohttp import web
 
 from bot.conversation import Conversation
-from bot.zalo_common import (BOT_CHANNEL, MAX_WEBHOOK_BODY, RecentIds, ZaloAdapter, ZaloApiError, ZaloConfigError,
-                             _backoff_delay, _json_body, _short, content_key, first_delivery, read_capped)
+from bot.deliveries import DELIVERY_DOWN, DELIVERY_NEW, RETRY_AFTER_S, refused
+from bot.zalo_common import (BOT_CHANNEL, MAX_WEBHOOK_BODY, ZaloAdapter, ZaloApiError, ZaloConfigError,
+                             _backoff_delay, _json_body, _short, content_key, read_capped)
 
 log = logging.getLogger("bot.zalo")
 
@@ -155,7 +157,6 @@ class ZaloBotAdapter(ZaloAdapter):
         self.webhook_path = (urlparse(self.webhook_url).path or "/") if self.webhook_url else None
         self.poll_timeout = poll_timeout
         self.typing = typing
-        self._seen = RecentIds()
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(self.webhook_path, self._webhook)] if self.webhook_path else []
@@ -193,7 +194,10 @@ class ZaloBotAdapter(ZaloAdapter):
             payload = json.loads(raw)
         except ValueError:
             return web.json_response({"ok": False, "description": "bad json"}, status=400)
-        await self.accept(payload)
+        states = await self.accept(payload, wait=True)
+        if any(refused(s) for s in states):  # Zalo delivers the POST again; what was answered is then dropped
+            return web.json_response({"ok": False, "description": "try again later"}, status=503,
+                                     headers={"Retry-After": str(RETRY_AFTER_S)})
         return web.json_response({"ok": True})
 
     async def run(self) -> None:
@@ -219,10 +223,12 @@ class ZaloBotAdapter(ZaloAdapter):
                 continue
             await self.accept(updates)
 
-    async def accept(self, payload: Any) -> int:
-        """Schedule the new updates of a payload (at most MAX_UPDATES_PER_POST); replays are dropped:
-        same message_id, or for a message without one, same sender, text and date."""
-        scheduled = 0
+    async def accept(self, payload: Any, wait: bool = False) -> list[str]:
+        """Claim and answer the updates of a payload (at most MAX_UPDATES_PER_POST); replays are dropped:
+        same message_id, or for a message without one, same sender, text and date. With `wait` (webhook) the
+        replies have gone out on return; polling schedules them. Returns each update's final claim state."""
+        states: list[str] = []
+        jobs: list[tuple[int, Any]] = []
         for n, update in enumerate(iter_updates(payload)):
             if n >= self.max_updates:
                 extra = sum(1 for _ in iter_updates(payload)) - n
@@ -234,14 +240,28 @@ class ZaloBotAdapter(ZaloAdapter):
             sender = message.get("from") if isinstance(message.get("from"), dict) else {}
             key = (f"m:{message_id}" if message_id is not None
                    else content_key(sender.get("id"), message.get("text"), message.get("date")))
-            if not await first_delivery(self._seen, self.conversation.store, self.channel, key):
-                log.info("Zalo Bot: message %s delivered again, ignored", _short(key))
-                continue
-            self._spawn(self._process(update))
-            scheduled += 1
-        return scheduled
+            state = await self.deliveries.claim(key)
+            states.append(state)
+            if state == DELIVERY_NEW:
+                jobs.append((len(states) - 1, self.deliveries.answer(key, self._process(update))))
+            elif state == DELIVERY_DOWN:
+                chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+                chat_id = str(chat.get("id") or sender.get("id") or "")
+                if chat_id:
+                    jobs.append((-1, self.busy_notice(key, lambda text, c=chat_id: self.client.send_message(c, text))))
+            else:
+                log.info("Zalo Bot: message %s delivered again (%s), not answered here", _short(key), state)
+        if not wait:
+            for _, job in jobs:
+                self._spawn(job)
+            return states
+        for (at, _), final in zip(jobs, await asyncio.gather(*(job for _, job in jobs))):
+            if at >= 0:
+                states[at] = final
+        return states
 
-    async def _process(self, update: dict) -> None:
+    async def _process(self, update: dict) -> bool:
+        """Answer one update; False when Zalo refused the reply (the claim is then given back)."""
         message = update.get("message") if isinstance(update.get("message"), dict) else {}
         sender = message.get("from") if isinstance(message.get("from"), dict) else {}
         chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
@@ -250,7 +270,7 @@ class ZaloBotAdapter(ZaloAdapter):
         text = message.get("text")
         event = str(update.get("event_name") or (TEXT_EVENT if isinstance(text, str) else ""))
         if not chat_id or not event.startswith("message."):
-            return
+            return True
         try:
             async with self._chats.hold(chat_id):
                 is_text = event == TEXT_EVENT and isinstance(text, str)
@@ -259,10 +279,12 @@ class ZaloBotAdapter(ZaloAdapter):
                 send = lambda part: self.client.send_message(chat_id, part)  # noqa: E731
                 for part in await self.reply_texts(chat_id, user_id, text if is_text else None, send):
                     await self.client.send_message(chat_id, part)
-        except ZaloApiError as exc:
+        except (ZaloApiError, httpx.HTTPError) as exc:
             log.error("Zalo Bot: reply to chat %s failed: %s", self.pseudonym(chat_id), exc)
-        except Exception:
+            return False
+        except Exception:  # a bug: answering it again would fail again
             log.exception("Zalo Bot: handling an update of chat %s failed", self.pseudonym(chat_id))
+        return True
 
     async def _typing(self, chat_id: str) -> None:
         try:

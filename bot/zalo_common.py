@@ -18,9 +18,10 @@ from typing import Any, Awaitable, Callable, Protocol
 import httpx
 from aiohttp import web
 
+from bot import replies
 from bot.conversation import Conversation, Incoming
+from bot.deliveries import Deliveries
 from bot.flood import ChatLocks
-from bot.store import Store
 from bot.types import Answer
 
 log = logging.getLogger("bot.zalo")
@@ -62,13 +63,6 @@ class RecentIds:
         if len(self._ids) > self._size:
             self._ids.popitem(last=False)
         return True
-
-
-async def first_delivery(seen: RecentIds, store: Store, channel: str, key: str) -> bool:
-    """In memory first (atomic within the event loop), then the store, so a replay is caught after a restart."""
-    if not seen.first_time(key):
-        return False
-    return await asyncio.to_thread(store.first_delivery, channel, key)
 
 
 def content_key(sender: Any, text: Any, timestamp: Any) -> str:
@@ -114,6 +108,7 @@ class ZaloAdapter(ABC):
 
     def __init__(self, conversation: Conversation) -> None:
         self.conversation = conversation
+        self.deliveries = Deliveries(conversation.store, self.channel)  # answered once across workers
         self._tasks: set[asyncio.Task] = set()
         self._chats = ChatLocks()  # replies of one chat go out in order, all parts of one before the next
 
@@ -131,6 +126,16 @@ class ZaloAdapter(ABC):
 
         incoming = Incoming(text) if isinstance(text, str) else Incoming.other()
         return [r.text for r in await self.conversation.handle(chat_id, incoming, user_id, early=early)]
+
+    async def busy_notice(self, key: str, send: Callable[[str], Awaitable[Any]]) -> None:
+        """The database is down: tell the citizen once from this worker (with the hotlines); Zalo keeps the
+        message, a redelivery is answered once the database is back."""
+        if not self.deliveries.first_notice(key):
+            return
+        try:
+            await send(replies.UNAVAILABLE)
+        except Exception as exc:  # noqa: BLE001 - Zalo itself may be unreachable too
+            log.warning("%s: busy notice not sent (%s)", self.channel, type(exc).__name__)
 
     def routes(self) -> list[web.RouteDef]:
         return []

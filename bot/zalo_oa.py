@@ -1,8 +1,9 @@
 """Zalo Official Account (API v3) adapter: signed webhook events in, customer-service messages out.
 
 Events arrive at ZALO_OA_WEBHOOK_PATH signed with X-ZEvent-Signature (see `oa_event_mac`): size, then the
-signature on the raw bytes, then JSON, then the timestamp window, then replay detection; 200 at once, the
-reply follows. Replies go to /v3.0/oa/message/cs with the access token kept fresh by `bot.zalo_oa_auth`.
+signature on the raw bytes, then JSON, then the timestamp window, then the delivery claim (bot/deliveries.py);
+the 200 follows the reply (well under Zalo's 2 s in normal load), so a worker that dies mid-answer never acked.
+Replies go to /v3.0/oa/message/cs with the access token kept fresh by `bot.zalo_oa_auth`.
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ import httpx
 from aiohttp import web
 
 from bot.conversation import Conversation
-from bot.zalo_common import (MAX_WEBHOOK_BODY, OA_CHANNEL, RecentIds, ZaloAdapter, ZaloConfigError, _backoff_delay,
-                             _json_body, _short, content_key, first_delivery, read_capped)
+from bot.deliveries import DELIVERY_DONE, DELIVERY_DOWN, DELIVERY_NEW, RETRY_AFTER_S, refused
+from bot.zalo_common import (MAX_WEBHOOK_BODY, OA_CHANNEL, ZaloAdapter, ZaloConfigError, _backoff_delay, _json_body,
+                             _short, content_key, read_capped)
 from bot.zalo_oa_auth import OAAuthError, OATokenManager
 
 log = logging.getLogger("bot.zalo")
@@ -154,7 +156,6 @@ class ZaloOAAdapter(ZaloAdapter):
         self.app_id = app_id
         self._secret = oa_secret_key
         self.webhook_path = webhook_path if webhook_path.startswith("/") else "/" + webhook_path
-        self._seen = RecentIds()
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(self.webhook_path, self._webhook)]
@@ -188,30 +189,37 @@ class ZaloOAAdapter(ZaloAdapter):
             log.warning("Zalo OA webhook: event timestamp %.0f s away from now (window %.0f s), ignored",
                         age, self.event_window_s)
             return web.json_response({"error": 0, "message": "ignored: stale event"})
-        await self.accept(event)
-        return web.json_response({"error": 0, "message": "ok"})  # at once: Zalo wants 200 within 2 s
+        if refused(await self.accept(event)):  # Zalo delivers it again; by then it is answered or answerable
+            return web.json_response({"error": 503, "message": "try again later"}, status=503,
+                                     headers={"Retry-After": str(RETRY_AFTER_S)})
+        return web.json_response({"error": 0, "message": "ok"})
 
-    async def accept(self, event: dict) -> bool:
-        """Schedule a citizen's message; the OA's own echoes, other events and replays are dropped."""
+    async def accept(self, event: dict) -> str:
+        """Answer a citizen's message, then return its claim state; the OA's own echoes, other events and
+        replays are dropped (DELIVERY_DONE)."""
         name = str(event.get("event_name") or "")
         if not name.startswith("user_send_"):  # oa_send_* echoes, follow, user_seen_message…
-            return False
+            return DELIVERY_DONE
         message = event.get("message") if isinstance(event.get("message"), dict) else {}
         sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
         msg_id = message.get("msg_id")
         key = (f"m:{msg_id}" if msg_id is not None
                else content_key(sender.get("id"), message.get("text"), event.get("timestamp")))
-        if not await first_delivery(self._seen, self.conversation.store, self.channel, key):
-            log.info("Zalo OA: message %s delivered again, ignored", _short(key))
-            return False
-        self._spawn(self._process(name, event))
-        return True
+        state = await self.deliveries.claim(key)
+        if state == DELIVERY_NEW:
+            return await self.deliveries.answer(key, self._process(name, event))
+        if state == DELIVERY_DOWN and sender.get("id"):
+            await self.busy_notice(key, lambda text: self.client.send_text(str(sender["id"]), text))
+        else:
+            log.info("Zalo OA: message %s delivered again (%s), not answered here", _short(key), state)
+        return state
 
-    async def _process(self, name: str, event: dict) -> None:
+    async def _process(self, name: str, event: dict) -> bool:
+        """Answer one event; False when Zalo refused the reply (the claim is then given back)."""
         sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
         user_id = str(sender.get("id") or "")
         if not user_id:
-            return
+            return True
         message = event.get("message") if isinstance(event.get("message"), dict) else {}
         text = message.get("text")
         try:
@@ -223,9 +231,11 @@ class ZaloOAAdapter(ZaloAdapter):
                         log.warning("Zalo OA: user %s has not interacted for 7 days (-230); reply not sent",
                                     self.pseudonym(user_id))
                         break
-        except (ZaloOAError, OAAuthError) as exc:
+        except (ZaloOAError, OAAuthError, httpx.HTTPError) as exc:
             log.error("Zalo OA: reply to user %s failed: %s", self.pseudonym(user_id), exc)
-        except Exception:
+            return False
+        except Exception:  # a bug: answering it again would fail again
             log.exception("Zalo OA: handling an event of user %s failed", self.pseudonym(user_id))
+        return True
 
 

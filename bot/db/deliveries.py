@@ -100,7 +100,7 @@ class SqlDeliveries:
         except Exception as exc:
             if not is_down(exc):
                 raise
-            return False  # the lease lapses instead; a redelivery after it is answered
+            return True  # the claim lapses with its lease instead; a redelivery after that is answered
         return gone > 0
 
     def first_delivery(self, channel: str, key: str) -> bool:
