@@ -10,6 +10,7 @@ from dataclasses import field as dc_field
 
 from bot.evidence import RE_PHONE_NUMBER, list_items, merge_passages, section_leaf, select_sentences, split_units
 from bot.policy import Policy
+from bot.procedure_detail import detail_sentence
 from bot.retrieve import Retrieved
 from bot.understand import Understanding
 from index.chunk import CARD_SECTION
@@ -198,6 +199,12 @@ class Decider:
                             "hỏi lại người dân muốn hỏi thủ tục nào thay vì đoán.", **{**base, "procedures": close})
         what = f"phần “{FIELD_NAMES.get(u.procedure_field, u.procedure_field)}”" if u.procedure_field \
             else "thông tin chính"
+        detail = detail_sentence(u.text, u.folded, best.title, best.doc.body,
+                                 self.searcher.index.keyword.idf, u.asks_quantity,
+                                 [p.name for p in best.record.papers])
+        if detail:
+            what += " và câu trong hồ sơ thủ tục nói đúng điều được hỏi thêm"
+            base["units"] = [(detail, 0)]
         return Decision(True, PROCEDURE, "procedure_match", f"Nhận ra thủ tục “{best.title}” từ tên gọi trong câu "
                         f"hỏi; trợ lý trả lời {what} từ hồ sơ thủ tục trên Cổng Dịch vụ công quốc gia.", **base)
 

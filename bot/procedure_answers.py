@@ -12,9 +12,22 @@ from bot.procedures import ProcedureCatalog, document_from_meta
 from bot.types import Answer
 from index.types import Chunk
 
+MAX_REPLY = 700  # the reply body a phone shows before its sources
+
 
 def catalog_from_chunks(chunks: list[Chunk]) -> ProcedureCatalog:
     return ProcedureCatalog.from_documents([document_from_meta(c.meta) for c in chunks])
+
+
+def with_detail(body: str, detail: str, limit: int = MAX_REPLY) -> str:
+    """The record's sentence that answers the question's own point first, then the field as usual; whole
+    lines of the field are dropped from the end when both do not fit a phone screen."""
+    lines = [f"Theo hồ sơ thủ tục: “{detail}” [1]"]
+    for line in body.splitlines():
+        if sum(len(x) + 1 for x in lines) + len(line) > limit:
+            break
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def render_procedure(question: str, d: Decision) -> Answer:
@@ -30,6 +43,7 @@ def render_procedure(question: str, d: Decision) -> Answer:
     else:
         reply = compose_card(d.procedures[0])
         kind = "answer"
-    text = reply.text + ("\n\nNguồn:\n" + "\n".join(reply.sources) if reply.sources else "")
-    return Answer(question, text, True, list(reply.citations), kind=kind, body=reply.text,
+    body = with_detail(reply.text, d.units[0][0]) if d.route != CHOICE and d.units else reply.text
+    text = body + ("\n\nNguồn:\n" + "\n".join(reply.sources) if reply.sources else "")
+    return Answer(question, text, True, list(reply.citations), kind=kind, body=body,
                   sources=list(reply.sources), options=list(reply.options))

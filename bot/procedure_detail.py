@@ -1,0 +1,82 @@
+"""The one sentence of a procedure record that answers what a question adds to the procedure's name.
+
+"sắp hết hạn tạm trú thì phải gia hạn trước mấy ngày", "nhận con nuôi thì phải hơn con nuôi bao nhiêu tuổi",
+"hộ kinh doanh đổi địa chỉ thì trong bao lâu phải đăng ký thay đổi": the procedure is recognised, but the
+answer is neither its fee nor its processing time — it is a sentence of its conditions, steps or papers
+("Trong thời hạn 15 ngày trước ngày kết thúc thời hạn tạm trú …"). The words the question adds beyond the
+procedure's name and the field asked are looked for in the record's own sentences; the best one, if it
+carries most of them, is quoted ahead of the field. Extractive: the sentence is the record's.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from bot.evidence import excerpt, new_figures, split_units
+from bot.procedure_terms import _default_analyzer
+from bot.procedure_text import sections
+from index.vietnamese import STOPWORDS, fold, normalized_tokens
+
+SKIP_SECTIONS = ("căn cứ pháp lý", "cơ quan thực hiện", "kết quả")  # list laws, agencies, documents: never "the rule"
+MIN_RESIDUAL = 4.0  # IDF mass the question must add beyond the name and field (≈ one rare or two common words)
+MIN_SHARE = 0.6  # share of that mass the sentence must carry
+FIGURE_SHARE = 0.35
+COMMON_IDF = 2.0
+MAX_CHARS = 300
+RE_HEADING = re.compile(r"^\s*#")
+
+
+def residual_terms(question_tokens: list, name: str) -> set[str]:
+    """Topic syllables of the question that are neither the procedure's name nor part of a field cue found in
+    it ("bao lâu", "cần gì"); `question_tokens` are the procedure analyzer's tokens, cue words marked."""
+    name_words = set(normalized_tokens(name))
+    words = {w for t in question_tokens if t.kind == "q" for w in normalized_tokens(t.raw)}
+    return {t for t in words if t not in STOPWORDS and t not in name_words and not t[0].isdigit()}
+
+
+def _units(body: str, papers: list[str]):
+    for heading, text in sections(body).items():
+        if not fold(heading).startswith(tuple(fold(s) for s in SKIP_SECTIONS)):
+            yield from split_units(text)
+    for paper in papers:  # the papers list carries the record's notes ("Lưu ý: … không đặt tên quá dài")
+        yield from split_units(" ".join(paper.split()))
+
+
+def _quote(unit: str, folded_question: str, idf: Callable[[str], float], need_number: bool) -> str:
+    """The sentence, or the window of it that holds the figure asked for (else the best-matching window)."""
+    unit = unit.lstrip("-*+• ").strip()
+    if len(unit) <= MAX_CHARS:
+        return unit
+    figures = new_figures(unit, folded_question) if need_number else []
+    if figures:
+        at = unit.find(figures[0])
+        start = max(unit.rfind(", ", 0, at), unit.rfind("; ", 0, at), unit.rfind(": ", 0, at))
+        start = 0 if start < 0 or at - start > MAX_CHARS // 2 else start + 2
+        end = unit.rfind(" ", start, start + MAX_CHARS)
+        return ("… " if start else "") + unit[start:end].rstrip(" ,;:") + " …"
+    return excerpt(unit, folded_question, idf, MAX_CHARS)
+
+
+def detail_sentence(question: str, folded_question: str, name: str, body: str,
+                    idf: Callable[[str], float], need_number: bool, papers: list[str] = ()) -> str | None:
+    """The record's sentence that carries what the question adds, or None when none carries enough.
+
+    Words below COMMON_IDF ("người", "làm") say little; a question asking for a figure only looks at
+    sentences with one, so fewer words must match (FIGURE_SHARE)."""
+    tokens, _, _ = _default_analyzer().tokens(question, with_names=True)  # colloquial names → catalogue words
+    terms = residual_terms(tokens, name)
+    weights = {t: w for t in terms if (w := idf(t)) >= COMMON_IDF}
+    total = sum(weights.values())
+    if total < MIN_RESIDUAL:
+        return None
+    best, best_score = None, 0.0
+    for unit in _units(body, list(papers)):
+        if RE_HEADING.match(unit) or (need_number and not new_figures(unit, folded_question)):
+            continue
+        present = set(normalized_tokens(unit))
+        score = sum(w for t, w in weights.items() if t in present)
+        if score > best_score:
+            best, best_score = unit, score
+    if best is None or best_score < (FIGURE_SHARE if need_number else MIN_SHARE) * total:
+        return None
+    return _quote(best, folded_question, idf, need_number)

@@ -1,0 +1,24 @@
+"""A question that adds its own point to a procedure's name gets the record's sentence about that point."""
+import pytest
+
+
+@pytest.mark.parametrize("question, code, fact", [
+    ("sắp hết hạn tạm trú thì phải gia hạn trước mấy ngày", "1.002755", "15 ngày"),
+    ("đặt tên cho con khi làm khai sinh có được đặt tên quá dài không", "1.001193", "quá dài"),
+])
+def test_the_records_own_sentence_answers_what_the_question_adds(assistant, question, code, fact):
+    answer = assistant.answer(question)
+    assert answer.found is True
+    assert answer.citations[0].doc_id == code
+    assert answer.body.startswith("Theo hồ sơ thủ tục: “")
+    assert fact in answer.body
+    assert len(answer.body) <= 700
+
+
+@pytest.mark.parametrize("question", ["lệ phí đăng ký tạm trú bao nhiêu", "đăng ký kết hôn ở đâu",
+                                      "làm giấy khai sinh cho con cần giấy tờ gì"])
+def test_a_plain_field_question_gets_no_extra_sentence(assistant, question):
+    """Nothing beyond the name and the field asked: the field answer alone, as before."""
+    answer = assistant.answer(question)
+    assert answer.found is True
+    assert "Theo hồ sơ thủ tục" not in answer.body
