@@ -156,13 +156,16 @@ def flood_long_questions(ctx: Any) -> dict:
             alone = (time.monotonic() - single) / 3
             floods = [f"flood-{i}" for i in range(3)]
             sent = [bot_text_update(chat, f"{long_q} (câu {n})") for n in range(5) for chat in floods]
-            await asyncio.gather(*[fake.deliver(u) for u in sent])
+            # Webhooks answer before they acknowledge: the flood is in flight while the calm question arrives.
+            flood = [asyncio.create_task(fake.deliver(u)) for u in sent]
+            await asyncio.sleep(0.2)
             t0 = time.monotonic()
             before = len(fake.messages_to("calm"))
             await fake.deliver(bot_text_update("calm", "Tỷ lệ hồ sơ đúng hạn là bao nhiêu?"))
             await fake.wait_until(lambda: len(fake.messages_to("calm")) > before, timeout=CASE_TIMEOUT)
             waited = time.monotonic() - t0
             await fake.wait_until(lambda: all(len(fake.messages_to(c)) >= 5 for c in floods), timeout=CASE_TIMEOUT)
+            await asyncio.gather(*flood)
             for adapter in service.adapters:
                 await adapter.drain()
             answered = {c: len(fake.messages_to(c)) for c in floods}
