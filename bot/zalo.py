@@ -85,7 +85,7 @@ def check_config(settings: Any) -> ZaloPlan:
             bot_webhook = True
     if oa_wanted:
         missing = [name for name in ("ZALO_OA_APP_ID", "ZALO_OA_SECRET_KEY") if not oa_values[name]]
-        stored = TokenFile(Path(settings.data_dir) / TOKEN_FILE).load()
+        stored = token_store(settings).load()
         if not (oa_values["ZALO_OA_ACCESS_TOKEN"] or oa_values["ZALO_OA_REFRESH_TOKEN"] or stored):
             missing.append("ZALO_OA_ACCESS_TOKEN, ZALO_OA_REFRESH_TOKEN")
         if (oa_values["ZALO_OA_REFRESH_TOKEN"] or stored) and not oa_values["ZALO_APP_SECRET"]:
@@ -99,6 +99,21 @@ def check_config(settings: Any) -> ZaloPlan:
             raise ZaloConfigError("ZALO_BOT_WEBHOOK_URL và ZALO_OA_WEBHOOK_PATH đang trùng đường dẫn; hãy đặt hai "
                                   "đường dẫn khác nhau (ví dụ /zalo/bot và /zalo/oa).")
     return ZaloPlan(bot=bot_wanted, oa=oa_wanted, bot_webhook=bot_webhook)
+
+
+def token_store(settings: Any, store: Store | None = None) -> Any:
+    """Where the OA token pair lives: the shared database with CCHC_DATABASE_URL (every worker refreshes through
+    it, one at a time), else `zalo_oa_tokens.json` in the data dir."""
+    from bot.db.engine import database_url
+
+    engine = getattr(store, "engine", None)
+    url = database_url(settings) if engine is None else None
+    if engine is None and url is None:
+        return TokenFile(Path(settings.data_dir) / TOKEN_FILE)
+    from bot.db.engine import make_engine
+    from bot.db.tokens import DbTokenFile
+
+    return DbTokenFile(engine if engine is not None else make_engine(url, pool_size=1))
 
 
 class ZaloService:
@@ -191,7 +206,7 @@ def build_service(settings: Any, assistant: AnswersQuestions, store: Store, *, p
         tokens = OATokenManager(
             app_id=settings.zalo_oa_app_id.strip(), app_secret=_secret(settings.zalo_app_secret),
             oauth_base_url=settings.zalo_oauth_base_url,
-            token_file=TokenFile(Path(settings.data_dir) / TOKEN_FILE),
+            token_file=token_store(settings, store),
             env_access_token=_secret(settings.zalo_oa_access_token) or None,
             env_refresh_token=_secret(settings.zalo_oa_refresh_token) or None, http=http)
         client = ZaloOAClient(settings.zalo_oa_api_base_url, tokens, http, backoff=backoff)

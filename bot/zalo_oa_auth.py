@@ -13,6 +13,7 @@ of the environment pair it grew from; when the operator puts a *new* pair in the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -140,38 +141,50 @@ class OATokenManager:
         async with self._lock:
             if stale is not None and self.tokens.access_token and self.tokens.access_token != stale:
                 return self.tokens.access_token
-            if not self.tokens.refresh_token:
-                raise OAAuthError("no refresh token: set ZALO_OA_REFRESH_TOKEN")
-            try:
-                resp = await self._http.post(
-                    self.refresh_url,
-                    data={"refresh_token": self.tokens.refresh_token, "app_id": self.app_id,
-                          "grant_type": "refresh_token"},
-                    headers={"secret_key": self._app_secret},
-                )
-                data = resp.json()
-            except (httpx.HTTPError, ValueError) as exc:
-                raise OAAuthError(f"token refresh failed: {type(exc).__name__}") from exc
-            access, refresh = data.get("access_token"), data.get("refresh_token")
-            if resp.status_code != 200 or not access or not refresh:
-                raise OAAuthError(
-                    f"token refresh refused (HTTP {resp.status_code}, error {data.get('error')}: "
-                    f"{data.get('error_description') or data.get('message') or data.get('error_name')}); "
-                    "re-authorise the OA and set ZALO_OA_ACCESS_TOKEN / ZALO_OA_REFRESH_TOKEN")
-            try:
-                expires_in = float(data.get("expires_in") or 0)
-            except (TypeError, ValueError):
-                expires_in = 0.0
-            now = self._clock()
-            new = OATokens(access_token=access, refresh_token=refresh,
-                           expires_at=now + expires_in if expires_in > 0 else None,
-                           env_fingerprint=self.tokens.env_fingerprint, updated_at=now)
-            try:
-                self.file.save(new)  # before use: the old refresh token is already spent
-            except OSError:
-                # Keep serving with the pair in memory; the operator must fix the data dir before a restart.
-                log.critical("Zalo OA: could not write %s; the new refresh token lives in memory only",
-                             self.file.path, exc_info=True)
-            self.tokens = new
-            log.info("Zalo OA: access token refreshed (valid %.0f h)", expires_in / 3600 if expires_in else 0)
-            return new.access_token
+            exclusive = getattr(self.file, "exclusive", None)  # workers sharing a database take turns
+            async with exclusive() if exclusive else contextlib.nullcontext():
+                newer = await asyncio.to_thread(self.file.load) if exclusive else None
+                if (newer and newer.refresh_token != self.tokens.refresh_token
+                        and newer.env_fingerprint == self.tokens.env_fingerprint):
+                    log.info("Zalo OA: another worker refreshed the token; using its pair")
+                    self.tokens = newer
+                    return newer.access_token
+                return await self._exchange()
+
+    async def _exchange(self) -> str:
+        """The refresh call itself (under the locks): new pair stored before it is used."""
+        if not self.tokens.refresh_token:
+            raise OAAuthError("no refresh token: set ZALO_OA_REFRESH_TOKEN")
+        try:
+            resp = await self._http.post(
+                self.refresh_url,
+                data={"refresh_token": self.tokens.refresh_token, "app_id": self.app_id,
+                      "grant_type": "refresh_token"},
+                headers={"secret_key": self._app_secret},
+            )
+            data = resp.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise OAAuthError(f"token refresh failed: {type(exc).__name__}") from exc
+        access, refresh = data.get("access_token"), data.get("refresh_token")
+        if resp.status_code != 200 or not access or not refresh:
+            raise OAAuthError(
+                f"token refresh refused (HTTP {resp.status_code}, error {data.get('error')}: "
+                f"{data.get('error_description') or data.get('message') or data.get('error_name')}); "
+                "re-authorise the OA and set ZALO_OA_ACCESS_TOKEN / ZALO_OA_REFRESH_TOKEN")
+        try:
+            expires_in = float(data.get("expires_in") or 0)
+        except (TypeError, ValueError):
+            expires_in = 0.0
+        now = self._clock()
+        new = OATokens(access_token=access, refresh_token=refresh,
+                       expires_at=now + expires_in if expires_in > 0 else None,
+                       env_fingerprint=self.tokens.env_fingerprint, updated_at=now)
+        try:
+            self.file.save(new)  # before use: the old refresh token is already spent
+        except OSError:
+            # Keep serving with the pair in memory; the operator must fix the data dir before a restart.
+            log.critical("Zalo OA: could not write %s; the new refresh token lives in memory only",
+                         self.file.path, exc_info=True)
+        self.tokens = new
+        log.info("Zalo OA: access token refreshed (valid %.0f h)", expires_in / 3600 if expires_in else 0)
+        return new.access_token
