@@ -285,3 +285,15 @@ def test_a_database_that_is_down_loses_log_lines_not_answers(tmp_path):
         store.close()
     finally:
         cluster.remove()
+
+
+def test_without_postgresql_the_tests_skip_loudly_but_fail_under_ci(monkeypatch):
+    import pg_cluster
+
+    monkeypatch.setattr(pg_cluster, "pg_bindir", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="did NOT run"):
+        pg_cluster.require_bindir()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y postgresql"):
+        pg_cluster.require_bindir()
