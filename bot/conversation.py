@@ -241,7 +241,7 @@ class Conversation:
             if local.found:
                 answer, question = local, f"{question} ở {ward}"
                 ward_note = replies.WARD_USED.format(ward=ward) if memory.ward else ""
-        elif not ward and getattr(answer.decision, "rule", "") == "office_info_not_in_plans":
+        elif not ward and answer.kind in ("answer", "not_found") and not ward_of(question) and asks_office(question):
             ward_note = replies.WARD_ASK_OFFICE  # hours and addresses differ by ward: ask which one, once it matters
         body, _ = fit(answer.body or answer.text, self.max_body - (len(ward_note) + 1 if ward_note else 0))
         if ward_note:
@@ -371,6 +371,13 @@ class Conversation:
                 parts.append(Reply(piece, reply.actions if last else [], bold_spans(piece), reply.kind,
                                    reply.toast and len(pieces) == 1))
         return parts
+
+
+def asks_office(question: str) -> bool:
+    """Office hours, premises, who holds a post: what differs from ward to ward (the lexicon's office cues)."""
+    from bot.understand import LEXICON, folded_words, has_cue
+
+    return has_cue(" ".join(folded_words(question)), LEXICON.strict_cues.get("office", []))
 
 
 def reply_texts(out: list[Any]) -> list[str]:
