@@ -227,3 +227,13 @@ def test_a_wards_own_bot_answers_for_its_ward_until_a_chat_names_another(store, 
     assert "0225 3666 020" in handoff[0].text  # the ward's centre, not the general hotlines only
     _, own = ask(conv, "oa-user", "mình ở phường An Hải", "giờ làm việc")
     assert AN_HAI_HOURS in own[0].text
+
+
+def test_the_shipped_sample_profile_answers_for_its_ward_and_says_it_is_a_sample(assistant):
+    """The real knowledge folder and index (conftest's session assistant)."""
+    hours = assistant.answer("giờ làm việc của phường An Hải")
+    assert hours.found and hours.citations[0].doc_id == "thong-tin-phuong-an-hai"
+    assert "dữ liệu mẫu, chưa phải thông tin thật" in hours.body
+    assert hours.sources[0].startswith("[1] Thông tin phường An Hải, cập nhật ")
+    other = assistant.answer("giờ làm việc của phường Hưng Phú")  # no profile: never An Hải's hours
+    assert all(c.doc_id != "thong-tin-phuong-an-hai" for c in other.citations)
