@@ -22,3 +22,14 @@ def test_a_plain_field_question_gets_no_extra_sentence(assistant, question):
     answer = assistant.answer(question)
     assert answer.found is True
     assert "Theo hồ sơ thủ tục" not in answer.body
+
+
+@pytest.mark.parametrize("question, code", [
+    ("vợ tôi mới chuyển về ở cùng nhà chồng, muốn đăng ký thường trú thì cần gì", "1.004222"),
+    ("con trai tôi đi làm ở nhật về nước, muốn đăng ký kết hôn ở xã thì nộp ở đâu", "1.000894"),
+])
+def test_a_question_naming_a_procedure_in_full_amid_its_circumstances_is_answered(assistant, question, code):
+    """The citizen's situation takes most of the words; the whole official name is still there."""
+    answer = assistant.answer(question)
+    assert answer.found is True
+    assert answer.citations[0].doc_id == code
