@@ -39,28 +39,42 @@ def test_thirty_parallel_guesses_then_the_right_password_is_refused_while_locked
     with ThreadPoolExecutor(30) as pool:
         results = list(pool.map(guess, range(30)))
     checked = [r for r in results if not r.locked]
-    assert len(checked) == accounts.max_failures  # only five were ever compared with the password
+    assert len(checked) == accounts.slow_after  # only five were ever compared with the password
     assert all(not r.ok for r in results)
     right = accounts.check("tran.thi.b", "mat-khau-cua-tran-thi-b", address="10.0.1.1")
     assert not right.ok and right.locked
     assert "tạm khoá" in right.message and "phút" in right.message
 
 
-def test_one_address_is_limited_across_account_names(accounts):
-    names = [f"ten-{i}" for i in range(accounts.max_address_attempts)]
-    for name in names:  # one wrong guess per name: no name reaches its own limit
-        result = accounts.check(name, "sai-mat-khau", address="203.0.113.7")
-        assert not result.ok and not result.locked
+def test_one_address_is_locked_across_account_names(accounts):
+    for i in range(accounts.lock_after):  # one or two guesses per name: no name reaches its own lock
+        result = accounts.check(f"ten-{i // 2}", "sai-mat-khau", address="203.0.113.7")
+        assert not result.ok
     refused = accounts.check(USER, PASSWORD, address="203.0.113.7")
-    assert not refused.ok and refused.locked and "Máy của bạn" in refused.message
+    assert not refused.ok and refused.locked and "Máy của bạn" in refused.message and "phút" in refused.message
     assert accounts.check(USER, PASSWORD, address="203.0.113.8").ok  # another address is not affected
 
 
+def test_wrong_passwords_are_slowed_then_locked_then_let_through_again(tmp_path):
+    a = Accounts(env_user=USER, env_password=PASSWORD, file=tmp_path / "a.json", slow_after=3, slow_seconds=1,
+                 lock_after=6, lock_seconds=4)
+    results = [a.check(USER, f"sai-{i}", address="198.51.100.1") for i in range(4)]
+    assert [r.message == auth.WRONG for r in results] == [True, True, True, False]
+    assert "đợi" in results[3].message and "giây" in results[3].message  # slowed: says how long to wait
+    time.sleep(1.1)
+    for i in range(2):  # the slow window passed: two more wrong guesses are checked, the lock is now reached
+        assert a.check(USER, f"sai-lan-hai-{i}", address="198.51.100.1").message == auth.WRONG
+    right = a.check(USER, PASSWORD, address="198.51.100.2")  # another address: the name itself is locked
+    assert not right.ok and right.locked and "tạm khoá" in right.message and "thử lại sau 1 phút" in right.message
+    time.sleep(4.1)
+    assert a.check(USER, PASSWORD, address="198.51.100.2").ok  # for a while, not for ever
+
+
 def test_a_successful_login_clears_the_counters(accounts):
-    for _ in range(accounts.max_failures - 1):
+    for _ in range(accounts.slow_after - 1):
         assert not accounts.check(USER, "sai", address="127.0.0.1").ok
     assert accounts.check(USER, PASSWORD, address="127.0.0.1").ok
-    for _ in range(accounts.max_failures - 1):  # a fresh budget after a success
+    for _ in range(accounts.slow_after - 1):  # a fresh budget after a success
         assert not accounts.check(USER, "sai", address="127.0.0.1").locked
     assert accounts.check(USER, PASSWORD, address="127.0.0.1").ok
 

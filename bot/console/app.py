@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -29,13 +30,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels import CHANNELS
-from bot.console import dashboard, evalset, handoffs, plain, questions
+from bot.console import admin, dashboard, evalset, handoffs, plain, questions
+from bot.console.audit import AUDIT_FILE, AuditLog, note
 from bot.console.auth import (
     CSRF_FIELD, SESSION_COOKIE, SESSION_MAX_AGE, Accounts, Sessions, checked_form, console_dir, csrf_token,
     is_loopback, session_secret,
 )
 from bot.console.jobs import EvalRun, PublishRun, UploadTooLarge, Uploads, limited_request, upload_name
 from bot.console.knowledge import read_knowledge
+from bot.console.roles import ROLE_NAMES, allowed, require, role_of
 from bot.types import Answer
 from index.chunk import display_date
 from index.vietnamese import fold
@@ -163,11 +166,15 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
     sessions = Sessions()
     folder = console_dir(settings)
     runner = EvalRun()
+    audit = AuditLog(folder / AUDIT_FILE)
     uploads = Uploads(settings.knowledge_dir)
     publisher = PublishRun()
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters.update(vn_time=vn_time, percent=percent, number=number, display_date=display_date)
+    env.globals.update(allowed=allowed, role_of=role_of, role_names=ROLE_NAMES, login_policy={
+        "slow_after": accounts.slow_after, "slow_seconds": int(accounts.slow_seconds),
+        "lock_after": accounts.lock_after, "lock_minutes": max(1, round(accounts.lock_seconds / 60))})
     env.globals.update(CSRF_FIELD=CSRF_FIELD, channel_names=CHANNEL_NAMES, kind_names=KIND_NAMES,
                        category_name=plain.category_name, category_help=plain.category_help,
                        metric_name=plain.metric_name, metric_help=plain.metric_help)
@@ -177,7 +184,9 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         user = sessions.user(request)
         flash = request.session.pop("flash", None) if user else None
         html = env.get_template(name).render(
-            request=request, user=user, csrf=csrf_token(request), flash=flash, path=request.url.path, **context)
+            request=request, user=user, csrf=csrf_token(request), flash=flash, path=request.url.path,
+            can_edit=bool(user) and allowed(request, "editor"), is_admin=bool(user) and allowed(request, "admin"),
+            **context)
         return HTMLResponse(html, status_code=status)
 
     def redirect(url: str, flash: tuple[str, str] | None = None, request: Request | None = None) -> Response:
@@ -212,7 +221,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
             error = result.message if result is not None and result.message else "Sai tên đăng nhập hoặc mật khẩu."
             return render(request, "login.html", status=401, next=nxt, insecure=False,
                           configured=accounts.configured(), error=error)
-        sessions.start(request, user)
+        sessions.start(request, user, result.role or "viewer")
         return redirect(nxt)
 
     async def logout(request: Request) -> Response:
@@ -285,6 +294,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
 
     async def tests_save(request: Request) -> Response:
         form = await checked_form(request)
+        require(request, "editor")
         item_id = str(form.get("id", "")).strip() or None
         draft = {k: str(form.get(k, "")) for k in ("question", "facts", "category", "docs")}
         draft["not_found"] = form.get("not_found") == "1"
@@ -295,18 +305,23 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
             return render(request, "tests.html", status=400,
                           **tests_context(request, item_id, form_error=str(exc), draft=draft))
         verb = "Đã sửa" if item_id else "Đã thêm"
+        note(request, "tests.edit" if item_id else "tests.add", saved, draft["question"][:200])
         return redirect(f"/tests#{saved}", ("ok", f"{verb} câu hỏi {saved} trong bộ câu hỏi."), request)
 
     async def tests_delete(request: Request) -> Response:
         form = await checked_form(request)
+        require(request, "editor")
         item_id = str(form.get("id", ""))
         if evalset.delete_item(eval_path, item_id):
+            note(request, "tests.delete", item_id)
             return redirect("/tests", ("ok", f"Đã xoá câu hỏi {item_id}."), request)
         return redirect("/tests", ("error", f"Không tìm thấy câu hỏi {item_id}."), request)
 
     async def tests_run(request: Request) -> Response:
         await checked_form(request)
+        require(request, "editor")
         if runner.start(assistant, eval_path, folder, sessions.user(request) or ""):
+            note(request, "tests.run", eval_path.name)
             return redirect("/tests", ("ok", "Đang chạy bộ câu hỏi…"), request)
         return redirect("/tests", ("error", runner.error or "Bộ câu hỏi đang chạy, hãy chờ xong."), request)
 
@@ -324,13 +339,16 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
 
     async def feedback_reviewed(request: Request) -> Response:
         await checked_form(request)
+        require(request, "editor")
         fid = int(request.path_params["fid"])
         if store is not None and await run_in_threadpool(store.mark_reviewed, fid):
+            note(request, "feedback.reviewed", f"góp ý {fid}")
             return redirect("/feedback", ("ok", "Đã đánh dấu đã xem."), request)
         return redirect("/feedback", ("error", "Không tìm thấy góp ý này."), request)
 
     async def feedback_to_test(request: Request) -> Response:
         form = await checked_form(request)
+        require(request, "editor")
         fid = int(request.path_params["fid"])
         fb = None if store is None else await run_in_threadpool(find_feedback, store, fid)
         if fb is None:
@@ -340,6 +358,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         except evalset.EvalFileError as exc:
             return redirect(f"/feedback#fb-{fid}", ("error", str(exc)), request)
         await run_in_threadpool(store.mark_reviewed, fid)
+        note(request, "feedback.to_test", new_id, fb.question[:200])
         return redirect(f"/tests#{new_id}", ("ok", f"Đã thêm câu hỏi {new_id} vào bộ câu hỏi từ góp ý."), request)
 
     # -- knowledge ------------------------------------------------------------
@@ -456,7 +475,8 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
     async def http_error(request: Request, exc: HTTPException) -> Response:
         messages = {403: "Phiên làm việc không hợp lệ hoặc đã hết hạn. Hãy tải lại trang rồi thử lại.",
                     404: "Không có trang này.", 405: "Thao tác không được phép."}
-        message = messages.get(exc.status_code, str(exc.detail))
+        custom = exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase  # e.g. require(): which role
+        message = str(exc.detail) if custom else messages.get(exc.status_code, str(exc.detail))
         return render(request, "error.html", status=exc.status_code, code=exc.status_code, message=message)
 
     async def server_error(request: Request, exc: Exception) -> Response:
@@ -490,6 +510,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         *questions.routes(render, redirect, store, assistant, eval_path, evidence_of),
         *dashboard.routes(render, store, CHANNEL_NAMES),
         *handoffs.routes(render, redirect, store),
+        *admin.routes(render, redirect, accounts, sessions),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = []
@@ -506,6 +527,8 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
     app.state.publisher = publisher
     app.state.eval_path = eval_path
     app.state.accounts = accounts
+    app.state.sessions = sessions
+    app.state.audit = audit
     return app
 
 

@@ -1,7 +1,8 @@
 """The audit log: every change an officer makes (who, what, when), kept append-only for review.
 
-Knowledge edits, publishes, rollbacks, lexicon edits and account changes all call `record`; the
-admin page lists the entries. Details never hold citizen data, only what the officer changed.
+Knowledge edits, publishes, rollbacks, lexicon edits, test-set edits and account changes all call
+`record` (page handlers: `note(request, action, target)`); the admin page lists the entries. Details
+never hold citizen data, only what the officer changed.
 """
 from __future__ import annotations
 
@@ -10,8 +11,20 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 AUDIT_FILE = "audit.sqlite"
+# What each action code means, for the log page; modules that record new codes add theirs here.
+ACTION_NAMES = {
+    "account.add": "Thêm tài khoản", "account.role": "Đổi quyền", "account.password": "Đặt lại mật khẩu",
+    "account.disable": "Tạm dừng tài khoản", "account.enable": "Mở lại tài khoản",
+    "lexicon.add": "Thêm mục từ điển", "lexicon.edit": "Sửa mục từ điển", "lexicon.delete": "Xoá mục từ điển",
+    "publish": "Xuất bản", "rollback": "Quay lại phiên bản trước", "document.edit": "Sửa văn bản",
+    "upload": "Tải văn bản lên", "tests.add": "Thêm câu hỏi kiểm thử", "tests.edit": "Sửa câu hỏi kiểm thử",
+    "tests.delete": "Xoá câu hỏi kiểm thử", "tests.run": "Chạy bộ câu hỏi", "feedback.reviewed": "Đánh dấu góp ý đã xem",
+    "feedback.to_test": "Góp ý thành câu hỏi kiểm thử", "questions.to_test": "Câu hỏi của dân thành câu hỏi kiểm thử",
+    "handoff.done": "Xử lý yêu cầu gặp cán bộ",
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,22 @@ class AuditLog:
                                     (action_prefix + "%", limit, offset)).fetchall()
         return [AuditEntry(*r) for r in rows]
 
+    def count(self, action_prefix: str = "") -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM audit WHERE action LIKE ?", (action_prefix + "%",)).fetchone()[0]
+
+    def actions(self) -> list[str]:
+        """The action codes recorded so far (for the log page's filter)."""
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT DISTINCT action FROM audit ORDER BY action")]
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def note(request: Any, action: str, target: str, detail: str = "") -> None:
+    """Record a change the signed-in officer just made through the console (`app.state.audit`, if any)."""
+    log = getattr(request.app.state, "audit", None)
+    if log is not None:
+        log.record(str(request.session.get("user") or "?"), action, target, detail)

@@ -1,24 +1,26 @@
 """Who may use the officers' console: accounts, password checks, sessions and CSRF tokens.
 
-The first account comes from CCHC_CONSOLE_USER / CCHC_CONSOLE_PASSWORD (Settings); more accounts
-live in `<data_dir>/console/accounts.json` as Argon2 hashes, so a copied data folder leaks no
+The first account comes from CCHC_CONSOLE_USER / CCHC_CONSOLE_PASSWORD (Settings) and is an admin;
+more accounts (each with a role: viewer, editor, admin) live behind `account_store.AccountStore`,
+today `<data_dir>/console/accounts.json` with Argon2 hashes, so a copied data folder leaks no
 password. Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous) naming a
 server-side session, so logout really ends it; every POST must carry the session's CSRF token.
 
-Password guessing: every attempt first takes a slot (atomically, `limits` moving window) for its
-account name and for its client address, so 30 parallel guesses cannot all be checked; a name or
-address out of slots is refused with a Vietnamese "locked, try again in N minutes" even when the
-password is right. Argon2 runs at most HASH_CONCURRENCY at a time (each check holds 64 MiB), and
-every check — the configured account, a file account, a name that does not exist — costs one
-Argon2 verification, so response time does not tell which names exist.
+Password guessing, counted per account name AND per client address with the `limits` library
+(moving windows): every attempt first takes a slot, atomically, so 30 parallel guesses cannot all
+be checked. After SLOW_AFTER attempts within SLOW_SECONDS further attempts are slowed (refused with
+"wait N seconds"); after LOCK_AFTER attempts within LOCK_SECONDS the name or address is locked until
+they age out, and even the right password is refused with a Vietnamese message saying for how long.
+A successful login clears both counters; an admin resetting a password clears the name's. Argon2
+runs at most HASH_CONCURRENCY at a time (each check holds 64 MiB), and every check — the configured
+account, a file account, a name that does not exist — costs one Argon2 verification, so response
+time does not tell which names exist.
 """
 from __future__ import annotations
 
 import functools
 import hmac
 import ipaddress
-import json
-import os
 import secrets
 import threading
 import time
@@ -33,6 +35,8 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from bot.console.account_store import Account, AccountStore, JsonAccountStore
+from bot.console.roles import ROLE_NAMES, ROLES
 from index.settings import Settings
 
 CONSOLE_DIR = "console"
@@ -41,22 +45,29 @@ SESSION_COOKIE = "cchc_console"
 SESSION_MAX_AGE = 8 * 3600  # one working day
 CSRF_FIELD = "csrf_token"
 MIN_PASSWORD_CHARS = 10
+MAX_NAME_CHARS = 64
 
-# Login attempts: MAX_FAILURES per account name and MAX_ADDRESS_ATTEMPTS per client address within
-# FAILURE_WINDOW seconds; a successful login clears both counters.
-MAX_FAILURES = 5
-MAX_ADDRESS_ATTEMPTS = 20
-FAILURE_WINDOW = 300.0
+# Login attempts, per account name and per client address alike.
+SLOW_AFTER = 5  # attempts within SLOW_SECONDS before each further one must wait
+SLOW_SECONDS = 60.0
+LOCK_AFTER = 20  # attempts within LOCK_SECONDS before the name or address is locked
+LOCK_SECONDS = 900.0
 HASH_CONCURRENCY = 2  # Argon2 checks at once (64 MiB each): 30 concurrent logins stay at ~130 MiB
 HASH_WAIT_SECONDS = 20.0
 
 _hasher = PasswordHasher()
 _hash_slots = threading.BoundedSemaphore(HASH_CONCURRENCY)
-LOCKED_ACCOUNT = "Tên đăng nhập này tạm khoá vì nhập sai nhiều lần. Vui lòng thử lại sau {minutes} phút."
-LOCKED_ADDRESS = ("Máy của bạn đã thử đăng nhập quá nhiều lần. Vui lòng thử lại sau {minutes} phút "
-                  "hoặc liên hệ cán bộ quản trị.")
+NAME_SCOPE, ADDRESS_SCOPE = "login-name", "login-address"
+LOCKED = {
+    NAME_SCOPE: ("Tên đăng nhập này đã bị tạm khoá vì nhập sai mật khẩu quá {limit} lần. Vui lòng thử lại sau "
+                 "{minutes} phút (kể cả khi nhập đúng mật khẩu), hoặc nhờ quản trị viên đặt lại mật khẩu."),
+    ADDRESS_SCOPE: ("Máy của bạn đã bị tạm khoá đăng nhập vì thử sai quá {limit} lần. Vui lòng thử lại sau "
+                    "{minutes} phút (kể cả khi nhập đúng mật khẩu), hoặc liên hệ quản trị viên."),
+}
+SLOWED = "Bạn đã nhập sai nhiều lần liên tiếp. Vui lòng đợi {seconds} giây rồi thử lại."
 BUSY = "Máy chủ đang bận kiểm tra đăng nhập. Vui lòng thử lại sau ít phút."
 WRONG = "Sai tên đăng nhập hoặc mật khẩu."
+DISABLED = "Tài khoản này đang bị tạm dừng. Hãy liên hệ quản trị viên."
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,25 +88,16 @@ def _verify_hash(stored: str, password: str) -> bool:
 class LoginResult:
     ok: bool
     message: str | None = None  # Vietnamese, for the login page when refused
-    locked: bool = False
+    locked: bool = False  # refused without looking at the password (slowed or locked)
+    role: str | None = None  # the account's role when ok
 
 
 class AccountError(ValueError):
-    """An account cannot be created; the message says why (Vietnamese, shown to the officer)."""
+    """An account cannot be created or changed; the message says why (Vietnamese, shown to the officer)."""
 
 
 def console_dir(settings: Settings) -> Path:
     return Path(settings.data_dir) / CONSOLE_DIR
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file readable by its owner only, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def session_secret() -> str:
@@ -103,77 +105,156 @@ def session_secret() -> str:
     return secrets.token_urlsafe(48)
 
 
+def generate_password() -> str:
+    """A one-time password an admin reads out to an officer: 16 letters and digits, no look-alikes."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(16))
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
 @dataclass
 class Accounts:
-    """Officer accounts: the environment one and hashed ones in a file; attempts limited per name and address."""
+    """Officer accounts: the environment one (admin) and stored ones; attempts limited per name and address."""
 
     env_user: str | None = None
     env_password: str | None = None
     file: Path | None = None
-    max_failures: int = MAX_FAILURES
-    max_address_attempts: int = MAX_ADDRESS_ATTEMPTS
-    window_seconds: float = FAILURE_WINDOW
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    slow_after: int = SLOW_AFTER
+    slow_seconds: float = SLOW_SECONDS
+    lock_after: int = LOCK_AFTER
+    lock_seconds: float = LOCK_SECONDS
+    store: AccountStore | None = None  # defaults to the JSON file `file`
     _limiter: MovingWindowRateLimiter = field(default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
     _env_hash: str | None = None
 
     def __post_init__(self) -> None:
-        seconds = max(1, int(self.window_seconds))
-        self._per_name: RateLimitItem = parse(f"{self.max_failures}/{seconds} seconds")
-        self._per_address: RateLimitItem = parse(f"{self.max_address_attempts}/{seconds} seconds")
+        self._slow: RateLimitItem = parse(f"{self.slow_after}/{max(1, int(self.slow_seconds))} seconds")
+        self._lock_item: RateLimitItem = parse(f"{self.lock_after}/{max(1, int(self.lock_seconds))} seconds")
+        if self.store is None:
+            self.store = JsonAccountStore(self.file)
         # Hashed once at start: checking the environment account then costs what any other check costs.
         if self.env_password:
             self._env_hash = _hasher.hash(self.env_password)
-
-    @property
-    def _dummy_hash(self) -> str:
-        return _dummy_hash()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Accounts":
         password = settings.console_password.get_secret_value() if settings.console_password else None
         return cls(settings.console_user or None, password or None, console_dir(settings) / ACCOUNTS_FILE)
 
+    # -- reading ------------------------------------------------------------------------
     def _hashed(self) -> dict[str, str]:
-        if self.file is None or not self.file.exists():
-            return {}
-        data = json.loads(self.file.read_text(encoding="utf-8") or "{}")
-        return {str(k): str(v) for k, v in data.items()}
+        return {name: a.hash for name, a in self.store.all().items()}
 
     def configured(self) -> bool:
         """True when at least one officer can log in."""
-        return bool(self.env_user and self.env_password) or bool(self._hashed())
+        return bool(self.env_user and self.env_password) or any(not a.disabled for a in self.store.all().values())
 
-    def add(self, user: str, password: str) -> None:
-        """Create or change a file account (Argon2id hash; the password itself is never written)."""
-        user = user.strip()
-        if not user or any(ch.isspace() for ch in user):
-            raise AccountError("Tên đăng nhập không được rỗng hay chứa dấu cách.")
+    def is_env(self, name: str) -> bool:
+        return bool(self.env_user and self.env_password) and name == self.env_user
+
+    def listing(self) -> list[Account]:
+        """Stored accounts by name (the environment account is shown apart: it is changed in the environment)."""
+        return sorted(self.store.all().values(), key=lambda a: a.name.lower())
+
+    def role(self, name: str) -> str | None:
+        if self.is_env(name):
+            return "admin"
+        account = self.store.get(name)
+        return None if account is None or account.disabled else account.role
+
+    # -- changing -----------------------------------------------------------------------
+    @staticmethod
+    def _check_password(password: str) -> None:
         if len(password) < MIN_PASSWORD_CHARS:
             raise AccountError(f"Mật khẩu cần ít nhất {MIN_PASSWORD_CHARS} ký tự.")
-        if self.file is None:
-            raise AccountError("Chưa có tệp tài khoản.")
-        with self._lock:
-            data = self._hashed()
-            data[user] = _hasher.hash(password)
-            _write_private(self.file, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
-    def _minutes_left(self, item: RateLimitItem, *ids: str) -> int:
-        reset = self._limiter.get_window_stats(item, *ids).reset_time
-        return max(1, int((reset - time.time()) // 60) + 1)
+    def _existing(self, name: str) -> Account:
+        if self.is_env(name):
+            raise AccountError(f"Tài khoản {name} được cấu hình trên máy chủ (CCHC_CONSOLE_USER); không sửa ở đây.")
+        account = self.store.get(name)
+        if account is None:
+            raise AccountError(f"Không có tài khoản {name}.")
+        return account
+
+    def _enabled_admins(self, without: str | None = None) -> int:
+        stored = sum(1 for a in self.store.all().values() if a.role == "admin" and not a.disabled and a.name != without)
+        return stored + (1 if self.env_user and self.env_password else 0)
+
+    def create(self, name: str, password: str, role: str) -> Account:
+        """A new stored account; refuses an existing name."""
+        name = name.strip()
+        if not name or len(name) > MAX_NAME_CHARS or any(ch.isspace() or not ch.isprintable() for ch in name):
+            raise AccountError(f"Tên đăng nhập không được rỗng, chứa dấu cách hay dài quá {MAX_NAME_CHARS} ký tự.")
+        if role not in ROLES:
+            raise AccountError("Hãy chọn quyền: " + ", ".join(ROLE_NAMES.values()) + ".")
+        if self.is_env(name) or self.store.get(name) is not None:
+            raise AccountError(f"Tên đăng nhập {name} đã có.")
+        self._check_password(password)
+        if self.file is None and isinstance(self.store, JsonAccountStore) and self.store.path is None:
+            raise AccountError("Chưa có tệp tài khoản.")
+        account = Account(name=name, hash=_hasher.hash(password), role=role, created=time.time())
+        self.store.put(account)
+        return account
+
+    def add(self, user: str, password: str, role: str = "admin") -> None:
+        """Create an account or change its password (`cchc console --add-user`: whoever runs it is an admin)."""
+        if self.store.get(user.strip()) is None:
+            self.create(user, password, role)
+        else:
+            self.set_password(user.strip(), password)
+
+    def set_password(self, name: str, password: str) -> None:
+        account = self._existing(name)
+        self._check_password(password)
+        self.store.put(account.with_(hash=_hasher.hash(password)))
+        self.unlock(name)
+
+    def set_role(self, name: str, role: str) -> None:
+        account = self._existing(name)
+        if role not in ROLES:
+            raise AccountError("Quyền không hợp lệ.")
+        if account.role == "admin" and role != "admin" and not account.disabled and self._enabled_admins(name) == 0:
+            raise AccountError("Phải còn ít nhất một quản trị viên.")
+        self.store.put(account.with_(role=role))
+
+    def set_disabled(self, name: str, disabled: bool) -> None:
+        account = self._existing(name)
+        if disabled and account.role == "admin" and self._enabled_admins(name) == 0:
+            raise AccountError("Phải còn ít nhất một quản trị viên.")
+        self.store.put(account.with_(disabled=disabled))
+
+    def unlock(self, name: str) -> None:
+        """Forget the name's failed attempts (after an admin reset its password)."""
+        for item in (self._slow, self._lock_item):
+            self._limiter.clear(item, NAME_SCOPE, name)
+
+    # -- logging in ---------------------------------------------------------------------
+    def _seconds_left(self, item: RateLimitItem, scope: str, key: str) -> float:
+        return max(1.0, self._limiter.get_window_stats(item, scope, key).reset_time - time.time())
+
+    def _locked(self, scope: str, key: str) -> LoginResult:
+        minutes = int(self._seconds_left(self._lock_item, scope, key) // 60) + 1
+        return LoginResult(False, LOCKED[scope].format(limit=self.lock_after, minutes=minutes), locked=True)
 
     def check(self, user: str, password: str, address: str = "unknown") -> LoginResult:
         """Check a login. The attempt is counted before the password is looked at (no race)."""
-        if not self._limiter.hit(self._per_address, "login-address", address):
-            return LoginResult(False, LOCKED_ADDRESS.format(
-                minutes=self._minutes_left(self._per_address, "login-address", address)), locked=True)
-        if not self._limiter.hit(self._per_name, "login-name", user):
-            return LoginResult(False, LOCKED_ACCOUNT.format(
-                minutes=self._minutes_left(self._per_name, "login-name", user)), locked=True)
+        keys = ((ADDRESS_SCOPE, address), (NAME_SCOPE, user))
+        for scope, key in keys:  # locked: refused before anything is counted or checked
+            if not self._limiter.test(self._lock_item, scope, key):
+                return self._locked(scope, key)
+        for scope, key in keys:  # every attempt counts toward the lock, even one refused as too fast
+            if not self._limiter.hit(self._lock_item, scope, key):
+                return self._locked(scope, key)
+        for scope, key in keys:
+            if not self._limiter.hit(self._slow, scope, key):
+                seconds = int(self._seconds_left(self._slow, scope, key)) + 1
+                return LoginResult(False, SLOWED.format(seconds=seconds), locked=True)
+        account = None
         if self.env_user and self._env_hash and hmac.compare_digest(user.encode(), self.env_user.encode()):
             stored = self._env_hash
         else:
-            stored = self._hashed().get(user) or self._dummy_hash  # unknown name: same Argon2 work
+            account = self.store.get(user)
+            stored = account.hash if account is not None and account.hash else self._dummy_hash
         if not _hash_slots.acquire(timeout=HASH_WAIT_SECONDS):
             return LoginResult(False, BUSY)
         try:
@@ -182,9 +263,16 @@ class Accounts:
             _hash_slots.release()
         if not ok:
             return LoginResult(False, WRONG)
-        self._limiter.clear(self._per_name, "login-name", user)
-        self._limiter.clear(self._per_address, "login-address", address)
-        return LoginResult(True)
+        if account is not None and account.disabled:
+            return LoginResult(False, DISABLED)
+        for scope, key in keys:
+            self._limiter.clear(self._lock_item, scope, key)
+            self._limiter.clear(self._slow, scope, key)
+        return LoginResult(True, role="admin" if account is None else account.role)
+
+    @property
+    def _dummy_hash(self) -> str:
+        return _dummy_hash()
 
     def verify(self, user: str, password: str, address: str = "unknown") -> bool:
         """True when the login is accepted (see `check` for the reason of a refusal)."""
@@ -260,6 +348,14 @@ class Sessions:
         if live is None or live[0] != user or live[1] < time.monotonic():
             return None
         return user
+
+    def end_user(self, user: str) -> int:
+        """End every session of one officer (password reset, role change, account disabled); returns how many."""
+        with self._lock:
+            ended = [sid for sid, (name, _) in self._live.items() if name == user]
+            for sid in ended:
+                del self._live[sid]
+        return len(ended)
 
     def end(self, request: Request) -> None:
         sid = request.session.get("sid")

@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.console.audit import note
 from bot.console.auth import checked_form
+from bot.console.roles import require
 
 
 def routes(render: Callable, redirect: Callable, store: Any) -> list[Route]:
@@ -25,8 +27,10 @@ def routes(render: Callable, redirect: Callable, store: Any) -> list[Route]:
 
     async def handoff_done(request: Request) -> Response:
         await checked_form(request)
+        require(request, "editor")
         hid = int(request.path_params["hid"])
         if listing is not None and await run_in_threadpool(store.mark_handoff_done, hid):
+            note(request, "handoff.done", f"yêu cầu {hid}")
             return redirect("/handoffs", ("ok", "Đã đánh dấu đã xử lý."), request)
         return redirect("/handoffs", ("error", "Không tìm thấy yêu cầu này."), request)
 

@@ -19,7 +19,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.console import evalset
+from bot.console.audit import note
 from bot.console.auth import checked_form
+from bot.console.roles import require
 from bot.store_questions import QuestionFilter, get_question, known_values, list_questions, not_found_texts
 from index.vietnamese import STOPWORDS, syllables
 
@@ -151,6 +153,7 @@ def routes(render: Callable, redirect: Callable, store: Any, assistant: Any, eva
 
     async def to_test(request: Request) -> Response:
         form = await checked_form(request)
+        require(request, "editor")
         qid = int(request.path_params["qid"])
         item = None if query is None else await run_in_threadpool(get_question, query, qid)
         if item is None:
@@ -159,6 +162,7 @@ def routes(render: Callable, redirect: Callable, store: Any, assistant: Any, eva
             new_id = await run_in_threadpool(test_from_form, eval_path, form, item.question, LOG_CATEGORY)
         except evalset.EvalFileError as exc:
             return await detail(request, status=400, form_error=str(exc))
+        note(request, "questions.to_test", new_id, item.question[:200])
         return redirect(f"/tests#{new_id}", ("ok", f"Đã thêm câu hỏi {new_id} vào bộ câu hỏi từ nhật ký."), request)
 
     return [
