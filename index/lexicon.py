@@ -86,6 +86,10 @@ def _entries(path: Path, data: dict) -> list[Entry]:
         missing = [k for k in ("term", "means", "note", "example") if not str(row.get(k) or "").strip()]
         if missing:
             raise LexiconError(f"{where} ('{row.get('term', '')}'): thiếu {', '.join(missing)}.")
+        extra = [str(k) for k in row if k not in ("term", "means", "note", "example")]
+        if extra:  # `note: a, b` in a one-line entry makes "b" a key: the note is silently cut
+            raise LexiconError(f"{where} ('{row.get('term', '')}'): có khoá lạ '{', '.join(extra)}'. Nếu ghi chú hay "
+                               "ví dụ có dấu phẩy hoặc dấu hai chấm, hãy đặt cả câu trong ngoặc kép.")
         entry = Entry(*(str(row[k]).strip() for k in ("term", "means", "note", "example")))
         if not entry.folded:
             raise LexiconError(f"{where}: 'term' không có chữ nào.")

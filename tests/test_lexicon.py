@@ -48,3 +48,11 @@ def test_an_officers_new_abbreviation_changes_the_analyzer_version(tmp_path):
     write(tmp_path, "abbreviations.yaml", "entries:\n  - {term: gks, means: giấy khai sinh, note: a, example: xin gks}\n"
           "  - {term: gcn, means: giấy chứng nhận, note: b, example: cấp gcn}\n")
     assert load_lexicon(tmp_path).version != before
+
+
+def test_a_comma_in_an_unquoted_one_line_note_is_refused(tmp_path):
+    """`note: a, b` in a one-line entry makes "b" a key and cuts the note short without a word."""
+    write(tmp_path, "synonyms.yaml", "entries:\n  - {term: báo ai, means: phản ánh, note: Hỏi nơi phản ánh, kiến nghị, "
+          "example: bị làm khó thì báo ai}\n")
+    with pytest.raises(LexiconError, match="khoá lạ 'kiến nghị'.*ngoặc kép"):
+        load_lexicon(tmp_path)
