@@ -9,7 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +22,7 @@ import yaml
 PROJECT_LEXICON = Path(__file__).resolve().parent.parent / "knowledge" / "lexicon"
 # Files with term → means entries (the procedure files belong to the answer core).
 TERM_FILES = ("abbreviations", "synonyms", "procedure_names")
+SNAPSHOT_DIR = "lexicon"  # in an index version's folder: the word lists that version was built and answers with
 
 
 class LexiconError(ValueError):
@@ -55,6 +60,7 @@ class Lexicon:
     procedure_fields: dict[str, list[str]] = field(default_factory=dict)  # field -> folded cue phrases
     strict_cues: dict[str, list[str]] = field(default_factory=dict)  # group -> folded cue phrases
     entries: dict[str, list[Entry]] = field(default_factory=dict)  # file stem -> entries, for the console
+    directory: Path | None = None  # where it was read from (an index version's copy, or knowledge/lexicon)
 
     @property
     def version(self) -> str:
@@ -123,7 +129,7 @@ def load_lexicon(directory: Path | None = None, files: tuple[str, ...] = TERM_FI
     procedure names and field cues.
     """
     directory = Path(directory or os.environ.get("CCHC_LEXICON_DIR") or PROJECT_LEXICON)
-    lex = Lexicon()
+    lex = Lexicon(directory=directory)
     for stem in files:
         path = directory / f"{stem}.yaml"
         if path.exists():
@@ -148,3 +154,58 @@ def load_lexicon(directory: Path | None = None, files: tuple[str, ...] = TERM_FI
                 raise LexiconError(f"strict_cues.yaml, nhóm {name}: cần cues, note và example.")
             lex.strict_cues[str(name)] = [_fold(c) for c in group["cues"] if _fold(c)]
     return lex
+
+
+# -- the lexicon of a published index version -------------------------------------------------------
+# Officers edit knowledge/lexicon (the draft, like knowledge/*.md); a refresh copies it into the new index
+# version, and an assistant answers with its version's copy. So an edit takes effect only when a checked
+# version is published, and a rollback brings the old word lists back with the old index. The answer
+# core reads the lists through `active()`: the assistant answering sets its version's lexicon for the
+# duration of one answer (a context variable, so other threads, and other versions, are not affected).
+_ACTIVE: ContextVar["Lexicon | None"] = ContextVar("cchc_lexicon", default=None)
+
+
+def lexicon_dir() -> Path:
+    """The editable word lists (CCHC_LEXICON_DIR or knowledge/lexicon)."""
+    return Path(os.environ.get("CCHC_LEXICON_DIR") or PROJECT_LEXICON)
+
+
+def fingerprint(directory: Path) -> str:
+    """Changes whenever any lexicon file of the folder changes."""
+    digest = hashlib.sha1()
+    for path in sorted(Path(directory).glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def snapshot(source: Path, target: Path) -> None:
+    """Copy the word lists an index version is built with into its folder."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in Path(source).glob("*.yaml"):
+        shutil.copy(path, target / path.name)
+
+
+def load_complete(directory: Path) -> Lexicon:
+    """Every list of a folder; without the procedure lists if those are broken (as bot.understand does)."""
+    try:
+        lex = load_lexicon(directory)
+    except LexiconError:
+        lex = load_lexicon(directory, files=ANALYZER_FILES)
+    lex.directory = Path(directory)
+    return lex
+
+
+def active() -> "Lexicon | None":
+    """The lexicon of the index version answering now, or None outside an answer (the process defaults)."""
+    return _ACTIVE.get()
+
+
+@contextmanager
+def using(lex: "Lexicon | None") -> Iterator[None]:
+    """Answer (or build) with `lex` in this context only; None keeps the process defaults."""
+    token = _ACTIVE.set(lex) if lex is not None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _ACTIVE.reset(token)

@@ -12,20 +12,35 @@ _WORD = re.compile(r"[0-9a-zA-ZÀ-ỹđĐ]+(?:[./,][0-9]+)*", re.UNICODE)
 # Toll-free and service hotlines are written "1800.1096", "1800 1096", "1800-1096" or "18001096": one number.
 _HOTLINE = re.compile(r"(?<![0-9])(1[89]00)[\s.\-]?([0-9]{4})(?![0-9])")
 
-from index.lexicon import ANALYZER_FILES, load_lexicon  # noqa: E402
+from index.lexicon import ANALYZER_FILES, active, load_lexicon  # noqa: E402
 
-# The word lists are data (knowledge/lexicon/*.yaml), loaded and validated once per process.
+# The word lists are data (knowledge/lexicon/*.yaml), loaded and validated once per process: the defaults.
+# While an assistant answers, its index version's own lists are `active()` and used instead (abbreviations,
+# synonyms; stopwords stay the process's: a stopword change needs `cchc index build --rebuild`).
 LEXICON = load_lexicon(files=ANALYZER_FILES)
 ABBREVIATIONS: dict[str, str] = LEXICON.abbreviations
 STOPWORDS: frozenset[str] = LEXICON.stopwords
 
-def _analyzer_version() -> str:
+def _analyzer_version(abbreviations: dict[str, str] | None = None) -> str:
     """Changes whenever the way passages are turned into terms changes: an index built with another
     analyzer must be rebuilt, or questions and passages would no longer meet."""
     import hashlib
 
-    payload = repr((sorted(ABBREVIATIONS.items()), sorted(STOPWORDS), _WORD.pattern, _HOTLINE.pattern))
+    payload = repr((sorted((abbreviations if abbreviations is not None else ABBREVIATIONS).items()),
+                    sorted(STOPWORDS), _WORD.pattern, _HOTLINE.pattern))
     return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:10]
+
+
+def analyzer_version() -> str:
+    """The analyzer version of the lexicon in use here (an index version's own, or the process's)."""
+    lex = active()
+    return ANALYZER_VERSION if lex is None else _analyzer_version(lex.abbreviations)
+
+
+def abbreviations() -> dict[str, str]:
+    """Folded abbreviation -> folded expansion, from the lexicon in use here."""
+    lex = active()
+    return ABBREVIATIONS if lex is None else lex.abbreviations
 
 
 _VIETNAMESE_LETTERS = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)
@@ -58,9 +73,10 @@ def syllables(text: str) -> list[str]:
 
 
 def expand_abbreviations(tokens: list[str]) -> list[str]:
+    table = abbreviations()
     out: list[str] = []
     for tok in tokens:
-        expansion = ABBREVIATIONS.get(tok)
+        expansion = table.get(tok)
         out.extend(expansion.split() if expansion else [tok])
     return out
 
@@ -75,8 +91,9 @@ QUERY_SYNONYMS: tuple[tuple[str, str], ...] = tuple(LEXICON.synonyms)
 
 
 def rewrite_query(folded: str) -> str:
+    lex = active()
     text = f" {folded} "
-    for phrase, replacement in QUERY_SYNONYMS:
+    for phrase, replacement in (QUERY_SYNONYMS if lex is None else lex.synonyms):
         text = text.replace(f" {phrase} ", f" {replacement} ")
     return text.strip()
 
