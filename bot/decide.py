@@ -186,7 +186,8 @@ class Decider:
         best, p = matches[0], self.policy
         named = ((best.coverage >= p.procedure_threshold and best.name_coverage >= p.procedure_name_coverage)
                  or (best.coverage >= p.procedure_whole_question and best.name_coverage >= p.procedure_whole_question_name)
-                 or (best.name_coverage >= p.procedure_whole_name and best.coverage >= p.procedure_whole_name_question))
+                 or (best.name_coverage >= p.procedure_whole_name and best.coverage >= p.procedure_whole_name_question)
+                 or (best.named_colloquially and best.coverage >= p.procedure_threshold))
         if not named or best.coverage < plan_cov - p.procedure_plan_margin:
             return None
         if u.wards and plan_cov >= p.found_threshold and found.hits and found.hits[0].chunk.scope != "national":

@@ -76,6 +76,15 @@ class ProcedureMatch:
         return any(self.coverage >= c and self.name_coverage >= n for c, n in RECOGNISE)
 
     @property
+    def named_colloquially(self) -> bool:
+        """The question used a colloquial name ("photo công chứng") whose catalogue wording is all in this
+        procedure's name: the citizen named it, however long the official name is."""
+        from bot.procedure_terms import _folded_words
+        from index.vietnamese import STOPWORDS
+
+        return any(set(_folded_words(e.means)) - STOPWORDS <= self.name_words for e in self.via)
+
+    @property
     def code(self) -> str:
         return self.record.code
 

@@ -33,3 +33,14 @@ def test_a_question_naming_a_procedure_in_full_amid_its_circumstances_is_answere
     answer = assistant.answer(question)
     assert answer.found is True
     assert answer.citations[0].doc_id == code
+
+
+@pytest.mark.parametrize("question, code", [
+    ("công chứng bản sao học bạ ở phường mất mấy nghìn", "2.000815"),
+    ("nhà em muốn làm giấy xác nhận độc thân để vay ngân hàng thì lệ phí bao nhiêu", "1.004873"),
+])
+def test_a_colloquial_name_names_a_procedure_however_long_its_official_name(assistant, question, code):
+    """“công chứng bản sao” is how citizens say “Chứng thực bản sao từ bản chính giấy tờ, văn bản do cơ quan…”."""
+    answer = assistant.answer(question)
+    assert answer.found is True
+    assert answer.citations[0].doc_id == code
