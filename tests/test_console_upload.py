@@ -8,6 +8,7 @@ right after publishing shows that the console switched its own assistant when th
 """
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import threading
@@ -18,8 +19,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from bot.console.app import UPLOAD_MAX_BYTES, create_app
+from bot.console.app import create_app
 from bot.console.auth import Accounts
+from bot.console.uploads import UPLOAD_MAX_BYTES
 from bot.live import LiveAssistant
 from conftest import EVAL_FILE, KNOWLEDGE_DIR, make_settings
 from index import store
@@ -109,16 +111,24 @@ def upload(officer: Client, name: str, content: bytes, mime: str = DOCX_MIME, **
 
 
 def publish_and_wait(officer: Client) -> str:
-    """Press “Xuất bản”, then reload the page as the officer would until the run has finished."""
-    response = officer.post("/knowledge/publish", {"csrf_token": officer.token("/knowledge/upload")})
+    """Check the changes, wait for the check as the officer would (reloading the page), then publish the checked
+    version; returns what the page then says (the publish message, or why the check failed)."""
+    response = officer.post("/knowledge/publish/check", {"csrf_token": officer.token("/knowledge/publish")})
     assert response.status_code == 303
     deadline = time.monotonic() + PUBLISH_DEADLINE
     while True:
-        page = officer.get("/knowledge/upload").text
-        if 'id="publish-result"' in page and "Đang xuất bản…" not in page:
-            return page.split('id="publish-result"', 1)[1].split("</div>", 1)[0]
-        assert time.monotonic() < deadline, "publish did not finish"
+        page = officer.get("/knowledge/publish").text
+        if 'id="checking"' not in page:
+            break
+        assert time.monotonic() < deadline, "the check did not finish"
         time.sleep(1)
+    version = re.search(r'name="version" value="([^"]+)"', page)
+    if version is None:
+        return page.split('id="pending"', 1)[1].split("</section>", 1)[0]
+    done = officer.post("/knowledge/publish/confirm", {"csrf_token": officer.token("/knowledge/publish"),
+                                                       "version": version.group(1)})
+    assert done.status_code == 303
+    return officer.get("/knowledge/publish").text.split("<main>", 1)[1]
 
 
 def ask(officer: Client, question: str) -> str:
@@ -140,7 +150,7 @@ def test_upload_without_the_csrf_token_is_refused_and_adds_nothing(officer, cons
     assert officer.post("/knowledge/upload", {}, files=files).status_code == 403
     wrong = officer.post("/knowledge/upload", {"csrf_token": "not-the-token"}, files=files)
     assert wrong.status_code == 403 and "Phiên làm việc không hợp lệ" in wrong.text
-    publish = officer.post("/knowledge/publish", {})
+    publish = officer.post("/knowledge/publish/check", {})
     assert publish.status_code == 403
     assert knowledge_files(console.settings) == before
     assert console.app.state.publisher.started == last_publish  # no publish was started either
@@ -232,7 +242,8 @@ def test_a_failed_publish_says_why_and_the_live_index_keeps_answering(officer, c
         result = publish_and_wait(officer)
     finally:
         broken.unlink()
-    assert "Không xuất bản được" in result and "ban-nhap-hong.md" in result and "thiếu &#39;id&#39; hoặc" in result
+    assert "Không kiểm tra được" in result and "plans/ban-nhap-hong.md" in result and "thiếu &#39;id&#39; hoặc" in result
+    assert str(console.settings.knowledge_dir) not in result  # no server path on the page
     assert store.current_version(console.settings.data_dir) == live
     assert "1800.1096" in answer_text(ask(officer, STABLE_QUESTION))
 
@@ -265,8 +276,8 @@ def test_uploaded_docx_is_proposed_published_and_answered(officer, console, tmp_
     assert set(knowledge_files(console.settings)) - set(before) == added
 
     result = publish_and_wait(officer)
-    assert "Đã xuất bản phiên bản" in result and "thêm 1, sửa 0, bỏ 0 văn bản" in result, result
-    assert "Bộ câu hỏi kiểm tra: trả lời đúng" in result  # the eval-set gate ran before the switch
+    assert "Đã xuất bản phiên bản mới: thêm 1 văn bản (Kế hoạch chuyển đổi số" in result, result
+    assert "Trả lời đúng:" in result  # the eval set was answered on both versions before the switch
     assert store.current_version(console.settings.data_dir) != live
     assert console.assistant.version == store.current_version(console.settings.data_dir)
 
@@ -276,4 +287,4 @@ def test_uploaded_docx_is_proposed_published_and_answered(officer, console, tmp_
     assert "1800.1096" in answer_text(ask(officer, STABLE_QUESTION))
     knowledge = officer.get("/knowledge").text
     row = knowledge.split("Kế hoạch chuyển đổi số trong giải quyết thủ tục hành chính", 1)[1].split("</tr>", 1)[0]
-    assert "đã có trong chỉ mục" in row
+    assert "đang phục vụ" in row

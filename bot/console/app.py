@@ -7,7 +7,6 @@ and the eval YAML path, so tests and `cchc console` wire the same app.
 from __future__ import annotations
 
 import logging
-import re
 from http import HTTPStatus
 import secrets
 from datetime import datetime, timedelta, timezone
@@ -18,7 +17,6 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -30,19 +28,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels import CHANNELS
-from bot.console import admin, dashboard, evalset, handoffs, plain, questions
+from bot.console import admin, dashboard, documents, evalset, handoffs, plain, publishing, questions, uploads
 from bot.console.audit import AUDIT_FILE, AuditLog, note
 from bot.console.auth import (
     CSRF_FIELD, SESSION_COOKIE, SESSION_MAX_AGE, Accounts, Sessions, checked_form, console_dir, csrf_token,
     is_loopback, session_secret,
 )
-from bot.console.jobs import EvalRun, PublishRun, UploadTooLarge, Uploads, limited_request, upload_name
-from bot.console.knowledge import read_knowledge
+from bot.console.candidate import PublishRun
+from bot.console.jobs import EvalRun
 from bot.console.roles import ROLE_NAMES, allowed, require, role_of
 from bot.types import Answer
 from index.chunk import display_date
 from index.vietnamese import fold
-from index.documents import KnowledgeError
 from index.settings import PROJECT_ROOT, Settings
 
 HERE = Path(__file__).resolve().parent
@@ -63,18 +60,6 @@ CHANNEL_NAMES = {"zalo": "Zalo Bot", "zalo-oa": "Zalo OA", "cli": "Dòng lệnh"
                  **{key: c.label for key, c in CHANNELS.items()}}  # bot/channels.py names each channel once
 KIND_NAMES = {"answer": "trả lời", "not_found": "không tìm thấy", "smalltalk": "chào hỏi / trợ giúp",
               "invalid": "câu hỏi không hợp lệ"}
-
-# Uploads of new documents: the same formats as `cchc knowledge add`, one file of at most 20 MB.
-UPLOAD_MAX_BYTES = 20 * 1024 * 1024
-UPLOAD_BODY_LIMIT = UPLOAD_MAX_BYTES + 256 * 1024  # the file plus the form's other fields and multipart framing
-UPLOAD_SUFFIXES = (".pdf", ".docx", ".doc", ".txt", ".md")
-UPLOAD_FORMATS = "PDF (có lớp chữ), DOCX, DOC, TXT hoặc MD"
-RE_DOC_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")  # becomes a file name: slugs only
-FIELD_NAMES = {"title": "Tiêu đề", "type": "Loại văn bản", "number": "Số văn bản", "date": "Ngày ký",
-               "ward": "Xã/phường", "city": "Tỉnh/thành phố", "period": "Thời kỳ", "signer": "Người ký",
-               "replaces": "Thay thế văn bản"}
-TOO_LARGE = (f"Tệp quá lớn: tối đa {UPLOAD_MAX_BYTES // (1024 * 1024)} MB. Văn bản kế hoạch thường nhỏ hơn nhiều; "
-             "nếu tệp có nhiều ảnh, hãy lưu lại không kèm ảnh hoặc xuất ra PDF có lớp chữ.")
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -167,8 +152,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
     folder = console_dir(settings)
     runner = EvalRun()
     audit = AuditLog(folder / AUDIT_FILE)
-    uploads = Uploads(settings.knowledge_dir)
-    publisher = PublishRun()
+    publisher = PublishRun(folder)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters.update(vn_time=vn_time, percent=percent, number=number, display_date=display_date)
@@ -361,111 +345,6 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         note(request, "feedback.to_test", new_id, fb.question[:200])
         return redirect(f"/tests#{new_id}", ("ok", f"Đã thêm câu hỏi {new_id} vào bộ câu hỏi từ góp ý."), request)
 
-    # -- knowledge ------------------------------------------------------------
-    def publish_context(view: Any) -> dict:
-        running = publisher.running
-        return dict(publisher=publisher, publishing=running,
-                    step=publisher.step(Path(settings.data_dir)) if running else "",
-                    pending=[d for d in view.documents if d.state != "indexed"],
-                    check_seconds=getattr(settings, "index_check_seconds", 10.0))
-
-    async def knowledge_page(request: Request) -> Response:
-        view = await run_in_threadpool(read_knowledge, settings)
-        return render(request, "knowledge.html", view=view, auto_refresh=publisher.running,
-                      **publish_context(view))
-
-    # -- upload and publish ----------------------------------------------------------------
-    async def upload_view(request: Request, status: int = 200, result: Any = None, error: str | None = None,
-                          hint: str | None = None, doc_id: str = "", update: bool = False,
-                          auto_refresh: bool = False) -> Response:
-        view = await run_in_threadpool(read_knowledge, settings)
-        preview = None
-        if result is not None:
-            text = await run_in_threadpool(result.path.read_text, encoding="utf-8")
-            head, _, body = text.partition("\n---\n") if text.startswith("---") else ("", "", text)
-            preview = {"front": head.removeprefix("---\n"), "body": body.strip()[:3000],
-                       "file": str(result.path.relative_to(Path(settings.knowledge_dir)))
-                       if result.path.is_relative_to(Path(settings.knowledge_dir)) else str(result.path)}
-        return render(request, "upload.html", status=status, view=view, result=result, preview=preview,
-                      error=error, hint=hint, doc_id=doc_id, update=update, field_names=FIELD_NAMES,
-                      max_bytes=UPLOAD_MAX_BYTES, suffixes=UPLOAD_SUFFIXES, formats=UPLOAD_FORMATS,
-                      created=set(uploads.created), auto_refresh=auto_refresh, **publish_context(view))
-
-    async def upload_page(request: Request) -> Response:
-        return await upload_view(request, auto_refresh=publisher.running)
-
-    async def upload(request: Request) -> Response:
-        try:
-            declared = int(request.headers.get("content-length") or 0)
-        except ValueError:
-            declared = 0
-        if declared > UPLOAD_BODY_LIMIT:
-            return await upload_view(request, status=413, error=TOO_LARGE)
-        try:
-            form = await checked_form(limited_request(request, UPLOAD_BODY_LIMIT))
-        except UploadTooLarge:
-            return await upload_view(request, status=413, error=TOO_LARGE)
-        file = form.get("file")
-        doc_id = str(form.get("doc_id", "")).strip().lower()
-        update = form.get("update") == "1"
-
-        def refused(message: str, status: int = 400, hint: str | None = None):
-            return upload_view(request, status=status, error=message, hint=hint, doc_id=doc_id, update=update)
-
-        if not isinstance(file, UploadFile):
-            return await refused("Hãy chọn một tệp văn bản để tải lên.")
-        try:
-            if not file.filename:
-                return await refused("Hãy chọn một tệp văn bản để tải lên.")
-            name = upload_name(file.filename)
-            suffix = Path(name).suffix.lower()
-            if suffix not in UPLOAD_SUFFIXES:
-                return await refused(f"{name}: định dạng {suffix or '(không có đuôi tệp)'} chưa được hỗ trợ; "
-                                     f"hãy dùng {UPLOAD_FORMATS}. Ảnh chụp hay bản quét cần nhận dạng chữ (OCR) "
-                                     "trước.")
-            if (file.size or 0) > UPLOAD_MAX_BYTES:
-                return await refused(TOO_LARGE, 413)
-            if doc_id and not RE_DOC_ID.match(doc_id):
-                return await refused("Mã văn bản chỉ gồm chữ thường không dấu, số và dấu gạch ngang "
-                                     "(ví dụ kh-cchc-an-hai-2026), tối đa 100 ký tự.")
-            if update and not doc_id:
-                return await refused("Hãy ghi mã của văn bản cần cập nhật (xem ở trang Tri thức).")
-            try:
-                result = await run_in_threadpool(uploads.add, file.file, name, doc_id or None, update)
-            except (KnowledgeError, OSError) as exc:
-                # The CLI's advice names `--id … --update`; on this page the same is the two fields below.
-                hint = ("Nếu đây là bản sửa của văn bản đã có: ghi mã văn bản đó vào ô “Mã văn bản”, chọn “Đây "
-                        "là bản sửa…” rồi tải lên lại." if "--update" in str(exc) else None)
-                return await refused(str(exc), hint=hint)
-            except Exception as exc:  # a reader library failing in a way ingest does not know: still a bad file
-                log.exception("upload %s could not be read", name)
-                return await refused(f"{name}: không đọc được tệp ({type(exc).__name__}). Hãy mở bằng chương trình "
-                                     "gốc, lưu lại dạng DOCX hoặc PDF có lớp chữ rồi tải lên lại.")
-        finally:
-            await file.close()
-        return await upload_view(request, result=result)
-
-    async def upload_discard(request: Request) -> Response:
-        form = await checked_form(request)
-        doc_id = str(form.get("doc_id", ""))
-        view = await run_in_threadpool(read_knowledge, settings)
-        not_indexed = {d.id for d in view.documents if d.state == "not_indexed"}
-        removed = await run_in_threadpool(uploads.discard, doc_id, not_indexed)
-        if removed is None:
-            return redirect("/knowledge/upload", (
-                "error", f"Không gỡ được '{doc_id}': chỉ gỡ được văn bản vừa tải lên ở đây và chưa xuất bản."),
-                request)
-        return redirect("/knowledge/upload", ("ok", f"Đã gỡ văn bản '{doc_id}' khỏi thư mục tri thức."), request)
-
-    async def publish(request: Request) -> Response:
-        await checked_form(request)
-        back = "/knowledge" if request.query_params.get("from") == "knowledge" else "/knowledge/upload"
-        if publisher.start(settings, assistant, sessions.user(request) or ""):
-            return redirect(f"{back}#publish", (
-                "ok", "Đang xuất bản: tạo phiên bản chỉ mục mới và kiểm tra; trợ lý vẫn trả lời từ phiên bản đang "
-                      "phục vụ."), request)
-        return redirect(f"{back}#publish", ("error", "Đang có một lần xuất bản chạy, hãy chờ xong."), request)
-
     async def home(request: Request) -> Response:
         return redirect("/ask")
 
@@ -502,11 +381,9 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         Route("/feedback", feedback_page, methods=["GET"]),
         Route("/feedback/{fid:int}/reviewed", feedback_reviewed, methods=["POST"]),
         Route("/feedback/{fid:int}/to-test", feedback_to_test, methods=["POST"]),
-        Route("/knowledge", knowledge_page, methods=["GET"]),
-        Route("/knowledge/upload", upload_page, methods=["GET"]),
-        Route("/knowledge/upload", upload, methods=["POST"]),
-        Route("/knowledge/upload/discard", upload_discard, methods=["POST"]),
-        Route("/knowledge/publish", publish, methods=["POST"]),
+        *documents.routes(render, redirect, settings, eval_path, lambda: publisher.running),
+        *uploads.routes(render, redirect, settings),
+        *publishing.routes(render, redirect, settings, assistant, eval_path, publisher, audit),
         *questions.routes(render, redirect, store, assistant, eval_path, evidence_of),
         *dashboard.routes(render, store, CHANNEL_NAMES),
         *handoffs.routes(render, redirect, store),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.console import diff
+from bot.console.knowledge import without_paths
 from index import store
 from index.settings import Settings
 
@@ -115,7 +116,7 @@ class PublishRun:
                 else:
                     self.outcome = result
             except Exception as exc:  # busy, unreadable folder, model error: shown; the live index is untouched
-                self.error = str(exc) or type(exc).__name__
+                self.error = without_paths(str(exc), settings) or type(exc).__name__
             finally:
                 self.finished = time.time()
                 self.running = False

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from bot.console import docmeta, evalset, trash
 from bot.console.audit import note
 from bot.console.auth import checked_form, console_dir
-from bot.console.knowledge import document_files, passages_of, read_knowledge
+from bot.console.knowledge import document_files, passages_of, read_knowledge, without_paths
 from bot.console.roles import require
 from index.chunk import PROCEDURE_TYPE, PROFILE_TYPE
 from index.documents import KnowledgeError, is_disabled
@@ -142,7 +142,7 @@ def routes(render: Callable, redirect: Callable, settings: Settings, eval_path: 
         try:
             saved = await run_in_threadpool(docmeta.save, path, changes)
         except (KnowledgeError, OSError) as exc:
-            return redirect(back, ("error", f"Không lưu được: {exc}"), request)
+            return redirect(back, ("error", f"Không lưu được: {without_paths(str(exc), settings)}"), request)
         note(request, "document.edit", f"{saved.title} ({saved.id})", "Sửa: " + ", ".join(changed))
         return redirect(back, ("ok", f"Đã lưu: {', '.join(changed)}. {PUBLISH_HINT}"), request)
 
@@ -154,7 +154,7 @@ def routes(render: Callable, redirect: Callable, settings: Settings, eval_path: 
         try:
             await run_in_threadpool(docmeta.set_disabled, path, disabled)
         except (KnowledgeError, OSError) as exc:
-            return redirect(back, ("error", f"Không lưu được: {exc}"), request)
+            return redirect(back, ("error", f"Không lưu được: {without_paths(str(exc), settings)}"), request)
         note(request, "document.disable" if disabled else "document.enable", f"{doc.title} ({doc.id})")
         done = "Đã tắt văn bản: trợ lý sẽ không dùng văn bản này" if disabled else "Đã bật lại văn bản"
         return redirect(back, ("ok", f"{done}. {PUBLISH_HINT}"), request)
@@ -174,7 +174,8 @@ def routes(render: Callable, redirect: Callable, settings: Settings, eval_path: 
         try:
             await run_in_threadpool(trash.move_to_trash, folder, knowledge_dir, path, doc, user)
         except OSError as exc:
-            return redirect(f"/knowledge/doc/{doc.id}", ("error", f"Không xoá được: {exc}"), request)
+            message = f"Không xoá được: {without_paths(str(exc), settings)}"
+            return redirect(f"/knowledge/doc/{doc.id}", ("error", message), request)
         note(request, "document.delete", f"{doc.title} ({doc.id})", "Chuyển vào thùng rác")
         return redirect("/knowledge/trash", (
             "ok", f"Đã chuyển “{doc.title}” vào thùng rác (khôi phục được). {PUBLISH_HINT}"), request)

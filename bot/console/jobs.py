@@ -1,4 +1,4 @@
-"""Background work of the console: running the test set, adding uploaded files, publishing a new index.
+"""Background work of the console: running the test set and adding uploaded files (publishing: candidate.py).
 
 Each job runs in a thread and reports its progress so a page can show it; one of each kind at a time.
 """
@@ -19,7 +19,6 @@ from starlette.requests import Request
 from bot.console import evalset
 from bot.types import Answer
 from index.documents import KnowledgeError
-from index.settings import Settings
 
 RE_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')  # characters a file name must not carry
 
@@ -114,11 +113,6 @@ def limited_request(request: Request, limit: int) -> Request:
     return Request(request.scope, counting_receive)
 
 
-def embedder_of(assistant: Any) -> Any | None:
-    """The assistant's loaded embedding model, so publishing does not load a second copy."""
-    return getattr(assistant, "embedder", None) or getattr(getattr(assistant, "searcher", None), "embedder", None)
-
-
 class Uploads:
     """Adds uploaded files to the knowledge folder through `index.ingest.add_file`, as `cchc knowledge add` does.
 
@@ -170,69 +164,3 @@ class Uploads:
             path.unlink()
             del self.created[doc_id]
             return path
-
-
-@dataclass
-class PublishRun:
-    """The publish (incremental refresh) in progress or last finished, one at a time, shared by all officers."""
-
-    running: bool = False
-    phase: str = ""  # refresh | reload
-    started: float = 0.0  # time.time(): compared with the version folders' times to tell the step
-    finished: float | None = None
-    by: str | None = None
-    report: Any = None  # index.refresh.RefreshReport of the last run
-    error: str | None = None
-    serving: str | None = None  # the version the console's assistant answers from after the run
-    live: bool = False  # the console's assistant follows new versions by itself
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def seconds(self) -> float:
-        return (self.finished or time.time()) - self.started if self.started else 0.0
-
-    def start(self, settings: Settings, assistant: Any, user: str) -> bool:
-        with self.lock:
-            if self.running:
-                return False
-            self.running, self.phase, self.started, self.finished = True, "refresh", time.time(), None
-            self.by, self.report, self.error, self.serving = user, None, None, None
-        reload = getattr(assistant, "maybe_reload", None)
-        self.live = callable(reload)
-
-        def work() -> None:
-            from index.refresh import refresh
-
-            try:
-                report = refresh(settings, embedder=embedder_of(assistant), show_progress=False)
-                self.report = report
-                if report.published and callable(reload):
-                    self.phase = "reload"
-                    reload(wait=True)  # the console answers from the new version as soon as the page says so
-            except Exception as exc:  # busy, unreadable folder, model error: shown; the live index is untouched
-                self.error = str(exc) or type(exc).__name__
-            finally:
-                self.serving = getattr(assistant, "version", None)
-                self.finished = time.time()
-                self.running = False
-
-        threading.Thread(target=work, name="console-publish", daemon=True).start()
-        return True
-
-    def step(self, data_dir: Path) -> str:
-        """What the running publish is doing, read from the version folders it writes (refresh has no callback)."""
-        if self.phase == "reload":
-            return "Đang chuyển trợ lý sang phiên bản mới"
-        from index import store
-
-        current = store.current_version(data_dir)
-        try:
-            fresh = [p.name for p in store.indexes_dir(data_dir).iterdir()
-                     if p.is_dir() and p.stat().st_mtime >= self.started - 1 and p.name != current]
-        except OSError:
-            fresh = []
-        if any(not n.endswith(".partial") for n in fresh):
-            return "Đang kiểm tra phiên bản mới (tìm từng văn bản theo tiêu đề, chạy bộ câu hỏi kiểm tra)"
-        if fresh:
-            return "Đang ghi phiên bản mới"
-        return "Đang đọc thư mục tri thức và nhúng các đoạn mới"

@@ -19,7 +19,7 @@ from bot.console import diff
 from bot.console.audit import note
 from bot.console.auth import checked_form
 from bot.console.candidate import PublishRun
-from bot.console.knowledge import read_knowledge
+from bot.console.knowledge import read_knowledge, without_paths
 from bot.console.roles import require
 from index import store
 from index.settings import Settings
@@ -104,7 +104,8 @@ def routes(render: Callable, redirect: Callable, settings: Settings, assistant: 
         try:
             done = await run_in_threadpool(publisher.publish, settings, assistant, version, user)
         except (store.IndexUnavailable, RuntimeError) as exc:
-            return redirect("/knowledge/publish", ("error", f"Chưa xuất bản. {exc}"), request)
+            return redirect("/knowledge/publish", ("error", f"Chưa xuất bản. {without_paths(str(exc), settings)}"),
+                            request)
         note(request, "publish", version_label(version).capitalize(), done["summary"])
         live, new = done["metrics"].get("live") or {}, done["metrics"].get("new") or {}
         quality = ""
@@ -142,7 +143,8 @@ def routes(render: Callable, redirect: Callable, settings: Settings, assistant: 
         try:
             report = await run_in_threadpool(publisher.rollback, settings, assistant)
         except (store.IndexUnavailable, RuntimeError) as exc:
-            return redirect("/knowledge/publish", ("error", f"Chưa quay lại. {exc}"), request)
+            return redirect("/knowledge/publish", ("error", f"Chưa quay lại. {without_paths(str(exc), settings)}"),
+                            request)
         view = await run_in_threadpool(read_knowledge, settings)
         titles = {d.id: d.title for d in view.documents}
         differing = [titles.get(d, d) for d in report.differing]
