@@ -28,18 +28,19 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels import CHANNELS
-from bot.console import admin, dashboard, documents, evalset, handoffs, plain, publishing, questions, uploads
-from bot.console.audit import AUDIT_FILE, AuditLog, note
+from bot.console import (
+    admin, dashboard, documents, feedback, handoffs, plain, publishing, questions, testset, uploads,
+)
+from bot.console.audit import AUDIT_FILE, AuditLog
 from bot.console.auth import (
     CSRF_FIELD, SESSION_COOKIE, SESSION_MAX_AGE, Accounts, Sessions, checked_form, console_dir, csrf_token,
     is_loopback, session_secret,
 )
 from bot.console.candidate import PublishRun
 from bot.console.jobs import EvalRun
-from bot.console.roles import ROLE_NAMES, allowed, require, role_of
+from bot.console.roles import ROLE_NAMES, allowed, role_of
 from bot.types import Answer
 from index.chunk import display_date
-from index.vietnamese import fold
 from index.settings import PROJECT_ROOT, Settings
 
 HERE = Path(__file__).resolve().parent
@@ -83,18 +84,6 @@ def percent(value: float | None) -> str:
 
 def number(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}".replace(".", ",")
-
-
-def _lines(text: str | None) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
-def find_feedback(store: Any, feedback_id: int) -> Any | None:
-    """One vote by id. The store has no getter for a single vote, so search its listing (small)."""
-    for fb in store.list_feedback(vote=None, reviewed=None, limit=100_000):
-        if fb.id == feedback_id:
-            return fb
-    return None
 
 
 def _safe_next(target: str | None) -> str:
@@ -245,106 +234,6 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
                 "dense_weight": getattr(getattr(assistant, "searcher", None), "dense_weight",
                                         settings.dense_weight)}
 
-    # -- test set --------------------------------------------------------------------------
-    def tests_context(request: Request, edit_id: str | None = None, form_error: str | None = None,
-                      draft: dict | None = None) -> dict:
-        try:
-            items = evalset.load(eval_path)
-            file_error = None
-        except evalset.EvalFileError as exc:
-            items, file_error = [], str(exc)
-        last = evalset.runs(folder, eval_path, limit=2)
-        current = last[0] if last else None
-        previous = last[1] if len(last) > 1 else None
-        diff = evalset.compare(current, previous) if current else None
-        categories = sorted({i.category for i in items})
-        category = request.query_params.get("category", "")
-        only_failed = request.query_params.get("failed") == "1"
-        search = request.query_params.get("q", "").strip()[:200]
-        shown = [i for i in items if not category or i.category == category]
-        if search:  # case and diacritics do not matter: "dang ky" finds "Đăng ký"
-            needle = fold(search)
-            shown = [i for i in shown if needle in fold(" ".join([i.id, i.question, *i.expected_facts]))]
-        if only_failed and current:
-            shown = [i for i in shown if not current["results"].get(i.id, {}).get("correct", True)]
-        editing = next((i for i in items if i.id == edit_id), None) if edit_id else None
-        return dict(items=shown, total=len(items), categories=categories, category=category,
-                    only_failed=only_failed, run=current, previous=previous, diff=diff, runner=runner,
-                    editing=editing, file_error=file_error, form_error=form_error, draft=draft,
-                    eval_name=eval_path.name, search=search)
-
-    async def tests_page(request: Request) -> Response:
-        return render(request, "tests.html", **tests_context(request, request.query_params.get("edit")))
-
-    async def tests_save(request: Request) -> Response:
-        form = await checked_form(request)
-        require(request, "editor")
-        item_id = str(form.get("id", "")).strip() or None
-        draft = {k: str(form.get(k, "")) for k in ("question", "facts", "category", "docs")}
-        draft["not_found"] = form.get("not_found") == "1"
-        try:
-            saved = evalset.save_item(eval_path, item_id, draft["question"], draft["category"],
-                                      not draft["not_found"], _lines(draft["facts"]), _lines(draft["docs"]))
-        except evalset.EvalFileError as exc:
-            return render(request, "tests.html", status=400,
-                          **tests_context(request, item_id, form_error=str(exc), draft=draft))
-        verb = "Đã sửa" if item_id else "Đã thêm"
-        note(request, "tests.edit" if item_id else "tests.add", saved, draft["question"][:200])
-        return redirect(f"/tests#{saved}", ("ok", f"{verb} câu hỏi {saved} trong bộ câu hỏi."), request)
-
-    async def tests_delete(request: Request) -> Response:
-        form = await checked_form(request)
-        require(request, "editor")
-        item_id = str(form.get("id", ""))
-        if evalset.delete_item(eval_path, item_id):
-            note(request, "tests.delete", item_id)
-            return redirect("/tests", ("ok", f"Đã xoá câu hỏi {item_id}."), request)
-        return redirect("/tests", ("error", f"Không tìm thấy câu hỏi {item_id}."), request)
-
-    async def tests_run(request: Request) -> Response:
-        await checked_form(request)
-        require(request, "editor")
-        if runner.start(assistant, eval_path, folder, sessions.user(request) or ""):
-            note(request, "tests.run", eval_path.name)
-            return redirect("/tests", ("ok", "Đang chạy bộ câu hỏi…"), request)
-        return redirect("/tests", ("error", runner.error or "Bộ câu hỏi đang chạy, hãy chờ xong."), request)
-
-    # -- feedback --------------------------------------------------------------------------
-    async def feedback_page(request: Request) -> Response:
-        show_all = request.query_params.get("all") == "1"
-        items = [] if store is None else await run_in_threadpool(
-            store.list_feedback, -1, None if show_all else False, 200)
-        try:
-            categories = sorted({i.category for i in evalset.load(eval_path)})
-        except evalset.EvalFileError:
-            categories = []
-        return render(request, "feedback.html", items=items, show_all=show_all, has_store=store is not None,
-                      categories=categories)
-
-    async def feedback_reviewed(request: Request) -> Response:
-        await checked_form(request)
-        require(request, "editor")
-        fid = int(request.path_params["fid"])
-        if store is not None and await run_in_threadpool(store.mark_reviewed, fid):
-            note(request, "feedback.reviewed", f"góp ý {fid}")
-            return redirect("/feedback", ("ok", "Đã đánh dấu đã xem."), request)
-        return redirect("/feedback", ("error", "Không tìm thấy góp ý này."), request)
-
-    async def feedback_to_test(request: Request) -> Response:
-        form = await checked_form(request)
-        require(request, "editor")
-        fid = int(request.path_params["fid"])
-        fb = None if store is None else await run_in_threadpool(find_feedback, store, fid)
-        if fb is None:
-            return redirect("/feedback", ("error", "Không tìm thấy góp ý này."), request)
-        try:
-            new_id = await run_in_threadpool(questions.test_from_form, eval_path, form, fb.question, "feedback")
-        except evalset.EvalFileError as exc:
-            return redirect(f"/feedback#fb-{fid}", ("error", str(exc)), request)
-        await run_in_threadpool(store.mark_reviewed, fid)
-        note(request, "feedback.to_test", new_id, fb.question[:200])
-        return redirect(f"/tests#{new_id}", ("ok", f"Đã thêm câu hỏi {new_id} vào bộ câu hỏi từ góp ý."), request)
-
     async def home(request: Request) -> Response:
         return redirect("/ask")
 
@@ -374,13 +263,8 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         Route("/logout", logout, methods=["POST"]),
         Route("/ask", ask_page, methods=["GET"]),
         Route("/ask", ask, methods=["POST"]),
-        Route("/tests", tests_page, methods=["GET"]),
-        Route("/tests/save", tests_save, methods=["POST"]),
-        Route("/tests/delete", tests_delete, methods=["POST"]),
-        Route("/tests/run", tests_run, methods=["POST"]),
-        Route("/feedback", feedback_page, methods=["GET"]),
-        Route("/feedback/{fid:int}/reviewed", feedback_reviewed, methods=["POST"]),
-        Route("/feedback/{fid:int}/to-test", feedback_to_test, methods=["POST"]),
+        *testset.routes(render, redirect, assistant, eval_path, folder, runner),
+        *feedback.routes(render, redirect, store, eval_path),
         *documents.routes(render, redirect, settings, eval_path, lambda: publisher.running),
         *uploads.routes(render, redirect, settings),
         *publishing.routes(render, redirect, settings, assistant, eval_path, publisher, audit),
