@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels import CHANNELS
 from bot.console import (
-    admin, dashboard, documents, feedback, handoffs, plain, publishing, questions, testset, uploads,
+    admin, dashboard, documents, feedback, handoffs, plain, publishing, questions, testset, uploads, wards,
 )
 from bot.console.audit import AUDIT_FILE, AuditLog
 from bot.console.auth import (
@@ -271,6 +271,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         *questions.routes(render, redirect, store, assistant, eval_path, evidence_of),
         *dashboard.routes(render, store, CHANNEL_NAMES),
         *handoffs.routes(render, redirect, store),
+        *wards.routes(render, redirect, settings),
         *admin.routes(render, redirect, accounts, sessions),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
