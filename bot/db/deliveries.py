@@ -28,7 +28,7 @@ from bot.store import DELIVERY_BUSY, DELIVERY_DONE, DELIVERY_NEW, StoreUnavailab
 
 log = logging.getLogger("bot.store")
 
-DELIVERY_TTL = 7 * 24 * 3600.0  # 'done' keys remembered a week: providers retry for hours, not days
+DELIVERY_TTL = 7 * 24 * 3600.0  # keys remembered a week: providers retry for hours, not days
 _NOW = "extract(epoch from clock_timestamp())"
 _CLAIM = sa.text(f"""
 INSERT INTO deliveries (channel, key, state, created_at, lease_until, worker)
@@ -115,8 +115,7 @@ class SqlDeliveries:
         now = time.time()
         if now - self._pruned_at > 3600:
             self._pruned_at = now
-            conn.execute(sa.delete(t.deliveries).where(t.deliveries.c.state == "done",
-                                                       t.deliveries.c.created_at < now - DELIVERY_TTL))
+            conn.execute(sa.delete(t.deliveries).where(t.deliveries.c.created_at < now - DELIVERY_TTL))
 
     def _hold(self, channel: str, key: str) -> None:
         with self._held_lock:

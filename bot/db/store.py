@@ -122,6 +122,7 @@ class SqlStore(SqlDeliveries, SqlChatTables, Store):
         if not found.up_to_date:
             raise SchemaBehind(f"CSDL đang ở phiên bản lược đồ {found.current or 'trống'}, mã nguồn cần {found.head}."
                                " Hãy chạy `cchc db upgrade` (một lần, từ bất kỳ máy nào) rồi khởi động lại.")
+        self._salt_bytes()  # now, while the server answers: hashing a user id must not wait for it later
 
     # -- helpers -------------------------------------------------------------------------
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
