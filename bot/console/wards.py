@@ -137,7 +137,8 @@ def routes(render: Callable, redirect: Callable, settings: Any) -> list[Route]:
         return render(request, "wards.html", profiles=good, broken=broken)
 
     async def new_page(request: Request) -> Response:
-        return form_page(request, {"unit": "phường", "example": False, "updated": ""}, "")
+        return form_page(request, {**dict.fromkeys(FORM_FIELDS, ""), "unit": "phường", "example": False,
+                                   "updated": ""}, "")
 
     async def edit_page(request: Request) -> Response:
         file = request.path_params["file"]
