@@ -10,7 +10,7 @@ from dataclasses import field as dc_field
 
 from bot.evidence import RE_PHONE_NUMBER, list_items, merge_passages, section_leaf, select_sentences, split_units
 from bot.policy import Policy
-from bot.procedure_detail import detail_sentence
+from bot.procedure_detail import detail_sentence, who_sentence
 from bot.retrieve import Retrieved
 from bot.understand import Understanding
 from index.chunk import CARD_SECTION
@@ -203,6 +203,8 @@ class Decider:
         detail = detail_sentence(u.text, u.folded, best.title, best.doc.body,
                                  self.searcher.index.keyword.idf, u.asks_quantity,
                                  [p.name for p in best.record.papers])
+        if not detail and u.procedure_field == "who":
+            detail = who_sentence(best.title, best.doc.body, [p.name for p in best.record.papers])
         if detail:
             what += " và câu trong hồ sơ thủ tục nói đúng điều được hỏi thêm"
             base["units"] = [(detail, 0)]

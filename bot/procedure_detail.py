@@ -80,3 +80,30 @@ def detail_sentence(question: str, folded_question: str, name: str, body: str,
     if best is None or best_score < (FIGURE_SHARE if need_number else MIN_SHARE) * total:
         return None
     return _quote(best, folded_question, idf, need_number)
+
+
+RE_DUTY = re.compile(r"có trách nhiệm|được (?:quyền|ủy quyền|yêu cầu)|có quyền", re.I)
+
+
+def who_sentence(name: str, body: str, papers: list[str] = ()) -> str | None:
+    """For "ai được / ai phải làm …": the record's sentence saying who must or may do it ("… vợ, chồng, con,
+    cha, mẹ hoặc người thân thích khác của người chết có trách nhiệm đi đăng ký khai tử"), when the record
+    has one that names the procedure's own action. The applicants field ("Công dân Việt Nam") rarely says it."""
+    action = set(normalized_tokens(re.sub(r"^thủ tục\s+", "", name, flags=re.I))) - STOPWORDS
+    if not action:
+        return None
+    phrase = " ".join(normalized_tokens(re.sub(r"^thủ tục\s+", "", name, flags=re.I)))
+    best, best_rank = None, 0
+    for unit in _units(body, list(papers)):
+        for clause in re.split(r"(?<=;)\s+", unit):
+            if not RE_DUTY.search(clause) or len(action & set(normalized_tokens(clause))) < 0.8 * len(action):
+                continue
+            # "… có trách nhiệm đi đăng ký khai tử" says who does it; "người có trách nhiệm … ủy quyền" says less
+            folded = " ".join(normalized_tokens(clause))
+            duty = re.search(rf"(trach nhiem|quyen) (di |thuc hien |lam )?{re.escape(phrase)}", folded)
+            # the duty is the clause's point when the action ends it ("… có trách nhiệm đi đăng ký khai tử;")
+            rank = 0 if not duty else 2 + (len(folded[duty.end():].split()) <= 3)
+            rank = rank or 1
+            if rank > best_rank:
+                best, best_rank = clause, rank
+    return _quote(best.rstrip(";"), fold(name), lambda t: 1.0, False) if best else None

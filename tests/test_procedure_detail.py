@@ -44,3 +44,11 @@ def test_a_colloquial_name_names_a_procedure_however_long_its_official_name(assi
     answer = assistant.answer(question)
     assert answer.found is True
     assert answer.citations[0].doc_id == code
+
+
+def test_who_must_do_it_comes_from_the_records_duty_sentence(assistant):
+    """“Ai phải đi làm khai sinh” is answered by “… cha hoặc mẹ có trách nhiệm đăng ký khai sinh cho con”, not only
+    by the applicants field (“Công dân Việt Nam”)."""
+    answer = assistant.answer("ai phải đi làm khai sinh cho em bé")
+    assert answer.citations[0].doc_id == "1.001193"
+    assert "cha hoặc mẹ có trách nhiệm đăng ký khai sinh" in answer.body
