@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 EVAL_FILE = REPO / "tests" / "eval" / "dev" / "questions.yaml"
 USER, PASSWORD = "canbo.test", "mat-khau-rat-dai-123"
 PAGES = {"/ask": "Hỏi thử", "/tests": "Bộ câu hỏi kiểm thử", "/feedback": "Góp ý", "/overview": "Tổng quan",
-         "/knowledge": "Tri thức đã đưa vào chỉ mục"}
+         "/knowledge": "<h1>Tri thức</h1>"}
 HOTLINE_QUESTION = "Số tổng đài hỗ trợ dịch vụ công là gì?"
 
 

@@ -42,6 +42,8 @@ def summary_of(pending: dict) -> str:
         if ch.get(key):
             names = ", ".join(titles.get(i, i) for i in ch[key][:3]) + ("…" if len(ch[key]) > 3 else "")
             parts.append(f"{verb} {len(ch[key])} văn bản ({names})")
+    if ch.get("lexicon"):
+        parts.append("sửa từ điển (viết tắt, cách nói)")
     counts = pending["diff"]["counts"]
     moved = ", ".join(f"{n} {diff.STATUSES[k][0].lower()}" for k, n in counts.items() if n)
     line = "; ".join(parts) or "không đổi văn bản"
@@ -135,7 +137,8 @@ class PublishRun:
             "up_to_date": report.up_to_date, "problems": list(report.problems),
             "changes": {"added": report.added, "changed": report.changed,
                         "disabled": [d for d in removed if d in disabled],
-                        "deleted": [d for d in removed if d not in disabled]},
+                        "deleted": [d for d in removed if d not in disabled],
+                        "lexicon": bool(getattr(report, "lexicon_changed", False))},
             "titles": {d: titles.get(d, d) for d in (*report.added, *report.changed, *removed)},
             "metrics": {"live": report.checks.get("eval_live"), "new": report.checks.get("eval_new")},
             "documents": report.documents, "chunks": report.chunks, "seconds": round(report.seconds, 1),
