@@ -5,6 +5,7 @@ index and the procedure catalogue once and is safe to share between threads (rea
 """
 from __future__ import annotations
 
+import functools
 import time
 
 from bot.accents import AccentRestorer
@@ -22,6 +23,7 @@ from index.embed import Embedder, load_embedder
 from index.metadata import ward_key
 from index.search import Mode, Searcher
 from index.settings import Settings, get_settings
+from index.lexicon import using
 from index.types import Hit
 
 
@@ -35,14 +37,26 @@ def _catalog(searcher: Searcher):
     return catalog_from_chunks(records)
 
 
+def _with_lexicon(method):
+    """Run a stage with this index version's word lists (abbreviations, synonyms, procedure names): an
+    officer's lexicon edit reaches answers with the version it was published in, and leaves with a rollback."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with using(self.lexicon):
+            return method(self, *args, **kwargs)
+    return run
+
+
 class Assistant:
     def __init__(self, settings: Settings, searcher: Searcher, policy: Policy | None = None) -> None:
         self.settings = settings
         self.searcher = searcher
+        self.lexicon = getattr(searcher.index, "lexicon", None)  # None: an older version, the process's lists
         self.policy = policy or Policy.load(dense_weight=settings.dense_weight, found_threshold=settings.found_threshold,
                                             strict_threshold=settings.found_threshold_detail)
         searcher.dense_weight = self.policy.dense_weight
-        self.retriever = Retriever(searcher, self.policy, _catalog(searcher))
+        with using(self.lexicon):
+            self.retriever = Retriever(searcher, self.policy, _catalog(searcher))
         self.decider = Decider(searcher, self.policy)
         titles = {c.doc_id: c.title for c in searcher.chunks}
         superseded = dict(searcher.index.manifest.extra.get("superseded_by", {}))
@@ -65,6 +79,7 @@ class Assistant:
         return cls(settings, Searcher(index, embedder, settings.dense_weight))
 
     # -- the four stages -----------------------------------------------------------------
+    @_with_lexicon
     def understand(self, question: str) -> Understanding:
         u = understand(question, self.settings.max_question_chars, self.retriever.ward_names,
                        rewrite=self.searcher.correct, cities=set(self.retriever.city_names))
@@ -74,11 +89,13 @@ class Assistant:
             u.procedure_field = u.procedure_fields[0] if u.procedure_fields else None
         return u
 
+    @_with_lexicon
     def retrieve(self, question: str, mode: Mode = "hybrid", k: int | None = None) -> list[Hit]:
         """Passages for a question (used by tests and the console); the full turn is `answer`."""
         u = self.understand(question)
         return self.retriever.retrieve(u, mode=mode, k=k or self.settings.top_k).hits
 
+    @_with_lexicon
     def answer(self, question: str, mode: Mode = "hybrid", ward: str | None = None, procedure: str | None = None,
                fields: list[str] | None = None) -> Answer:
         """`ward`: the citizen's ward (remembered by the conversation), preferred when the question names none.

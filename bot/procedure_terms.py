@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.lexicon import Lexicon, load_lexicon
+from index.lexicon import Lexicon, active, lexicon_dir, load_lexicon
 from index.vietnamese import ABBREVIATIONS, fold, nfc
 
 FIELDS = ("fee", "time", "papers", "where", "steps", "conditions", "online", "who", "result")
@@ -41,11 +41,14 @@ OPTIONAL_FOLDED = frozenset(fold(w) for w in ACCENTED_FILLERS) - PLAIN_STOP
 
 
 def default_lexicon_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "knowledge" / "lexicon"
+    return lexicon_dir()
 
 
 def load_procedure_lexicon(directory: Path | None = None) -> Lexicon:
-    """Procedure names and field cues from knowledge/lexicon, read and validated by index.lexicon."""
+    """Procedure names and field cues, read and validated by index.lexicon: from `directory`, else those of
+    the index version answering now (`index.lexicon.active`), else knowledge/lexicon."""
+    if directory is None and active() is not None:
+        return active()
     return load_lexicon(directory or default_lexicon_dir())
 
 
@@ -231,10 +234,19 @@ def weighted_terms(toks: list[_Tok]) -> dict[str, tuple[float, bool, str | None]
 
 
 _DEFAULT_ANALYZER: Analyzer | None = None
+_VERSION_ANALYZERS: dict[int, tuple[Lexicon, Analyzer]] = {}  # id(index version's lexicon) -> its analyzer
 
 
 def _default_analyzer() -> Analyzer:
     global _DEFAULT_ANALYZER
+    lex = active()
+    if lex is not None:  # an index version's own word lists (kept with the lexicon so the id stays unique)
+        known = _VERSION_ANALYZERS.get(id(lex))
+        if known is None or known[0] is not lex:
+            if len(_VERSION_ANALYZERS) > 8:
+                _VERSION_ANALYZERS.clear()
+            known = _VERSION_ANALYZERS[id(lex)] = (lex, Analyzer(lex))
+        return known[1]
     if _DEFAULT_ANALYZER is None:
         _DEFAULT_ANALYZER = Analyzer(load_procedure_lexicon())
     return _DEFAULT_ANALYZER

@@ -14,7 +14,7 @@ from bot import replies
 import logging
 
 from index.lexicon import ANALYZER_FILES, LexiconError, load_lexicon
-from index.vietnamese import ABBREVIATIONS, STOPWORDS, fold, has_vietnamese_diacritics, nfc, syllables
+from index.vietnamese import STOPWORDS, abbreviations, fold, has_vietnamese_diacritics, nfc, syllables
 
 log = logging.getLogger(__name__)
 try:  # analyzer lists plus procedure names and field cues, validated once per process
@@ -101,7 +101,8 @@ def looks_foreign(text: str) -> bool:
     words = [w for w in folded_words(text) if w.isalpha()]
     if len(words) < 2:
         return False
-    foreign = [w for w in words if not is_vietnamese_syllable(w) and w not in ABBREVIATIONS]
+    table = abbreviations()  # the answering index version's, with an officer's newest ones
+    foreign = [w for w in words if not is_vietnamese_syllable(w) and w not in table]
     return len(foreign) / len(words) >= 0.5
 
 

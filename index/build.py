@@ -15,7 +15,8 @@ from index.ingest import superseded_by
 from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder, shipped_vectors_path
 from index.keyword import KeywordIndex
 from index.settings import Settings
-from index.vietnamese import ANALYZER_VERSION
+from index.lexicon import SNAPSHOT_DIR, fingerprint, lexicon_dir, load_complete, snapshot, using
+from index.vietnamese import analyzer_version
 
 
 @dataclass
@@ -52,6 +53,8 @@ def _build_index(settings: Settings, rebuild: bool, embedder: Embedder | None, s
     if rebuild:
         shutil.rmtree(cache_path.parent, ignore_errors=True)
     embedder = embedder or load_embedder(settings)
+    words = lexicon_dir()  # the word lists as edited now: this version is built with them and keeps a copy
+    lexicon, lexicon_print = load_complete(words), fingerprint(words)
 
     live = store.current_version(data_dir)
     if live and not rebuild:
@@ -59,8 +62,9 @@ def _build_index(settings: Settings, rebuild: bool, embedder: Embedder | None, s
             manifest = store.read_manifest(store.indexes_dir(data_dir) / live)
             same = (manifest.format, manifest.model, manifest.chunk_size, manifest.chunk_overlap)
             analyzer = manifest.extra.get("analyzer")
-            if same == _params(settings, embedder.model_id) and manifest.documents == hashes \
-                    and analyzer == ANALYZER_VERSION:
+            with using(lexicon):
+                same_words = analyzer == analyzer_version() and manifest.extra.get("lexicon") == lexicon_print
+            if same == _params(settings, embedder.model_id) and manifest.documents == hashes and same_words:
                 return BuildReport(live, len(docs), manifest.chunk_count, 0, time.perf_counter() - started, True)
         except (OSError, ValueError, TypeError):
             pass  # unreadable live index: build a fresh one
@@ -72,7 +76,9 @@ def _build_index(settings: Settings, rebuild: bool, embedder: Embedder | None, s
             vectors, embedded = embed_passages_cached(embedder, [c.text for c in chunks], cache, bar.update)
     finally:
         cache.close()
-    keyword = KeywordIndex.build([c.text for c in chunks])
+    with using(lexicon):
+        keyword = KeywordIndex.build([c.text for c in chunks])
+        analyzer = analyzer_version()
     version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     seconds = time.perf_counter() - started
     manifest = store.Manifest(
@@ -80,9 +86,10 @@ def _build_index(settings: Settings, rebuild: bool, embedder: Embedder | None, s
         chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, documents=hashes,
         chunk_count=len(chunks), built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         build_seconds=round(seconds, 2), embedded_now=embedded,
-        extra={"superseded_by": superseded_by(docs), "analyzer": ANALYZER_VERSION},
+        extra={"superseded_by": superseded_by(docs), "analyzer": analyzer, "lexicon": lexicon_print},
     )
     store.write_version(data_dir, version, manifest, chunks, vectors, keyword)
+    snapshot(words, store.indexes_dir(data_dir) / version / SNAPSHOT_DIR)
     store.set_state(data_dir, version, "validated")  # an officer's explicit full build is its own check
     store.publish(data_dir, version)
     return BuildReport(version, len(docs), len(chunks), embedded, seconds)

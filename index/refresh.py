@@ -16,6 +16,7 @@ candidate removed.
 from __future__ import annotations
 
 import fcntl
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,7 +33,8 @@ from index.chunk import chunk_document
 from index.documents import document_hash, load_documents
 from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder, shipped_vectors_path
 from index.ingest import superseded_by
-from index.vietnamese import ANALYZER_VERSION
+from index.lexicon import SNAPSHOT_DIR, active, fingerprint, lexicon_dir, load_complete, snapshot, using
+from index.vietnamese import analyzer_version
 from index.keyword import KeywordIndex
 from index.settings import PROJECT_ROOT, Settings
 from index.types import Chunk, Document
@@ -73,6 +75,7 @@ class RefreshReport:
     checks: dict = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # why the new version was not published
     candidate: str | None = None  # `prepare`: the checked version waiting for a person's decision
+    lexicon_changed: bool = False  # the word lists (knowledge/lexicon) differ from the live version's copy
     eval_reports: dict = field(default_factory=dict, repr=False)  # "live"/"new" -> bot.evaluate.Report
 
 
@@ -126,9 +129,10 @@ def refresh_lock(data_dir: Path) -> Iterator[None]:
 
 
 def _same_params(manifest: store.Manifest, settings: Settings, model_id: str) -> bool:
-    return (manifest.format, manifest.model, manifest.chunk_size, manifest.chunk_overlap,
-            manifest.extra.get("analyzer")) == (
-        store.FORMAT_VERSION, model_id, settings.chunk_size, settings.chunk_overlap, ANALYZER_VERSION)
+    """Whether the live version's chunks and vectors can be reused (the word lists only shape BM25, which is
+    rebuilt every time; `store.load_version` already checked the version against its own lexicon)."""
+    return (manifest.format, manifest.model, manifest.chunk_size, manifest.chunk_overlap) == (
+        store.FORMAT_VERSION, model_id, settings.chunk_size, settings.chunk_overlap)
 
 
 def _live_index(settings: Settings, model_id: str) -> tuple[store.StoredIndex | None, str | None]:
@@ -261,9 +265,11 @@ def _refresh(settings: Settings, embedder: Embedder | None, show_progress: bool,
     started = time.perf_counter()
     data_dir = settings.data_dir
     tolerance = tolerance_of(settings) if tolerance is None else tolerance
-    with refresh_lock(data_dir):
+    with refresh_lock(data_dir), tempfile.TemporaryDirectory(prefix="cchc-lexicon-") as words:
         cleaned = store.clean_leftovers(data_dir)  # a killed run's candidate is never kept, never served
         docs = load_documents(settings.knowledge_dir, settings.data_dir / "cache" / "documents.pickle")
+        snapshot(lexicon_dir(), Path(words))  # the word lists as edited now, fixed for this run
+        lexicon = load_complete(Path(words))  # a broken abbreviation or synonym stops the run here
         embedder = embedder or load_embedder(settings)
         live, why_full = _live_index(settings, embedder.model_id)
         previous = live.version if live else store.current_version(data_dir)
@@ -276,7 +282,8 @@ def _refresh(settings: Settings, embedder: Embedder | None, show_progress: bool,
             removed=[d for d in old if d not in hashes],
             documents=len(docs),
         )
-        if live is not None and old == hashes:
+        report.lexicon_changed = live is not None and live.manifest.extra.get("lexicon") != fingerprint(Path(words))
+        if live is not None and old == hashes and not report.lexicon_changed:
             report.up_to_date, report.chunks = True, len(live.chunks)
             report.seconds = time.perf_counter() - started
             return report
@@ -287,8 +294,9 @@ def _refresh(settings: Settings, embedder: Embedder | None, show_progress: bool,
 
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         try:
-            _build_and_check(settings, docs, embedder, live, report, version, hashes, previous, tolerance,
-                             run_eval, show_progress, started, eval_file)
+            with using(lexicon):  # the candidate is built and checked with the new word lists
+                _build_and_check(settings, docs, embedder, live, report, version, hashes, previous, tolerance,
+                                 run_eval, show_progress, started, eval_file)
             if publish_now and report.candidate:
                 _stage("publishing")
                 store.publish(data_dir, version, on_switched=lambda: _stage("switched"))
@@ -321,11 +329,12 @@ def _build_and_check(settings: Settings, docs: list[Document], embedder: Embedde
             chunk_count=len(chunks), built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             build_seconds=round(time.perf_counter() - started, 2), embedded_now=embedded,
             extra={"previous_version": previous, "superseded_by": superseded_by(docs),
-                   "analyzer": ANALYZER_VERSION,
+                   "analyzer": analyzer_version(), "lexicon": fingerprint(active().directory),
                    "refresh": {"added": report.added, "changed": report.changed, "removed": report.removed}},
         )
         store.write_version(data_dir, version, manifest, chunks, vectors, keyword,
                             on_partial=lambda: _stage("building"))
+        snapshot(active().directory, store.indexes_dir(data_dir) / version / SNAPSHOT_DIR)
         report.chunks, report.embedded_now, report.reused = len(chunks), embedded, reused
 
         checked = time.perf_counter()
@@ -370,6 +379,8 @@ def publish_prepared(settings: Settings, version: str, **note) -> str | None:
             docs = load_documents(settings.knowledge_dir, settings.data_dir / "cache" / "documents.pickle")
             if {d.id: document_hash(d) for d in docs} != manifest.documents:
                 stale = "Kho tri thức đã thay đổi từ lúc kiểm tra."
+            elif fingerprint(lexicon_dir()) != manifest.extra.get("lexicon"):
+                stale = "Từ điển đã thay đổi từ lúc kiểm tra."
         if stale:
             store.remove_version(data_dir, version)
             raise CandidateGone(f"{stale} Phiên bản chờ đã được huỷ; hãy kiểm tra lại thay đổi.")

@@ -60,6 +60,7 @@ class StoredIndex:
     chunks: list[Chunk]
     vectors: faiss.Index
     keyword: KeywordIndex
+    lexicon: object = None  # index.lexicon.Lexicon this version was built with (its copy), None for older ones
 
 
 def indexes_dir(data_dir: Path) -> Path:
@@ -173,9 +174,18 @@ def load_version(data_dir: Path, version: str, model_id: str) -> StoredIndex:
             f"Chỉ mục {path} có định dạng {manifest.format}, phiên bản này cần {FORMAT_VERSION}. "
             "Hãy chạy: cchc index build --rebuild"
         )
-    from index.vietnamese import ANALYZER_VERSION
+    from index.lexicon import SNAPSHOT_DIR, LexiconError, load_complete, using
+    from index.vietnamese import analyzer_version
 
-    if manifest.extra.get("analyzer") != ANALYZER_VERSION:
+    lexicon = None
+    if (path / SNAPSHOT_DIR).is_dir():  # the word lists this version was published with
+        try:
+            lexicon = load_complete(path / SNAPSHOT_DIR)
+        except LexiconError as exc:
+            raise IndexIncompatible(f"Từ điển của chỉ mục {path} bị hỏng ({exc}).") from exc
+    with using(lexicon):
+        analyzer = analyzer_version()
+    if manifest.extra.get("analyzer") != analyzer:
         raise IndexIncompatible(
             f"Chỉ mục {path} được tạo bằng bộ tách từ khoá cũ. Hãy chạy: cchc index build --rebuild"
         )
@@ -195,7 +205,7 @@ def load_version(data_dir: Path, version: str, model_id: str) -> StoredIndex:
         raise IndexIncompatible(f"Chỉ mục {path} bị hỏng ({exc}). Hãy chạy: cchc index build --rebuild") from exc
     if vectors.ntotal != len(chunks) or vectors.d != manifest.dim:
         raise IndexIncompatible(f"Chỉ mục {path} không khớp (vector/đoạn). Hãy chạy: cchc index build --rebuild")
-    return StoredIndex(version, path, manifest, chunks, vectors, keyword)
+    return StoredIndex(version, path, manifest, chunks, vectors, keyword, lexicon)
 
 
 # -- versions: states, list, roll back, prune (used by `cchc index build/refresh/rollback` and bot.live) ---
