@@ -165,7 +165,9 @@ def _read_cache(cache: Path | None) -> dict:
     try:
         with open(cache, "rb") as fh:
             data = pickle.load(fh)
-        return data if isinstance(data, dict) and data.get("format") == CACHE_FORMAT else {}
+        if not isinstance(data, dict) or data.pop("format", None) != CACHE_FORMAT:
+            return {}
+        return data  # without its format key: an unchanged folder then compares equal and is not rewritten
     except Exception:  # a damaged cache only costs time
         return {}
 
