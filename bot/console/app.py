@@ -29,7 +29,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels import CHANNELS
 from bot.console import (
-    admin, dashboard, documents, feedback, handoffs, plain, publishing, questions, testset, uploads, wards,
+    admin, dashboard, documents, feedback, handoffs, lexicon, plain, publishing, questions, testset, uploads,
+    wards,
 )
 from bot.console.audit import AUDIT_FILE, AuditLog
 from bot.console.auth import (
@@ -273,6 +274,7 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
         *handoffs.routes(render, redirect, store),
         *wards.routes(render, redirect, settings),
         *admin.routes(render, redirect, accounts, sessions),
+        *lexicon.routes(render, redirect, settings),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = []
