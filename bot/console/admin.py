@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.console import publishing
 from bot.console.audit import ACTION_NAMES, note
 from bot.console.auth import AccountError, Accounts, Sessions, checked_form, generate_password
 from bot.console.roles import ROLE_NAMES, ROLES, require
@@ -117,7 +118,7 @@ def routes(render: Callable, redirect: Callable, accounts: Accounts, sessions: S
 
         return render(request, "audit.html", entries=entries, total=total, page=page_no, pages=pages, link=link,
                       action=action, actions=(await run_in_threadpool(log.actions)) if log else [],
-                      action_names=ACTION_NAMES)
+                      action_names={**ACTION_NAMES, **getattr(publishing, "ACTION_NAMES", {})})
 
     return [
         Route("/admin", admin_page, methods=["GET"]),

@@ -63,9 +63,22 @@ def served_dir(settings: Settings) -> Path | None:
 
 
 def overview(settings: Settings, stem: str) -> dict:
-    """Entries of one file marked new/changed against the served copy, the entries removed, pending files."""
+    """Entries of one file marked new/changed against the served copy, the entries removed, and how many
+    entries of each file are not published yet."""
     draft = lexicon_dir()
     served = served_dir(settings)
+    view = _compare(draft, served, stem)
+    view["counts"] = {key: _counts(_compare(draft, served, key)) if key != stem else _counts(view) for key in FILES}
+    view["pending"] = served is None or fingerprint(served) != fingerprint(draft)
+    return view
+
+
+def _counts(view: dict) -> dict:
+    return {"new": sum(r.state == "new" for r in view["rows"]), "removed": len(view["removed"]),
+            "changed": sum(r.state == "changed" for r in view["rows"])}
+
+
+def _compare(draft: Path, served: Path | None, stem: str) -> dict:
     error = None
     try:
         entries = _read(draft, stem)
@@ -85,8 +98,7 @@ def overview(settings: Settings, stem: str) -> dict:
     if before is not None:
         now = {e.folded for e in entries}
         removed = [e for k, e in before.items() if k not in now]
-    pending = served is None or fingerprint(served) != fingerprint(draft)
-    return dict(rows=rows, removed=removed, error=error, pending=pending, compared=before is not None)
+    return dict(rows=rows, removed=removed, error=error, compared=before is not None)
 
 
 def routes(render: Callable, redirect: Callable, settings: Settings) -> list[Route]:
