@@ -3,8 +3,8 @@
 Mirrors the SQLite file (bot/store.py) so the officers' SQL (bot/store_questions.py) runs on both: times are unix
 seconds in double precision, flags are small integers. Added for many workers: `deliveries.state` with a lease
 (a redelivery waits for the worker answering it, or retakes it when that worker died), `meta` (the salt of user
-hashes, shared by all workers), `oa_tokens` (the Zalo OA token pair) and `index_pointer` (reserved: which index
-version the workers serve).
+hashes, shared by all workers), `oa_tokens` (the Zalo OA token pair), `index_pointer` (which index version every
+worker serves, see index/shared.py) and `index_history` (each publish and rollback).
 """
 from __future__ import annotations
 
@@ -122,4 +122,18 @@ index_pointer = sa.Table(
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("version", sa.Text, nullable=False),
     sa.Column("published_at", sa.Double, nullable=False),
+    sa.Column("published_by", sa.Text),  # the officer (console) or user@host that moved it (migration 0002)
+)
+
+index_history = sa.Table(  # every move of the pointer: publish or rollback (migration 0002)
+    "index_history", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("version", sa.Text, nullable=False),
+    sa.Column("previous", sa.Text),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("published_at", sa.Double, nullable=False),
+    sa.Column("published_by", sa.Text),
+    sa.CheckConstraint("action IN ('publish', 'rollback')", name="index_history_action_check"),
+    sa.Index("index_history_published", "name", "published_at"),
 )
