@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     # Shared state of many workers (PostgreSQL, e.g. postgresql://cchc@db/cchc); unset: SQLite in data_dir.
     database_url: SecretStr | None = None  # CCHC_DATABASE_URL (may hold a password)
     delivery_lease_seconds: float = 30.0  # a claimed webhook delivery left this long by a dead worker is retaken
+    # Index versions in S3-compatible object storage (index/s3.py); unset: workers read CCHC_DATA_DIR (shared).
+    index_s3_url: str | None = None  # CCHC_INDEX_S3_URL, e.g. https://s3.example.vn or http://127.0.0.1:8333
+    index_s3_bucket: str = "cchc-index"  # CCHC_INDEX_S3_BUCKET
+    index_s3_prefix: str = "indexes"  # CCHC_INDEX_S3_PREFIX: folder in the bucket (one per deployment)
+    index_s3_region: str = "us-east-1"  # CCHC_INDEX_S3_REGION
+    index_s3_access_key: str | None = None  # CCHC_INDEX_S3_ACCESS_KEY
+    index_s3_secret_key: SecretStr | None = None  # CCHC_INDEX_S3_SECRET_KEY
     # A ward's own bot names its ward ("phường An Hải"); a chat that names none is answered for it (bot/wards.py).
     ward: str | None = None  # CCHC_WARD: every channel
     telegram_ward: str | None = None  # CCHC_TELEGRAM_WARD
