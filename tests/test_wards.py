@@ -237,3 +237,18 @@ def test_the_shipped_sample_profile_answers_for_its_ward_and_says_it_is_a_sample
     assert hours.sources[0].startswith("[1] Thông tin phường An Hải, cập nhật ")
     other = assistant.answer("giờ làm việc của phường Hưng Phú")  # no profile: never An Hải's hours
     assert all(c.doc_id != "thong-tin-phuong-an-hai" for c in other.citations)
+
+
+def test_the_ward_is_remembered_past_a_quiet_hour_when_the_rest_is_forgotten(tmp_path):
+    import sqlite3
+    import time
+
+    path = tmp_path / "store.sqlite"
+    store = SqliteStore(path)
+    conv = Conversation(ward_assistant(), store, "zalo_bot", flood_limit=None)
+    ask(conv, "next-day", "mình ở phường An Hải", "kế hoạch tuyên truyền năm 2026")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE chat_memory SET updated_at = ?", (time.time() - 86_400,))
+    [hours] = ask(conv, "next-day", "mấy giờ mở cửa")
+    assert AN_HAI_HOURS in hours[0].text  # the ward said yesterday still counts
+    store.close()
