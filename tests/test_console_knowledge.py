@@ -277,3 +277,17 @@ def test_an_admin_is_an_editor_too(console):
     token = admin.token(f"/knowledge/doc/{GUIDE_ID}")
     assert admin.post(f"/knowledge/doc/{GUIDE_ID}/disable", {"csrf_token": token}).status_code == 303
     assert console.audit()[0].user == USER
+
+
+def test_disabling_an_outdated_plan_shows_the_answer_it_fixes(console, editor):
+    token = editor.token("/knowledge/doc/kh-cchc-tan-an-2025")
+    assert editor.post("/knowledge/doc/kh-cchc-tan-an-2025/disable", {"csrf_token": token}).status_code == 303
+    editor.post("/knowledge/publish/check", {"csrf_token": editor.token("/knowledge/publish")})
+    page = wait_for_check(editor)
+    assert "Tắt" in section(page, "changes") and "năm 2025 của phường Tân An" in section(page, "changes")
+    row = page.split('id="diff-q1"', 1)[1].split("</li>", 1)[0]
+    assert "Tốt lên" in row
+    live, new = row.split('class="side"')[1:3]
+    assert "95%" in live and "✗ Sai" in live and "năm 2025" in live  # the old plan answered the question
+    assert "98%" in new and "✓ Đúng" in new and "năm 2026" in new
+    assert "Trả lời đúng: 75,0% → 100,0%" in page
