@@ -68,6 +68,9 @@ class Assistant:
     def load(cls, settings: Settings | None = None, embedder: Embedder | None = None,
              build_if_missing: bool = False, show_progress: bool = False) -> "Assistant":
         settings = settings or get_settings()
+        from index.shared import attach
+
+        attach(settings)  # CCHC_DATABASE_URL: the live version is the shared pointer's (index/shared.py)
         embedder = embedder or load_embedder(settings)
         try:
             index = store.load(settings.data_dir, embedder.model_id)

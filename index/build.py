@@ -37,7 +37,9 @@ def build_index(settings: Settings, rebuild: bool = False, embedder: Embedder | 
                 show_progress: bool = True) -> BuildReport:
     """Under the refresh lock: a build and a refresh never write versions at the same time."""
     from index.refresh import refresh_lock
+    from index.shared import attach
 
+    attach(settings)  # CCHC_DATABASE_URL: publish through the shared pointer (and object storage)
     with refresh_lock(settings.data_dir):
         store.clean_leftovers(settings.data_dir)  # what a killed build or refresh left behind
         return _build_index(settings, rebuild, embedder, show_progress)

@@ -19,7 +19,7 @@ import fcntl
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +37,7 @@ from index.lexicon import SNAPSHOT_DIR, active, fingerprint, lexicon_dir, load_c
 from index.vietnamese import analyzer_version
 from index.keyword import KeywordIndex
 from index.settings import PROJECT_ROOT, Settings
+from index.shared import attach
 from index.types import Chunk, Document
 
 DEFAULT_TOLERANCE = 0.02  # answer accuracy may drop by at most this much (eval noise on ~130 questions)
@@ -116,6 +117,8 @@ class QueryCachingEmbedder:
 
 @contextmanager
 def refresh_lock(data_dir: Path) -> Iterator[None]:
+    """One build/refresh/publish/rollback at a time on this data dir, and (shared pointer, index/shared.py) in
+    the whole deployment: publishers on other machines take turns on a PostgreSQL advisory lock."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with open(data_dir / "refresh.lock", "w") as fh:
         try:
@@ -123,7 +126,12 @@ def refresh_lock(data_dir: Path) -> Iterator[None]:
         except BlockingIOError as exc:
             raise RefreshBusy(f"Một lần làm mới chỉ mục khác đang chạy trên {data_dir}; hãy thử lại sau.") from exc
         try:
-            yield
+            shared = store.shared_pointer(data_dir)
+            with (shared.exclusive() if shared is not None else nullcontext(True)) as got:
+                if not got:
+                    raise RefreshBusy("Một lần làm mới hoặc xuất bản chỉ mục khác đang chạy trên máy khác (CSDL dùng "
+                                      "chung); hãy thử lại sau.")
+                yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
@@ -265,6 +273,7 @@ def _refresh(settings: Settings, embedder: Embedder | None, show_progress: bool,
     started = time.perf_counter()
     data_dir = settings.data_dir
     tolerance = tolerance_of(settings) if tolerance is None else tolerance
+    attach(settings)  # CCHC_DATABASE_URL: publish through the shared pointer (and object storage)
     with refresh_lock(data_dir), tempfile.TemporaryDirectory(prefix="cchc-lexicon-") as words:
         cleaned = store.clean_leftovers(data_dir)  # a killed run's candidate is never kept, never served
         docs = load_documents(settings.knowledge_dir, settings.data_dir / "cache" / "documents.pickle")
@@ -366,6 +375,7 @@ def publish_prepared(settings: Settings, version: str, **note) -> str | None:
     was checked against; `note` (who published it, a summary) is kept in its manifest. Returns the version
     that served before. A stale candidate is removed and CandidateGone raised."""
     data_dir = settings.data_dir
+    attach(settings)
     with refresh_lock(data_dir):
         if store.version_state(data_dir, version) != "validated":
             raise CandidateGone("Phiên bản chờ xuất bản không còn nữa (có thể vừa có một lần làm mới khác). "
@@ -393,6 +403,7 @@ def publish_prepared(settings: Settings, version: str, **note) -> str | None:
 
 def discard_prepared(settings: Settings, version: str) -> bool:
     """Remove a candidate that was never published; False when there was none to remove."""
+    attach(settings)
     with refresh_lock(settings.data_dir):
         if version == store.current_version(settings.data_dir) or \
                 store.version_state(settings.data_dir, version) != "validated":
@@ -410,6 +421,7 @@ class RollbackReport:
 
 def rollback(settings: Settings) -> RollbackReport:
     """Serve the previous version again; say which documents the next refresh would bring back."""
+    attach(settings)
     with refresh_lock(settings.data_dir):
         store.clean_leftovers(settings.data_dir)  # settles states a killed publish left half-written
         old, new = store.rollback(settings.data_dir)

@@ -68,6 +68,13 @@ def indexes_dir(data_dir: Path) -> Path:
 
 
 def current_version(data_dir: Path) -> str | None:
+    shared = shared_pointer(data_dir)
+    if shared is not None:  # many workers: the pointer is a database row (index.shared)
+        return shared.current()
+    return _local_version(data_dir)
+
+
+def _local_version(data_dir: Path) -> str | None:
     pointer = data_dir / "CURRENT"
     if not pointer.exists():
         return None
@@ -163,6 +170,9 @@ def load(data_dir: Path, model_id: str) -> StoredIndex:
 def load_version(data_dir: Path, version: str, model_id: str) -> StoredIndex:
     """Any complete version, live or not: a refresh validates a new version before publishing it."""
     path = indexes_dir(data_dir) / version
+    shared = shared_pointer(data_dir)
+    if shared is not None and not (path / "manifest.json").exists():
+        shared.fetch(version)  # from object storage, verified; raises IndexUnavailable when it cannot
     try:
         manifest = read_manifest(path)
     except (OSError, ValueError, TypeError) as exc:
@@ -247,7 +257,33 @@ def disk_full(data_dir: Path) -> DiskFull:
                     "`cchc index refresh`.")
 
 
-def _write_pointer(data_dir: Path, version: str) -> None:
+# -- the live pointer: the CURRENT file, or (many workers, CCHC_DATABASE_URL) a shared one from index.shared ---
+_SHARED: dict[Path, object] = {}
+
+
+def share(data_dir: Path, pointer: object | None) -> None:
+    """In this process, `pointer` (an index.shared.SharedPointer) is the live pointer of `data_dir`; None: the
+    CURRENT file again. Set by `index.shared.attach(settings)`."""
+    key = Path(data_dir).resolve()
+    if pointer is None:
+        _SHARED.pop(key, None)
+    else:
+        _SHARED[key] = pointer
+
+
+def shared_pointer(data_dir: Path):
+    return _SHARED.get(Path(data_dir).resolve()) if _SHARED else None
+
+
+def _write_pointer(data_dir: Path, version: str, action: str = "publish") -> None:
+    shared = shared_pointer(data_dir)
+    if shared is not None:  # uploads the version if object storage is configured, then moves the database row
+        shared.publish(version, action)
+        return
+    write_local_pointer(data_dir, version)
+
+
+def write_local_pointer(data_dir: Path, version: str) -> None:
     tmp = data_dir / "CURRENT.tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -395,13 +431,21 @@ def prune(data_dir: Path, keep: int = KEEP_VERSIONS) -> list[str]:
 
 
 def pointer_state(data_dir: Path) -> tuple[str | None, int]:
-    """(live version, mtime of the pointer in ns): cheap enough to poll before every question."""
+    """(live version, mtime of the pointer in ns): cheap enough to poll before every question. A shared pointer
+    gives (version, when it was published in ns)."""
+    shared = shared_pointer(data_dir)
+    if shared is not None:
+        return shared.state()
+    return local_pointer_state(data_dir)
+
+
+def local_pointer_state(data_dir: Path) -> tuple[str | None, int]:
     pointer = data_dir / "CURRENT"
     try:
         stamp = pointer.stat().st_mtime_ns
     except OSError:
         return None, 0
-    return current_version(data_dir), stamp
+    return _local_version(data_dir), stamp
 
 
 def previous_version(data_dir: Path, version: str | None = None) -> str | None:
@@ -433,7 +477,7 @@ def rollback(data_dir: Path) -> tuple[str, str]:
     if target is None:
         raise IndexUnavailable(f"Không còn phiên bản nào đã kiểm tra và từng phục vụ trước {live} trong "
                                f"{indexes_dir(data_dir)} để quay lại.")
-    _write_pointer(data_dir, target)
+    _write_pointer(data_dir, target, action="rollback")
     set_state(data_dir, target, "live")
     _retire(data_dir, live)
     return live, target

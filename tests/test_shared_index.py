@@ -1,0 +1,182 @@
+"""Many workers, one live index: versions published once to object storage (a real SeaweedFS on 127.0.0.1), the
+pointer in a real PostgreSQL, every worker switching within its poll interval and back on rollback.
+
+The workers are real processes (tests/index_worker.py: the `LiveAssistant` every channel uses, configured from
+the environment, each with its own empty data dir), answering real questions with a fake embedder (the
+plumbing is under test, not the model). A citizen's question in flight while a worker switches finishes on the
+version it started with; a version whose download does not match its published hashes is never served.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from conftest import SMALL_GUIDE, SMALL_PLAN, make_settings
+from fake_embedder import FakeEmbedder
+from seaweed import seaweed_s3  # noqa: F401 - fixture
+
+WORKER = Path(__file__).resolve().parent / "index_worker.py"
+CHECK_S = 1.0  # the workers' poll interval here (10 s by default)
+SWITCH_BUDGET_S = CHECK_S + 15  # one poll, plus download and load on two busy cores
+NEW_DOC = "huong-dan-cap-ban-sao"
+QUESTION = "Xin cấp bản sao trích lục khai sinh ở đâu?"  # only the new document answers it
+NEW_GUIDE = """\
+---
+id: huong-dan-cap-ban-sao
+title: Hướng dẫn cấp bản sao trích lục hộ tịch
+type: hướng dẫn
+issuer: Nhóm Trợ lý CCHC (biên soạn)
+year: 2026
+---
+
+# Hướng dẫn cấp bản sao trích lục hộ tịch
+
+## Nơi cấp bản sao trích lục
+
+Người dân xin cấp bản sao trích lục khai sinh, kết hôn, khai tử tại Ủy ban nhân dân cấp xã nơi đã đăng ký hộ tịch, hoặc nộp trực tuyến.
+
+## Thời hạn trả bản sao trích lục
+
+Bản sao trích lục hộ tịch được trả ngay trong ngày làm việc khi hồ sơ nhận trước 15 giờ.
+"""
+
+
+def knowledge(root: Path) -> Path:
+    (root / "plans").mkdir(parents=True)
+    (root / "guidance").mkdir()
+    (root / "plans" / "kh-cchc-tan-an-2026.md").write_text(SMALL_PLAN, encoding="utf-8")
+    (root / "guidance" / "huong-dan-nop-ho-so.md").write_text(SMALL_GUIDE, encoding="utf-8")
+    return root
+
+
+def publisher_settings(tmp_path: Path, postgres_url: str, s3=None, bucket: str = "cchc-index"):
+    extra = {}
+    if s3 is not None:
+        extra = dict(index_s3_url=s3.url, index_s3_bucket=bucket, index_s3_access_key=s3.access_key,
+                     index_s3_secret_key=s3.secret_key)
+    return make_settings(knowledge(tmp_path / "knowledge"), tmp_path / "publisher", database_url=postgres_url,
+                         **extra)
+
+
+class WorkerProcess:
+    def __init__(self, name: str, env: dict, log: Path) -> None:
+        self.name, self.log = name, log
+        self._out = open(log, "w", encoding="utf-8")
+        self.proc = subprocess.Popen([sys.executable, str(WORKER)], env=env, cwd=log.parent, text=True,
+                                     stdout=subprocess.PIPE, stderr=self._out)
+        line = self.proc.stdout.readline()  # {"port": N} once it serves (the index is downloaded by then)
+        if not line:
+            self.proc.wait(10)
+            pytest.fail(f"worker {name} did not start: {log.read_text(encoding='utf-8')[-3000:]}")
+        self.url = f"http://127.0.0.1:{json.loads(line)['port']}"
+
+    def state(self) -> dict:
+        return httpx.get(f"{self.url}/state", timeout=10).json()
+
+    def ask(self, question: str, until: Path | None = None) -> dict:
+        params = {"q": question, **({"until": str(until)} if until else {})}
+        return httpx.get(f"{self.url}/ask", params=params, timeout=90).json()
+
+    def wait_for(self, version: str, since: float, budget: float) -> float:
+        """Seconds from `since` (wall time of the publish) until this worker serves `version`."""
+        deadline = time.monotonic() + budget
+        while time.monotonic() < deadline:
+            state = self.state()
+            if state["version"] == version:
+                return state["switched_at"] - since
+            time.sleep(0.1)
+        pytest.fail(f"worker {self.name} still serves {self.state()} {budget:.0f} s after {version} was published")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self._out.close()
+
+
+def test_workers_follow_the_database_pointer_to_versions_in_object_storage(postgres_url, seaweed_s3, tmp_path):
+    from index.build import build_index
+    from index.refresh import refresh, rollback
+    from index.shared import attach, detach
+
+    settings = publisher_settings(tmp_path, postgres_url, seaweed_s3)
+    embedder = FakeEmbedder()
+    shared = attach(settings)
+    workers: list[WorkerProcess] = []
+    try:
+        a = build_index(settings, embedder=embedder, show_progress=False).version
+        upload_a = shared.last_upload
+        assert upload_a is not None and not upload_a.skipped and upload_a.bytes > 0
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CCHC_", "ZALO_", "TELEGRAM_"))}
+        env.update(seaweed_s3.env("cchc-index"), CCHC_DATABASE_URL=postgres_url,
+                   CCHC_KNOWLEDGE_DIR=str(settings.knowledge_dir), CCHC_INDEX_CHECK_SECONDS=str(CHECK_S))
+        for name in ("w1", "w2"):
+            (tmp_path / name).mkdir()
+            workers.append(WorkerProcess(name, {**env, "CCHC_DATA_DIR": str(tmp_path / name / "data")},
+                                         tmp_path / name / "worker.log"))
+        w1, w2 = workers
+        for w in workers:  # each downloaded A into its own empty data dir, and answers from it
+            state = w.state()
+            assert state["version"] == a and state["last_download"]["bytes"] == upload_a.bytes
+            before = w.ask(QUESTION)
+            assert not before["found"] and NEW_DOC not in before["docs"]
+
+        # A citizen's question is in flight on w1 (its query waits for `release`) while B is published.
+        release = tmp_path / "release"
+        in_flight: dict = {}
+        asking = threading.Thread(target=lambda: in_flight.update(w1.ask(QUESTION, until=release)))
+        asking.start()
+        time.sleep(0.5)
+        (settings.knowledge_dir / "guidance" / f"{NEW_DOC}.md").write_text(NEW_GUIDE, encoding="utf-8")
+        report = refresh(settings, embedder=embedder, show_progress=False, run_eval=False)
+        published_at = shared.state()[1] / 1e9  # when the row moved (the database's pointer stamp)
+        b = report.version
+        assert report.published and b != a
+        upload_b = shared.last_upload
+        switch_b = {w.name: w.wait_for(b, published_at, SWITCH_BUDGET_S) for w in workers}
+        after = {w.name: w.ask(QUESTION) for w in workers}  # w1 answers this while the first one still waits
+        assert all(r["found"] and NEW_DOC in r["docs"] for r in after.values()), after
+        assert asking.is_alive()
+        release.touch()
+        asking.join(30)
+        assert in_flight["before"] == a and in_flight["after"] == b  # it started on A; B served meanwhile
+        assert in_flight["finished"] > w1.state()["switched_at"]
+        assert not in_flight["found"] and NEW_DOC not in in_flight["docs"]  # … and it was answered from A
+        assert in_flight["text"]  # a complete answer, not an error
+
+        rolled = rollback(settings)
+        rolled_at = shared.state()[1] / 1e9
+        assert (rolled.from_version, rolled.to_version) == (b, a)
+        switch_back = {w.name: w.wait_for(a, rolled_at, SWITCH_BUDGET_S) for w in workers}
+        for w in workers:
+            again = w.ask(QUESTION)
+            assert not again["found"] and NEW_DOC not in again["docs"]
+
+        with sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://")).connect() as conn:
+            row = conn.execute(sa.text("SELECT version, published_by FROM index_pointer")).one()
+            moves = conn.execute(sa.text("SELECT action, version, previous FROM index_history ORDER BY id")).all()
+        assert row.version == a and "@" in row.published_by
+        assert [tuple(m) for m in moves] == [("publish", a, None), ("publish", b, a), ("rollback", a, b)]
+        print(f"\nupload A: {upload_a.files} files, {upload_a.bytes / 1024:.0f} KB, {upload_a.seconds:.2f} s; "
+              f"B: {upload_b.bytes / 1024:.0f} KB, {upload_b.seconds:.2f} s; download on a worker: "
+              f"{w1.state()['last_download']['seconds']:.2f} s")
+        print(f"switch to B after publish (poll {CHECK_S:.0f} s): "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in switch_b.items())
+              + "; back to A after rollback: " + ", ".join(f"{k} {v:.2f} s" for k, v in switch_back.items()))
+    finally:
+        for w in workers:
+            w.stop()
+        detach(settings)
