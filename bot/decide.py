@@ -105,8 +105,8 @@ class Decider:
                                 **{**base, "hits": [section[0]]})
         section = self._answering_section(u, hits)
         if section is not None:
-            return Decision(True, ANSWER, "guidance_section", "Đoạn hướng dẫn tìm được khớp câu hỏi; mỗi mục "
-                            "hướng dẫn trả lời một câu hỏi, nên trợ lý trích cả mục đó kèm nguồn.",
+            return Decision(True, ANSWER, "guidance_section", "Đoạn văn tìm được khớp câu hỏi là một mục "
+                            "hướng dẫn; mỗi mục trả lời một câu hỏi, nên trợ lý trích cả mục đó kèm nguồn.",
                             units=section[1], **{**base, "hits": [section[0]]})
         units = select_sentences(u.folded, hits, self.searcher.index.keyword.idf, need_number=u.asks_quantity,
                                  want_phone=u.asks_phone)

@@ -1,7 +1,7 @@
 """Ward profiles (`knowledge/wards/<ward>.yaml`): a ward's name, province, former names and service centre.
 
 Officers edit them (console form or the file itself); each is checked when read, every problem named in plain
-Vietnamese, and becomes one small indexed document ("Thông tin phường An Hải, cập nhật 05/12/2026") so questions
+Vietnamese, and becomes one small indexed document ("Thông tin phường An Hải, cập nhật 02/12/2026") so questions
 about office hours, the address or the phone number are answered — and cited — from it like any document.
 """
 from __future__ import annotations
@@ -140,9 +140,9 @@ def _updated(value, problems: list[str]) -> str:
         except ValueError:
             pass
     if value is None:
-        problems.append(f"thiếu “{FIELD_NAMES['updated']}” (updated), ví dụ 2026-12-05")
+        problems.append(f"thiếu “{FIELD_NAMES['updated']}” (updated), ví dụ 2026-12-02")
     else:
-        problems.append(f"“{FIELD_NAMES['updated']}” (updated) phải viết dạng năm-tháng-ngày, ví dụ 2026-12-05")
+        problems.append(f"“{FIELD_NAMES['updated']}” (updated) phải viết dạng năm-tháng-ngày, ví dụ 2026-12-02")
     return ""
 
 
