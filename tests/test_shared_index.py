@@ -180,3 +180,143 @@ def test_workers_follow_the_database_pointer_to_versions_in_object_storage(postg
         for w in workers:
             w.stop()
         detach(settings)
+
+
+def wait_until(condition, budget: float, what: str) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < budget:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    pytest.fail(f"{what} not within {budget:.0f} s")
+
+
+def test_shared_data_dir_idle_worker_follows_the_row_not_the_file(postgres_url, tmp_path):
+    """No object storage: every worker reads the shared CCHC_DATA_DIR; the database row is the only pointer."""
+    from bot.live import LiveAssistant
+    from index import store
+    from index.build import build_index
+    from index.refresh import refresh
+    from index.shared import attach, detach
+
+    settings = publisher_settings(tmp_path, postgres_url)
+    embedder = FakeEmbedder()
+    shared = attach(settings)
+    worker = None
+    try:
+        a = build_index(settings, embedder=embedder, show_progress=False).version
+        worker = LiveAssistant(make_settings(settings.knowledge_dir, settings.data_dir, database_url=postgres_url),
+                               embedder=embedder, check_seconds=0.2)
+        assert worker.version == a and not worker.answer(QUESTION).found
+        (settings.knowledge_dir / "guidance" / f"{NEW_DOC}.md").write_text(NEW_GUIDE, encoding="utf-8")
+        b = refresh(settings, embedder=embedder, show_progress=False, run_eval=False).version
+        # Nobody asks anything: the watcher alone switches the idle worker.
+        wait_until(lambda: worker.version == b, 5, "idle worker switching to the new version")
+        assert NEW_DOC in [c.doc_id for c in worker.answer(QUESTION).citations]
+
+        store.write_local_pointer(settings.data_dir, a)  # a stale CURRENT file (an old tool, a copied folder)
+        time.sleep(0.6)
+        assert worker.version == b and store.current_version(settings.data_dir) == b
+
+        shared.pointer.write("20990101T000000000000Z", "test", "publish")  # a version the shared folder lacks
+        wait_until(lambda: worker.last_error is not None, 5, "the missing version being reported")
+        assert worker.version == b and "không có trong" in worker.last_error
+        assert worker.answer(QUESTION).found  # still answering from B
+    finally:
+        if worker is not None:
+            worker.close()
+        detach(settings)
+
+
+def test_a_download_that_does_not_match_its_hashes_is_never_served(postgres_url, seaweed_s3, tmp_path):
+    """The console's path (check, then an officer publishes) uploads the version; a worker that downloads a
+    tampered file refuses the version and keeps answering from the one it has."""
+    from minio import Minio
+
+    from bot.live import LiveAssistant
+    from index import store
+    from index.build import build_index
+    from index.refresh import prepare, publish_prepared
+    from index.shared import attach, detach
+
+    bucket = "cchc-tamper"
+    settings = publisher_settings(tmp_path, postgres_url, seaweed_s3, bucket=bucket)
+    embedder = FakeEmbedder()
+    shared = attach(settings)
+    worker_settings = make_settings(settings.knowledge_dir, tmp_path / "worker", database_url=postgres_url,
+                                    index_s3_url=seaweed_s3.url, index_s3_bucket=bucket,
+                                    index_s3_access_key=seaweed_s3.access_key,
+                                    index_s3_secret_key=seaweed_s3.secret_key)
+    worker = None
+    try:
+        a = build_index(settings, embedder=embedder, show_progress=False).version
+        worker = LiveAssistant(worker_settings, embedder=embedder, check_seconds=3600)  # checks when told
+        assert worker.version == a
+        (settings.knowledge_dir / "guidance" / f"{NEW_DOC}.md").write_text(NEW_GUIDE, encoding="utf-8")
+        questions = tmp_path / "eval.yaml"
+        questions.write_text("- id: q1\n  question: Nộp hồ sơ trực tuyến thế nào?\n"
+                             "  expected_docs: [huong-dan-nop-ho-so]\n", encoding="utf-8")
+        b = prepare(settings, embedder=embedder, eval_file=questions).candidate
+        assert b is not None
+        publish_prepared(settings, b, published_by="can-bo-1")
+        assert shared.pointer.read().published_by == "can-bo-1"
+
+        client = Minio(seaweed_s3.url.split("//")[1], access_key=seaweed_s3.access_key,
+                       secret_key=seaweed_s3.secret_key, secure=False, region="us-east-1")
+        key = f"indexes/{b}/chunks.jsonl"
+        original = client.get_object(bucket, key).read()
+        forged = original.replace("trích lục".encode(), "trich luc".encode())
+        import io
+
+        client.put_object(bucket, key, io.BytesIO(forged), len(forged))
+        worker.maybe_reload(wait=True)
+        assert worker.version == a and "không khớp mã băm" in (worker.last_error or "")
+        root = store.indexes_dir(worker_settings.data_dir)
+        assert sorted(p.name for p in root.iterdir()) == [a]  # nothing of B kept, no partial download
+        assert not worker.answer(QUESTION).found  # still A's answer
+
+        client.put_object(bucket, key, io.BytesIO(original), len(original))  # the storage is repaired
+        worker._failed = None  # (instead of waiting a minute for the retry)
+        worker.maybe_reload(wait=True)
+        assert worker.version == b and worker.answer(QUESTION).found
+    finally:
+        if worker is not None:
+            worker.close()
+        detach(worker_settings)
+        detach(settings)
+
+
+def test_workers_keep_answering_while_the_database_is_down(tmp_path):
+    """A database outage stops nobody: workers keep the version they serve, and follow again once it is back."""
+    from bot.db.migrate import upgrade_url
+    from bot.live import LiveAssistant
+    from index.build import build_index
+    from index.refresh import refresh
+    from index.shared import attach, detach
+    from pg_cluster import start_cluster
+
+    cluster = start_cluster()  # its own server: this test stops it
+    settings = worker = None
+    try:
+        url = cluster.url(cluster.create_database())
+        upgrade_url(url)
+        settings = publisher_settings(tmp_path, url)
+        embedder = FakeEmbedder()
+        attach(settings)
+        a = build_index(settings, embedder=embedder, show_progress=False).version
+        worker = LiveAssistant(make_settings(settings.knowledge_dir, settings.data_dir, database_url=url),
+                               embedder=embedder, check_seconds=0.2)
+        before = worker.answer("Tra cứu tình trạng hồ sơ bằng gì?").text
+        cluster.stop()
+        time.sleep(1.0)  # several polls fail meanwhile
+        assert worker.answer("Tra cứu tình trạng hồ sơ bằng gì?").text == before and worker.version == a
+        cluster.start()
+        (settings.knowledge_dir / "guidance" / f"{NEW_DOC}.md").write_text(NEW_GUIDE, encoding="utf-8")
+        b = refresh(settings, embedder=embedder, show_progress=False, run_eval=False).version
+        wait_until(lambda: worker.version == b, 10, "switching after the database came back")
+    finally:
+        if worker is not None:
+            worker.close()
+        if settings is not None:
+            detach(settings)
+        cluster.remove()
