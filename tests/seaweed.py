@@ -97,10 +97,11 @@ def start_seaweed(timeout: float = 60.0) -> SeaweedS3:
     proc = subprocess.Popen(args, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
     store = SeaweedS3(f"http://127.0.0.1:{ports['s3.port']}", access, secret, root, proc)
+    import urllib3
     from minio import Minio
 
     client = Minio(f"127.0.0.1:{ports['s3.port']}", access_key=access, secret_key=secret, secure=False,
-                   region="us-east-1")
+                   region="us-east-1", http_client=urllib3.PoolManager(retries=False, timeout=5))
     deadline, last = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
