@@ -80,6 +80,11 @@ def start_seaweed(timeout: float = 60.0) -> SeaweedS3:
     binary = weed_binary()
     if binary is None:
         _unavailable(MISSING)
+    try:
+        import minio  # noqa: F401 - the client the index uses (the `s3` extra, also in `test`)
+    except ImportError:
+        _unavailable("The MinIO client (`minio`) is not installed: the S3 tests did NOT run. "
+                     "Install it with `pip install -e '.[test]'`.")
     root = Path(tempfile.mkdtemp(prefix="cchc-s3-"))
     access, secret = "cchc-test", secrets.token_urlsafe(18)
     config = root / "s3.json"
