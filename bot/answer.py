@@ -70,11 +70,15 @@ class Assistant:
         settings = settings or get_settings()
         from index.shared import attach
 
-        attach(settings)  # CCHC_DATABASE_URL: the live version is the shared pointer's (index/shared.py)
+        shared = attach(settings)  # CCHC_DATABASE_URL: the live version is the shared pointer's (index/shared.py)
         embedder = embedder or load_embedder(settings)
         try:
             index = store.load(settings.data_dir, embedder.model_id)
         except store.IndexMissing:
+            if shared is not None:  # many workers: only an explicit `cchc index build` publishes the first one
+                raise store.IndexMissing(
+                    "Chưa có phiên bản chỉ mục nào được xuất bản vào CSDL dùng chung. Hãy chạy `cchc index build` "
+                    "một lần trên máy xuất bản (máy có thư mục tri thức), rồi khởi động lại tiến trình này.") from None
             if not build_if_missing:
                 raise
             build_index(settings, embedder=embedder, show_progress=show_progress)

@@ -133,7 +133,7 @@ class SharedPointer:
         """Make `version` present in this data dir (download and verify), or raise IndexUnavailable."""
         root = store.indexes_dir(self.data_dir)
         if self.s3 is None:
-            raise store.IndexMissing(
+            raise store.IndexUnavailable(
                 f"Phiên bản chỉ mục {version} (con trỏ trong CSDL dùng chung) không có trong {root}. Các tiến trình "
                 "phải dùng chung thư mục dữ liệu CCHC_DATA_DIR, hoặc đặt CCHC_INDEX_S3_URL để tải từ kho lưu trữ.")
         from index.s3 import prune_fetched

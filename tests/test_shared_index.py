@@ -204,6 +204,11 @@ def test_shared_data_dir_idle_worker_follows_the_row_not_the_file(postgres_url, 
     shared = attach(settings)
     worker = None
     try:
+        # A worker started before anything was published says what to do, and builds nothing on its own
+        # (N workers starting together would each build and publish one).
+        with pytest.raises(store.IndexMissing, match="cchc index build"):
+            LiveAssistant(settings, embedder=embedder, build_if_missing=True)
+        assert store.list_versions(settings.data_dir) == []
         a = build_index(settings, embedder=embedder, show_progress=False).version
         worker = LiveAssistant(make_settings(settings.knowledge_dir, settings.data_dir, database_url=postgres_url),
                                embedder=embedder, check_seconds=0.2)
