@@ -185,7 +185,7 @@ def load_version(data_dir: Path, version: str, model_id: str) -> StoredIndex:
             "Hãy chạy: cchc index build --rebuild"
         )
     from index.lexicon import SNAPSHOT_DIR, LexiconError, load_complete, using
-    from index.vietnamese import analyzer_version
+    from index.vietnamese import ANALYZER_VERSION, analyzer_version
 
     lexicon = None
     if (path / SNAPSHOT_DIR).is_dir():  # the word lists this version was published with
@@ -193,8 +193,10 @@ def load_version(data_dir: Path, version: str, model_id: str) -> StoredIndex:
             lexicon = load_complete(path / SNAPSHOT_DIR)
         except LexiconError as exc:
             raise IndexIncompatible(f"Từ điển của chỉ mục {path} bị hỏng ({exc}).") from exc
-    with using(lexicon):
-        analyzer = analyzer_version()
+    analyzer = ANALYZER_VERSION  # a version from before copies: the process's lists, whoever asks
+    if lexicon is not None:
+        with using(lexicon):
+            analyzer = analyzer_version()
     if manifest.extra.get("analyzer") != analyzer:
         raise IndexIncompatible(
             f"Chỉ mục {path} được tạo bằng bộ tách từ khoá cũ. Hãy chạy: cchc index build --rebuild"
