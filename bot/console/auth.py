@@ -170,7 +170,7 @@ class Accounts:
 
     def _existing(self, name: str) -> Account:
         if self.is_env(name):
-            raise AccountError(f"Tài khoản {name} được cấu hình trên máy chủ (CCHC_CONSOLE_USER); không sửa ở đây.")
+            raise AccountError(f"Tài khoản {name} được đặt trong cấu hình máy chủ; bộ phận kỹ thuật sửa ở đó.")
         account = self.store.get(name)
         if account is None:
             raise AccountError(f"Không có tài khoản {name}.")
