@@ -126,15 +126,17 @@ class S3Versions:
             response.release_conn()
 
     def upload(self, folder: Path, version: str) -> Transfer:
-        """Put a version folder in the bucket (files first, files.json last); nothing to do if already there."""
+        """Put a version folder in the bucket (files first, files.json last). A version already there is left as it
+        is: versions never change once published (only this machine's manifest notes its state), so a rollback
+        to it uploads nothing."""
         started = time.perf_counter()
+        known = self.listing(version)
+        if known is not None:
+            return Transfer(version, len(known.get("files") or {}), 0, time.perf_counter() - started, skipped=True)
         files = {str(rel): {"sha256": sha256_of(folder / rel), "size": (folder / rel).stat().st_size}
                  for rel in version_files(folder)}
         if "manifest.json" not in files:
             raise IndexUnavailable(f"Phiên bản {version} không có manifest.json, không tải lên.")
-        known = self.listing(version)
-        if known is not None and known.get("files") == files:
-            return Transfer(version, len(files), 0, time.perf_counter() - started, skipped=True)
         try:
             if not self.client.bucket_exists(self.bucket):
                 self.client.make_bucket(self.bucket)
