@@ -173,6 +173,14 @@ class Decider:
         _, _, hit, section = min(candidates, key=lambda c: (c[0], c[1]))
         return hit, section
 
+    def _rival_coverage(self, u: Understanding, hits: list[Hit]) -> float:
+        """How well passages that could answer instead of a procedure cover the question: national guidance, and
+        the documents of a ward or province the question names. A report's table row that names a procedure
+        ("Đăng ký khai sinh … 15 10") covers its words but does not say how to do it."""
+        rivals = [h for h in hits[:3] if h.chunk.doc_type == "hướng dẫn" or (u.wards and h.chunk.scope == "ward")
+                  or (u.cities and h.chunk.scope == "province")]
+        return self.coverage(u, rivals)
+
     def _procedure(self, u: Understanding, found: Retrieved, plan_cov: float) -> Decision | None:
         """A national procedure recognised by name answers ahead of plan and guidance passages.
 
@@ -188,7 +196,7 @@ class Decider:
                  or (best.coverage >= p.procedure_whole_question and best.name_coverage >= p.procedure_whole_question_name)
                  or (best.name_coverage >= p.procedure_whole_name and best.coverage >= p.procedure_whole_name_question)
                  or (best.named_colloquially and best.coverage >= p.procedure_threshold))
-        if not named or best.coverage < plan_cov - p.procedure_plan_margin:
+        if not named or best.coverage < self._rival_coverage(u, found.hits) - p.procedure_plan_margin:
             return None
         if u.wards and plan_cov >= p.found_threshold and found.hits and found.hits[0].chunk.scope != "national":
             return None  # "phường Sơn Trà tập huấn … cho ai": a question naming a ward is about its own documents

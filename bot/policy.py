@@ -25,6 +25,7 @@ class Policy:
     year_boost: float = 1.3
     other_year_factor: float = 0.7
     newest_plan_boost: float = 1.1
+    unnamed_province_factor: float = 0.5
     procedure_threshold: float = 0.5
     procedure_name_coverage: float = 0.5
     procedure_whole_question: float = 0.9

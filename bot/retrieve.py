@@ -106,6 +106,8 @@ class Retriever:
                 f *= p.ward_boost if d.city in u.cities else p.other_ward_factor
             elif homes and d.scope == "province" and d.city:  # the ward's province next, then national documents
                 f *= p.province_boost if d.city in homes else p.other_ward_factor
+            elif d.scope == "province":  # a province's plans and reports answer questions about that province;
+                f *= p.unnamed_province_factor  # asked about nothing local, the national notes and procedures first
             if u.years:
                 f *= p.year_boost if d.year in u.years else p.other_year_factor
             elif d.doc_id in self.newest:

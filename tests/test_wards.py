@@ -137,6 +137,10 @@ def test_the_wards_documents_come_first_then_its_province_then_national_ones():
     assert boost["own"] > boost["province"] > national > boost["far"] and boost["other"] < national
     assert boost["hours"] > 0 and boost["hours2"] == 0.0  # another ward's hours never answer
     assert retriever.boosts(Understanding("q"))["hours"] == 0.0  # nor do any when no ward is known
+    unnamed = retriever.boosts(Understanding("q"))  # asked about nothing local: national notes lead
+    assert unnamed["province"] < unnamed.get("guide", 1.0) and unnamed["far"] < unnamed.get("guide", 1.0)
+    named = retriever.boosts(Understanding("q", cities={"can tho"}))  # a province named: its documents lead
+    assert named["far"] > named.get("guide", 1.0) > named["province"]
 
 
 # -- the chat's ward, end to end (real model) ---------------------------------------------------------------
