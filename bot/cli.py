@@ -410,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     zalo.set_defaults(func=cmd_zalo)
     messenger = sub.add_parser("messenger", help="chạy webhook Facebook Messenger (biến MESSENGER_* trong môi trường)")
     messenger.set_defaults(func=cmd_messenger)
-    from bot.db.cli import add_parser as add_db_parser
+    from state.cli import add_parser as add_db_parser
 
     add_db_parser(sub)
     return parser

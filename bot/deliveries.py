@@ -2,7 +2,7 @@
 
 The rule: **acknowledge (2xx) only after the replies went out.** A worker that dies mid-answer never acked, so
 the provider (Telegram, Zalo, Messenger) delivers again, to any worker; the claim the dead worker left lapses
-(bot/db/deliveries.py) and that delivery is answered. Per delivery key:
+(state/deliveries.py) and that delivery is answered. Per delivery key:
 
 | claim          | the worker…                                                   | HTTP |
 |----------------|---------------------------------------------------------------|------|

@@ -31,6 +31,7 @@ from typing import Any, Iterable, Sequence
 from bot.redact import redact
 from bot.store_chat import LOST_QUESTION_ID, ChatStore, SqliteChatTables, _write_error  # noqa: F401
 from bot.store_stats import VN_UTC_OFFSET_HOURS, Stats, sqlite_stats, utc_iso  # noqa: F401 - re-exported
+from state.errors import DatabaseSetupError  # noqa: F401 - re-exported (defined where index/ can reach it)
 
 STORE_FILE = "store.sqlite"
 SALT_FILE = "store.salt"
@@ -47,10 +48,6 @@ class UnknownQuestion(LookupError):
 
 class StoreWriteFailed(RuntimeError):
     """A write the citizen asked for (a vote) could not be stored; counted in `lost_writes`."""
-
-
-class DatabaseSetupError(RuntimeError):
-    """CCHC_DATABASE_URL is wrong or the database is not migrated; the message is Vietnamese, for the operator."""
 
 
 class StoreUnavailable(RuntimeError):
@@ -488,10 +485,10 @@ class SqliteStore(SqliteChatTables, Store):
 
 
 def open_store(settings: Any) -> Store:
-    """PostgreSQL shared by all workers when CCHC_DATABASE_URL is set (bot/db), else SQLite in the data dir."""
+    """PostgreSQL shared by all workers when CCHC_DATABASE_URL is set (state/), else SQLite in the data dir."""
     url = getattr(settings, "database_url", None)
     if url is not None and (url.get_secret_value() if hasattr(url, "get_secret_value") else str(url)).strip():
-        from bot.db.store import SqlStore
+        from state.store import SqlStore
 
         return SqlStore.for_settings(settings)
     return SqliteStore.for_settings(settings)

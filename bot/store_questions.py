@@ -2,7 +2,7 @@
 
 Read-only SQL over the store's `questions` and `feedback` tables (the channels write them through
 `Store.log_question` and `Store.record_vote`). Kept apart from `bot.store`, which is about writing.
-Days are counted in Vietnam time, as on the overview. The SQL runs on SQLite and PostgreSQL (bot/db); the query
+Days are counted in Vietnam time, as on the overview. The SQL runs on SQLite and PostgreSQL (state/); the query
 function's store names the dialect (`dialect_of`).
 """
 from __future__ import annotations

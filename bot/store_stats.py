@@ -1,7 +1,7 @@
 """Overview counts for officers, computed in SQL over the store's tables (counts only, no person).
 
 Kept apart from `bot.store` so the store module stays about writing and reading single records. The SQL runs on
-SQLite and on PostgreSQL (bot/db): the few spots that differ (a Vietnam-time day, counting a condition) come from
+SQLite and on PostgreSQL (state/): the few spots that differ (a Vietnam-time day, counting a condition) come from
 `day_sql` and `count_if`; a query function's store says which dialect it speaks (`dialect_of`).
 """
 from __future__ import annotations

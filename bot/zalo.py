@@ -104,14 +104,14 @@ def check_config(settings: Any) -> ZaloPlan:
 def token_store(settings: Any, store: Store | None = None) -> Any:
     """Where the OA token pair lives: the shared database with CCHC_DATABASE_URL (every worker refreshes through
     it, one at a time), else `zalo_oa_tokens.json` in the data dir."""
-    from bot.db.engine import database_url
+    from state.engine import database_url
 
     engine = getattr(store, "engine", None)
     url = database_url(settings) if engine is None else None
     if engine is None and url is None:
         return TokenFile(Path(settings.data_dir) / TOKEN_FILE)
-    from bot.db.engine import make_engine
-    from bot.db.tokens import DbTokenFile
+    from state.engine import make_engine
+    from state.tokens import DbTokenFile
 
     return DbTokenFile(engine if engine is not None else make_engine(url, pool_size=1))
 

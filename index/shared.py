@@ -40,7 +40,7 @@ def who() -> str:
 
 
 class SharedPointer:
-    """The live pointer of one data dir, kept in the database (`bot.db.pointer.DbPointer`); `s3` optional."""
+    """The live pointer of one data dir, kept in the database (`state.pointer.DbPointer`); `s3` optional."""
 
     def __init__(self, data_dir: Path, pointer, s3=None, engine=None) -> None:
         self.data_dir = Path(data_dir)
@@ -56,7 +56,7 @@ class SharedPointer:
     # -- read ---------------------------------------------------------------------------------
     def state(self) -> tuple[str | None, int]:
         """(version, published_at in ns). Before anything was published through the database: the CURRENT file."""
-        from bot.db.engine import is_down
+        from state.engine import is_down
 
         try:
             row = self.pointer.read()
@@ -84,7 +84,7 @@ class SharedPointer:
     # -- publish ------------------------------------------------------------------------------
     def publish(self, version: str, action: str = "publish") -> None:
         """Upload (object storage) then move the row; the version must already be complete and checked."""
-        from bot.db.engine import is_down
+        from state.engine import is_down
 
         folder = store.indexes_dir(self.data_dir) / version
         if self.s3 is not None:
@@ -155,7 +155,7 @@ class SharedPointer:
 def attach(settings) -> SharedPointer | None:
     """Make the database row the live pointer of `settings.data_dir` in this process (idempotent, cached);
     without a database URL, the CURRENT file again (and None)."""
-    from bot.db.engine import database_url
+    from state.engine import database_url
 
     data_dir = Path(settings.data_dir)
     url = database_url(settings)
@@ -175,10 +175,10 @@ def attach(settings) -> SharedPointer | None:
 
 
 def _open(data_dir: Path, url, settings) -> SharedPointer:
-    from bot.db.engine import is_down, make_engine
-    from bot.db.migrate import status
-    from bot.db.pointer import DbPointer
-    from bot.db.store import SchemaBehind
+    from state.engine import is_down, make_engine
+    from state.migrate import status
+    from state.pointer import DbPointer
+    from state.errors import SchemaBehind
     from index.s3 import S3Versions
 
     engine = make_engine(url, pool_size=1)

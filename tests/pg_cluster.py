@@ -112,7 +112,7 @@ def start_cluster() -> Cluster:
 def postgres_cluster():
     """One cluster for the session; tests take a fresh migrated database each (`postgres_url`)."""
     cluster = start_cluster()
-    from bot.db.migrate import upgrade_url
+    from state.migrate import upgrade_url
 
     template = cluster.create_database()
     upgrade_url(cluster.url(template))

@@ -294,7 +294,7 @@ def test_a_download_that_does_not_match_its_hashes_is_never_served(postgres_url,
 
 def test_workers_keep_answering_while_the_database_is_down(tmp_path):
     """A database outage stops nobody: workers keep the version they serve, and follow again once it is back."""
-    from bot.db.migrate import upgrade_url
+    from state.migrate import upgrade_url
     from bot.live import LiveAssistant
     from index.build import build_index
     from index.refresh import refresh

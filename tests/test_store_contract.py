@@ -45,7 +45,7 @@ def backdate(store, table: str, row_id: int, ts: float) -> None:
 
 
 def test_open_store_picks_the_backend_from_the_settings(postgres_url, tmp_path):
-    from bot.db.store import SqlStore
+    from state.store import SqlStore
 
     sqlite = open_store(make_settings(tmp_path / "k", tmp_path / "d"))
     shared = open_store(make_settings(tmp_path / "k", tmp_path / "d", database_url=postgres_url))
@@ -226,8 +226,8 @@ def test_migrations_match_the_schema(pg_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from bot.db.engine import make_engine
-    from bot.db.schema import metadata
+    from state.engine import make_engine
+    from state.schema import metadata
 
     engine = make_engine(pg_url, pool_size=1)
     with engine.connect() as conn:
@@ -237,7 +237,7 @@ def test_migrations_match_the_schema(pg_url):
 
 
 def test_a_database_behind_the_code_is_refused_with_the_command_to_run(postgres_cluster, tmp_path):
-    from bot.db.store import SchemaBehind
+    from state.store import SchemaBehind
 
     empty = postgres_cluster.url(postgres_cluster.create_database())
     with pytest.raises(SchemaBehind, match="cchc db upgrade"):
@@ -258,7 +258,7 @@ def test_a_database_behind_the_code_is_refused_with_the_command_to_run(postgres_
 def test_a_database_that_is_down_loses_log_lines_not_answers(tmp_path):
     from pg_cluster import start_cluster
 
-    from bot.db.migrate import upgrade_url
+    from state.migrate import upgrade_url
 
     cluster = start_cluster()
     try:

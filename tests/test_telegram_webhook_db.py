@@ -15,8 +15,8 @@ import time
 import pytest
 
 from bot import replies
-from bot.db.migrate import upgrade_url
-from bot.db.store import SqlStore
+from state.migrate import upgrade_url
+from state.store import SqlStore
 from bot.types import Answer
 from fake_telegram import FakeTelegram
 from test_telegram import RunningBot, make_settings

@@ -8,8 +8,8 @@ import asyncio
 
 import httpx
 
-from bot.db.engine import make_engine
-from bot.db.tokens import DbTokenFile
+from state.engine import make_engine
+from state.tokens import DbTokenFile
 from bot.zalo import token_store
 from bot.zalo_oa_auth import OATokenManager
 from conftest import make_settings

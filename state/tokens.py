@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
-from bot.db import schema as t
-from bot.db.engine import is_down
 from bot.zalo_oa_auth import OATokens
+from state import schema as t
+from state.engine import is_down
 
 log = logging.getLogger("bot.zalo")
 

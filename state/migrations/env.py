@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the connection bot/db/migrate.py hands over (or the configured URL).
+"""Alembic environment: runs migrations on the connection state/migrate.py hands over (or the configured URL).
 
 Two workers running `cchc db upgrade` at once take turns on an advisory lock, so a migration never runs twice.
 """
@@ -7,8 +7,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from bot.db.engine import make_engine
-from bot.db.schema import metadata
+from state.engine import make_engine
+from state.schema import metadata
 
 MIGRATION_LOCK = 0x43434843  # "CCHC": pg_advisory_lock key held while migrating
 

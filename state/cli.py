@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.db.engine import database_url, is_down, make_engine
-from bot.db.migrate import status, upgrade
+from state.engine import database_url, is_down, make_engine
+from state.migrate import status, upgrade
 from index.settings import get_settings
 
 NO_URL = ("Chưa đặt CCHC_DATABASE_URL, nên trợ lý dùng SQLite trong thư mục dữ liệu (một máy) và không có gì để nâng "

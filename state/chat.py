@@ -13,11 +13,11 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from bot.db import schema as t
-from bot.db.engine import is_down
 from bot.redact import redact
 from bot.store_chat import LOST_QUESTION_ID, MEMORY_TTL, _redacted_turns
 from bot.store_stats import utc_iso
+from state import schema as t
+from state.engine import is_down
 
 
 class SqlChatTables:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
-from bot.db import schema as t
+from state import schema as t
 
 POINTER_NAME = "live"
 PUBLISH_LOCK = 0x43434849  # pg_advisory_lock key held by the one build/refresh/publish/rollback of a deployment

@@ -22,9 +22,9 @@ import time
 
 import sqlalchemy as sa
 
-from bot.db import schema as t
-from bot.db.engine import is_down
 from bot.store import DELIVERY_BUSY, DELIVERY_DONE, DELIVERY_NEW, StoreUnavailable
+from state import schema as t
+from state.engine import is_down
 
 log = logging.getLogger("bot.store")
 

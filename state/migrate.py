@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Engine
 
-from bot.db.engine import make_engine
+from state.engine import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
-from bot.store import DatabaseSetupError
+from state.errors import DatabaseSetupError
 
 CONNECT_TIMEOUT_S = 3
 POOL_TIMEOUT_S = 5

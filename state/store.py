@@ -3,7 +3,7 @@
 Same promises as SqliteStore (bot/store.py): nothing typed by a citizen is written in clear (redacted text,
 salted user hashes; the salt lives in the database so every worker hashes alike), and a database that refuses
 a write never costs the citizen the answer — the loss is counted (`lost_writes`, shown to officers). What is new
-with many workers: webhook deliveries are claimed with a lease (bot/db/deliveries.py), so a redelivery that
+with many workers: webhook deliveries are claimed with a lease (state/deliveries.py), so a redelivery that
 reaches another worker is answered once, and one a dead worker held is answered by the next.
 
 The officers' read-only SQL (bot/store_questions.py, bot/store_stats.py) is written with `?` placeholders for
@@ -27,23 +27,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL, Engine
 
-from bot.db import schema as t
-from bot.db.chat import SqlChatTables
-from bot.db.deliveries import SqlDeliveries
-from bot.db.engine import database_url, is_down, make_engine
-from bot.db.migrate import status as schema_status
 from bot.redact import redact
-from bot.store import (LOST_QUESTION_ID, MEMORY_CITATIONS, DatabaseSetupError, Feedback, Stats, Store,
-                       StoreUnavailable, StoreWriteFailed, UnknownQuestion, _citations_json, _normalise)
+from bot.store import (LOST_QUESTION_ID, MEMORY_CITATIONS, Feedback, Stats, Store, StoreUnavailable,
+                       StoreWriteFailed, UnknownQuestion, _citations_json, _normalise)
 from bot.store_stats import sqlite_stats, utc_iso
+from state import schema as t
+from state.chat import SqlChatTables
+from state.deliveries import SqlDeliveries
+from state.engine import database_url, is_down, make_engine
+from state.errors import SchemaBehind
+from state.migrate import status as schema_status
 
 log = logging.getLogger("bot.store")
 
 SALT_KEY = "user_salt"
-
-
-class SchemaBehind(DatabaseSetupError):
-    """The database has not been migrated to this code's schema; the message is Vietnamese, for the operator."""
 
 
 class Row(tuple):

@@ -1,1 +1,0 @@
-"""Alembic migrations of the shared database (applied by `cchc db upgrade`; see bot/db/migrate.py)."""
