@@ -4,7 +4,8 @@ Mirrors the SQLite file (bot/store.py) so the officers' SQL (bot/store_questions
 seconds in double precision, flags are small integers. Added for many workers: `deliveries.state` with a lease
 (a redelivery waits for the worker answering it, or retakes it when that worker died), `meta` (the salt of user
 hashes, shared by all workers), `oa_tokens` (the Zalo OA token pair), `index_pointer` (which index version every
-worker serves, see index/shared.py) and `index_history` (each publish and rollback).
+worker serves, see index/shared.py) and `index_history` (each publish and rollback). For N console processes
+(migration 0003, state/console.py): `console_accounts`, `console_sessions`, `console_audit`, `login_attempts`.
 """
 from __future__ import annotations
 
@@ -136,4 +137,45 @@ index_history = sa.Table(  # every move of the pointer: publish or rollback (mig
     sa.Column("published_by", sa.Text),
     sa.CheckConstraint("action IN ('publish', 'rollback')", name="index_history_action_check"),
     sa.Index("index_history_published", "name", "published_at"),
+)
+
+console_accounts = sa.Table(  # officers' accounts (migration 0003); the JSON file's twin
+    "console_accounts", metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("hash", sa.Text, nullable=False),  # Argon2id; the password itself is never stored
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("disabled", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("created", sa.Double, nullable=False),
+    sa.CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="console_accounts_role_check"),
+)
+
+console_sessions = sa.Table(  # live logins (migration 0003): logout and account changes delete rows
+    "console_sessions", metadata,
+    sa.Column("id_hash", sa.Text, primary_key=True),  # SHA-256 of the cookie's session id, never the id itself
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Index("console_sessions_user", "user_name"),
+    sa.Index("console_sessions_expires", "expires_at"),
+)
+
+console_audit = sa.Table(  # every change an officer made through any console process (migration 0003)
+    "console_audit", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Index("console_audit_action", "action"),
+)
+
+login_attempts = sa.Table(  # one row per login attempt per key, pruned past the lock window (migration 0003)
+    "login_attempts", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("scope", sa.Text, nullable=False),  # 'login-name' or 'login-address'
+    sa.Column("key_hash", sa.Text, nullable=False),  # SHA-256 of scope and name/address: nothing typed in clear
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("slow", sa.SmallInteger, nullable=False, server_default="0"),  # let through: counts toward slow-down
+    sa.Index("login_attempts_key", "key_hash", "at"),
 )

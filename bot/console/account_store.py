@@ -1,7 +1,7 @@
-"""Where officer accounts live: one small interface, a JSON file today, a server database later.
+"""Where officer accounts live: one small interface; a JSON file on one machine, the shared database otherwise.
 
-`bot.console.auth.Accounts` reads and writes accounts only through `AccountStore`, so moving them
-to PostgreSQL means writing one more class with `all`, `get` and `put`, nothing else.
+`bot.console.auth.Accounts` reads and writes accounts only through `AccountStore` (`all`, `get`, `put`): this
+JSON file, or `state.console.DbAccountStore` when CCHC_DATABASE_URL is set (N console processes).
 
 File format (`<data_dir>/console/accounts.json`, owner-only): `{name: {hash, role, disabled, created}}`.
 Older files mapped a name straight to its hash; such entries are read as enabled *admin* accounts,

@@ -43,6 +43,7 @@ from bot.console.roles import ROLE_NAMES, allowed, role_of
 from bot.types import Answer
 from index.chunk import display_date
 from index.settings import PROJECT_ROOT, Settings
+from state.console import ConsoleTables
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
@@ -138,10 +139,12 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
     """The console as an ASGI app. `assistant` needs only `.answer(question) -> Answer`."""
     eval_path = Path(eval_path or DEFAULT_EVAL_FILE)
     accounts = accounts or Accounts.from_settings(settings)
-    sessions = Sessions()
+    # CCHC_DATABASE_URL: sessions, audit log and cookie key in the shared database, so N processes serve as one.
+    db = accounts.db or ConsoleTables.for_settings(settings)
+    sessions = db.sessions() if db is not None else Sessions()
     folder = console_dir(settings)
     runner = EvalRun()
-    audit = AuditLog(folder / AUDIT_FILE)
+    audit = db.audit() if db is not None else AuditLog(folder / AUDIT_FILE)
     publisher = PublishRun(folder)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
@@ -281,7 +284,8 @@ def create_app(settings: Settings, assistant: Any, store: Any | None = None, eva
     if allowed_hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
     middleware += [
-        Middleware(SessionMiddleware, secret_key=session_secret(), session_cookie=SESSION_COOKIE,
+        Middleware(SessionMiddleware, secret_key=db.cookie_secret() if db is not None else session_secret(),
+                   session_cookie=SESSION_COOKIE,
                    max_age=SESSION_MAX_AGE, same_site="strict", https_only=secure_cookies),
         Middleware(Guard, sessions=sessions),
     ]
@@ -317,7 +321,7 @@ def main(host: str, port: int, eval_file: str | None = None, add_user: str | Non
         except AccountError as exc:
             print(exc, file=sys.stderr)
             return 1
-        print(f"Đã lưu tài khoản {add_user} (mật khẩu đã băm) vào {accounts.file}.")
+        print(f"Đã lưu tài khoản {add_user} (mật khẩu đã băm) vào {accounts.where}.")
         return 0
     try:
         check_bind(host, accounts)

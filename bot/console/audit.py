@@ -38,7 +38,7 @@ class AuditEntry:
 
 
 class AuditLog:
-    """SQLite-backed log in the console folder (a server database replaces it when configured)."""
+    """SQLite-backed log in the console folder; with CCHC_DATABASE_URL, `state.console.DbAuditLog` instead."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

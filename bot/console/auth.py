@@ -1,13 +1,15 @@
 """Who may use the officers' console: accounts, password checks, sessions and CSRF tokens.
 
 The first account comes from CCHC_CONSOLE_USER / CCHC_CONSOLE_PASSWORD (Settings) and is an admin;
-more accounts (each with a role: viewer, editor, admin) live behind `account_store.AccountStore`,
-today `<data_dir>/console/accounts.json` with Argon2 hashes, so a copied data folder leaks no
-password. Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous) naming a
+more accounts (each with a role: viewer, editor, admin) live behind `account_store.AccountStore`:
+`<data_dir>/console/accounts.json` on one machine, the shared database's `console_accounts` table when
+CCHC_DATABASE_URL is set (state/console.py), with Argon2 hashes either way, so a copied data folder
+leaks no password. Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous) naming a
 server-side session, so logout really ends it; every POST must carry the session's CSRF token.
 
-Password guessing, counted per account name AND per client address with the `limits` library
-(moving windows): every attempt first takes a slot, atomically, so 30 parallel guesses cannot all
+Password guessing, counted per account name AND per client address in moving windows (attempts.py:
+the `limits` library in memory, or a table of the shared database so N console processes count
+together): every attempt first takes a slot, atomically, so 30 parallel guesses cannot all
 be checked. After SLOW_AFTER attempts within SLOW_SECONDS further attempts are slowed (refused with
 "wait N seconds"); after LOCK_AFTER attempts within LOCK_SECONDS the name or address is locked until
 they age out, and even the right password is refused with a Vietnamese message saying for how long.
@@ -24,18 +26,17 @@ import ipaddress
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from bot.console.account_store import Account, AccountStore, JsonAccountStore
+from bot.console.attempts import Attempts, MemoryAttempts, Refusal, Windows
 from bot.console.roles import ROLE_NAMES, ROLES
 from index.settings import Settings
 
@@ -101,7 +102,8 @@ def console_dir(settings: Settings) -> Path:
 
 
 def session_secret() -> str:
-    """The cookie-signing key: random per process (sessions are server-side and end on restart anyway)."""
+    """The cookie-signing key of one process (sessions are server-side and end on restart anyway); with the
+    shared database every console process signs with the same key, kept there (state/console.py)."""
     return secrets.token_urlsafe(48)
 
 
@@ -123,23 +125,35 @@ class Accounts:
     slow_seconds: float = SLOW_SECONDS
     lock_after: int = LOCK_AFTER
     lock_seconds: float = LOCK_SECONDS
-    store: AccountStore | None = None  # defaults to the JSON file `file`
-    _limiter: MovingWindowRateLimiter = field(default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
+    store: AccountStore | None = None  # defaults to the shared database's table (`db`), else the JSON file `file`
+    db: Any = None  # state.console.ConsoleTables: accounts and attempts shared by N console processes
+    attempts: Attempts | None = None  # defaults to the database's attempts table (`db`), else `limits` in memory
     _env_hash: str | None = None
 
     def __post_init__(self) -> None:
-        self._slow: RateLimitItem = parse(f"{self.slow_after}/{max(1, int(self.slow_seconds))} seconds")
-        self._lock_item: RateLimitItem = parse(f"{self.lock_after}/{max(1, int(self.lock_seconds))} seconds")
+        windows = Windows(self.slow_after, max(1, int(self.slow_seconds)), self.lock_after,
+                          max(1, int(self.lock_seconds)))
         if self.store is None:
-            self.store = JsonAccountStore(self.file)
+            self.store = self.db.accounts() if self.db is not None else JsonAccountStore(self.file)
+        if self.attempts is None:
+            self.attempts = self.db.attempts(windows) if self.db is not None else MemoryAttempts(windows)
         # Hashed once at start: checking the environment account then costs what any other check costs.
         if self.env_password:
             self._env_hash = _hasher.hash(self.env_password)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Accounts":
+        """Stored accounts in the shared database when CCHC_DATABASE_URL is set, else in the data folder."""
+        from state.console import ConsoleTables
+
         password = settings.console_password.get_secret_value() if settings.console_password else None
-        return cls(settings.console_user or None, password or None, console_dir(settings) / ACCOUNTS_FILE)
+        return cls(settings.console_user or None, password or None, console_dir(settings) / ACCOUNTS_FILE,
+                   db=ConsoleTables.for_settings(settings))
+
+    @property
+    def where(self) -> str:
+        """Where stored accounts live, in words for the operator."""
+        return str(getattr(self.store, "where", None) or self.file)
 
     # -- reading ------------------------------------------------------------------------
     def _hashed(self) -> dict[str, str]:
@@ -225,30 +239,22 @@ class Accounts:
 
     def unlock(self, name: str) -> None:
         """Forget the name's failed attempts (after an admin reset its password)."""
-        for item in (self._slow, self._lock_item):
-            self._limiter.clear(item, NAME_SCOPE, name)
+        self.attempts.clear([(NAME_SCOPE, name)])
 
     # -- logging in ---------------------------------------------------------------------
-    def _seconds_left(self, item: RateLimitItem, scope: str, key: str) -> float:
-        return max(1.0, self._limiter.get_window_stats(item, scope, key).reset_time - time.time())
-
-    def _locked(self, scope: str, key: str) -> LoginResult:
-        minutes = int(self._seconds_left(self._lock_item, scope, key) // 60) + 1
-        return LoginResult(False, LOCKED[scope].format(limit=self.lock_after, minutes=minutes), locked=True)
+    def _refused(self, refusal: Refusal) -> LoginResult:
+        if refusal.kind == "locked":
+            minutes = int(refusal.seconds // 60) + 1
+            return LoginResult(False, LOCKED[refusal.scope].format(limit=self.lock_after, minutes=minutes),
+                               locked=True)
+        return LoginResult(False, SLOWED.format(seconds=int(refusal.seconds) + 1), locked=True)
 
     def check(self, user: str, password: str, address: str = "unknown") -> LoginResult:
         """Check a login. The attempt is counted before the password is looked at (no race)."""
         keys = ((ADDRESS_SCOPE, address), (NAME_SCOPE, user))
-        for scope, key in keys:  # locked: refused before anything is counted or checked
-            if not self._limiter.test(self._lock_item, scope, key):
-                return self._locked(scope, key)
-        for scope, key in keys:  # every attempt counts toward the lock, even one refused as too fast
-            if not self._limiter.hit(self._lock_item, scope, key):
-                return self._locked(scope, key)
-        for scope, key in keys:
-            if not self._limiter.hit(self._slow, scope, key):
-                seconds = int(self._seconds_left(self._slow, scope, key)) + 1
-                return LoginResult(False, SLOWED.format(seconds=seconds), locked=True)
+        refusal = self.attempts.take(keys)
+        if refusal is not None:
+            return self._refused(refusal)
         account = None
         if self.env_user and self._env_hash and hmac.compare_digest(user.encode(), self.env_user.encode()):
             stored = self._env_hash
@@ -265,9 +271,7 @@ class Accounts:
             return LoginResult(False, WRONG)
         if account is not None and account.disabled:
             return LoginResult(False, DISABLED)
-        for scope, key in keys:
-            self._limiter.clear(self._lock_item, scope, key)
-            self._limiter.clear(self._slow, scope, key)
+        self.attempts.clear(keys)
         return LoginResult(True, role="admin" if account is None else account.role)
 
     @property
@@ -321,7 +325,9 @@ async def checked_form(request: Request):
 class Sessions:
     """Live logins, server side: logging out ends a session even if its cookie was copied.
 
-    The cookie only carries a random session id next to the user name; a restart ends every session.
+    The cookie only carries a random session id next to the user name. Here the ids live in this process's
+    memory (a restart ends every session); `state.console.DbSessions` keeps them in the shared database, so N
+    console processes know the same sessions. Subclasses override the four storage methods only.
     """
 
     def __init__(self, max_age: float = SESSION_MAX_AGE) -> None:
@@ -332,10 +338,7 @@ class Sessions:
     def start(self, request: Request, user: str, role: str = "admin") -> None:
         """A fresh session (new id, new CSRF token): a token seen before login is useless after it."""
         sid = secrets.token_urlsafe(32)
-        with self._lock:
-            now = time.monotonic()
-            self._live = {k: v for k, v in self._live.items() if v[1] > now}
-            self._live[sid] = (user, now + self.max_age)
+        self._add(sid, user)
         request.session.clear()
         request.session.update(user=user, sid=sid, role=role, csrf=secrets.token_urlsafe(32))
 
@@ -343,23 +346,38 @@ class Sessions:
         sid, user = request.session.get("sid"), request.session.get("user")
         if not sid or not user:
             return None
-        with self._lock:
-            live = self._live.get(sid)
-        if live is None or live[0] != user or live[1] < time.monotonic():
-            return None
-        return user
+        return user if self._owner(sid) == user else None
 
     def end_user(self, user: str) -> int:
         """End every session of one officer (password reset, role change, account disabled); returns how many."""
+        return self._drop_user(user)
+
+    def end(self, request: Request) -> None:
+        sid = request.session.get("sid")
+        if sid:
+            self._drop(sid)
+        request.session.clear()
+
+    # -- storage: in this process ------------------------------------------------------------
+    def _add(self, sid: str, user: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._live = {k: v for k, v in self._live.items() if v[1] > now}
+            self._live[sid] = (user, now + self.max_age)
+
+    def _owner(self, sid: str) -> str | None:
+        """The user of a live, unexpired session id."""
+        with self._lock:
+            live = self._live.get(sid)
+        return live[0] if live is not None and live[1] >= time.monotonic() else None
+
+    def _drop(self, sid: str) -> None:
+        with self._lock:
+            self._live.pop(sid, None)
+
+    def _drop_user(self, user: str) -> int:
         with self._lock:
             ended = [sid for sid, (name, _) in self._live.items() if name == user]
             for sid in ended:
                 del self._live[sid]
         return len(ended)
-
-    def end(self, request: Request) -> None:
-        sid = request.session.get("sid")
-        if sid:
-            with self._lock:
-                self._live.pop(sid, None)
-        request.session.clear()
