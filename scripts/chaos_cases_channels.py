@@ -28,7 +28,7 @@ for _p in (str(ROOT), str(ROOT / "tests")):  # the fake Telegram/Zalo servers li
 
 from bot.console.auth import Accounts  # noqa: E402
 from bot.flood import AnswerGate, GatedAssistant  # noqa: E402
-from bot.store import SqliteStore  # noqa: E402
+from bot.store_sqlite import SqliteStore  # noqa: E402
 from bot.types import Answer, Citation  # noqa: E402
 
 CASE_TIMEOUT = 120.0  # seconds for the asynchronous scenarios

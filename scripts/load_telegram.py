@@ -55,7 +55,7 @@ def percentile(values: list[float], p: float) -> float:
 
 async def main_async(args: argparse.Namespace) -> int:
     from bot.answer import Assistant
-    from bot.store import SqliteStore
+    from bot.store_sqlite import SqliteStore
     from bot.telegram import build_application, run
     from index.settings import Settings
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests"))  # the fake Zalo servers live with 
 
 from bot.answer import Assistant  # noqa: E402
 from bot.evaluate import load_items  # noqa: E402
-from bot.store import SqliteStore  # noqa: E402
+from bot.store_sqlite import SqliteStore  # noqa: E402
 from bot.zalo import build_service, quiet_http_logs  # noqa: E402
 from fake_zalo import FakeZaloBotAPI, bot_text_update  # noqa: E402
 from index.settings import Settings, get_settings  # noqa: E402

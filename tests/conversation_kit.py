@@ -98,7 +98,7 @@ def body_length(text: str) -> int:
 def reference_turns() -> tuple[tuple[str, ...], ...]:
     """SCRIPT through the conversation layer alone (no channel), after `plain`: what every channel must show."""
     from bot.conversation import Conversation, Incoming
-    from bot.store import SqliteStore
+    from bot.store_sqlite import SqliteStore
 
     folder = Path(tempfile.mkdtemp(prefix="cchc-conv-ref-"))
     atexit.register(shutil.rmtree, folder, True)

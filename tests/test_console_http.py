@@ -22,7 +22,7 @@ import uvicorn
 from bot.console.app import create_app
 from bot.console.auth import SESSION_COOKIE, AccountError, Accounts, check_bind
 from bot.evaluate import load_items
-from bot.store import SqliteStore
+from bot.store_sqlite import SqliteStore
 from index.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ import pytest
 
 from bot import replies
 from bot.conversation import Conversation, Incoming, Reply
-from bot.store import SqliteStore
+from bot.store_sqlite import SqliteStore
 from bot.types import Answer
 from conversation_kit import OTHER_WARD, SCRIPT, assert_script_replies, body_length, knowledge_dir, \
     procedure_assistant

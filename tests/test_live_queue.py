@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bot.flood import BUSY, AnswerGate, AssistantBusy, GatedAssistant
-from bot.store import SqliteStore
+from bot.store_sqlite import SqliteStore
 from bot.types import Answer
 from fake_telegram import FakeTelegram
 from test_telegram import RunningBot, make_settings

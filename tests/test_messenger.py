@@ -14,7 +14,7 @@ from bot import replies
 from bot.messenger import (MAX_BODY, MessengerConfig, MessengerConfigError, MessengerService, quick_replies,
                            signature)
 from bot.conversation import Action, Reply
-from bot.store import SqliteStore
+from bot.store_sqlite import SqliteStore
 from conversation_kit import SCRIPT, assert_script_replies, body_length, procedure_assistant
 from fake_messenger import FakeMessenger
 

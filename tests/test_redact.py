@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bot.redact import EMAIL, ID_NUMBER, PHONE, redact
-from bot.store import SqliteStore
+from bot.store_sqlite import SqliteStore
 
 CORPUS = yaml.safe_load((Path(__file__).parent / "fixtures" / "redaction_corpus.yaml").read_text(encoding="utf-8"))
 

@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from bot import replies
-from bot.store import SqliteStore
+from bot.store_sqlite import SqliteStore
 from bot.telegram import (BUTTON_SOURCES, COMMANDS, DEFAULT_FLOOD_LIMIT, FLOOD, START, build_application, run,
                           split_text, tg_len)
 from bot.types import Answer, Citation

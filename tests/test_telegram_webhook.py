@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from bot.store import SqliteStore
+from bot.store_sqlite import SqliteStore
 from bot.telegram_webhook import MAX_BODY_BYTES
 from bot.types import Answer
 from fake_telegram import FakeTelegram

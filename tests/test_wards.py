@@ -17,7 +17,7 @@ import pytest
 
 from bot import replies
 from bot.conversation import Conversation, Incoming
-from bot.store import SqliteStore
+from bot.store_sqlite import SqliteStore
 from bot.wards import PROJECT_WARDS, WardProfiles, channel_ward
 from conftest import KNOWLEDGE_DIR, make_settings
 from index.documents import KnowledgeError, load_documents

@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from bot.store import SqliteStore
+from bot.store_sqlite import SqliteStore
 from bot.types import Answer
 from bot.zalo import MAX_UPDATES_PER_POST, MAX_WEBHOOK_BODY, OA_EVENT_WINDOW_S
 from fake_zalo import bot_text_update, oa_text_event
