@@ -35,10 +35,29 @@ def cmd_db(args: argparse.Namespace) -> int:
         return 0
     if found.up_to_date:
         print(f"CSDL {where}: phiên bản lược đồ {found.current}, mới nhất — sẵn sàng.")
+        print(_live_line(url))
         return 0
     print(f"CSDL {where}: phiên bản lược đồ {found.current or 'trống (chưa tạo bảng)'}, cần {found.head}. "
           "Hãy chạy `cchc db upgrade`.")
     return 1
+
+
+def _live_line(url) -> str:
+    """Which index version every worker serves (the shared pointer), in words."""
+    from datetime import datetime, timezone
+
+    from state.pointer import DbPointer
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        row = DbPointer(engine).read()
+    finally:
+        engine.dispose()
+    if row is None:
+        return "Chỉ mục dùng chung: chưa xuất bản phiên bản nào (chạy `cchc index build` một lần trên máy xuất bản)."
+    when = datetime.fromtimestamp(row.published_at, timezone.utc).strftime("%d/%m/%Y %H:%M UTC")
+    who = f", do {row.published_by}" if row.published_by else ""
+    return f"Chỉ mục dùng chung đang phục vụ: phiên bản {row.version} (xuất bản {when}{who})."
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -252,6 +252,7 @@ def test_a_database_behind_the_code_is_refused_with_the_command_to_run(postgres_
     status, upgrade, again = cchc("db", "status"), cchc("db", "upgrade"), cchc("db", "status")
     assert status.returncode == 1 and "cchc db upgrade" in status.stdout
     assert upgrade.returncode == 0 and again.returncode == 0 and "sẵn sàng" in again.stdout
+    assert "chưa xuất bản phiên bản nào" in again.stdout  # and says which index version the workers serve
     open_store(make_settings(tmp_path / "k", tmp_path / "d", database_url=empty)).close()
 
 
