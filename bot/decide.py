@@ -204,6 +204,8 @@ class Decider:
                     field=u.procedure_field, fields=list(u.procedure_fields), hits=found.hits)
         close = [m for m in matches if best.score - m.score <= p.procedure_choice_margin]
         if len(close) > 1 and getattr(matches, "ambiguous", False):
+            if u.procedure_field is None and self._rival_coverage(u, found.hits) >= best.coverage - p.procedure_plan_margin:
+                return None  # no field asked and a guidance note covers it as well: answer it, don't ask which procedure
             return Decision(True, CHOICE, "procedure_choice", f"Có {len(close)} thủ tục khớp gần như nhau; trợ lý "
                             "hỏi lại người dân muốn hỏi thủ tục nào thay vì đoán.", **{**base, "procedures": close})
         what = f"phần “{FIELD_NAMES.get(u.procedure_field, u.procedure_field)}”" if u.procedure_field \

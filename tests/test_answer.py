@@ -293,3 +293,12 @@ def test_guidance_answer_quotes_the_one_section_that_answers(assistant, question
     assert "không phải trả cước" in answer.body
     assert "1022" not in answer.body  # the next section, about the provinces' hotline
     assert {c.doc_id for c in answer.citations} == {"huong-dan-tong-dai"}
+
+
+def test_a_guidance_note_answers_rather_than_asking_which_procedure(assistant):
+    """Several catalogue procedures are named “cấp tài khoản định danh điện tử …”; with no field asked and a guidance
+    note that covers the question as well, the note answers instead of a “which procedure?” question."""
+    answer = assistant.answer("tài khoản định danh điện tử gồm những mức nào")
+    assert answer.kind == "answer" and not answer.options
+    assert answer.citations[0].doc_id == "huong-dan-dichvucong"
+    assert "mức độ 2" in answer.body or "2 mức độ" in answer.body
