@@ -6,7 +6,6 @@ Writes that fail (disk full, read-only or damaged file) never cost a citizen the
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -22,7 +21,8 @@ from bot.redact import redact
 from bot.store import (DELIVERY_TTL, MEMORY_CITATIONS, Feedback, Store, StoreWriteFailed, UnknownQuestion,
                        _citations_json, _normalise)
 from bot.store_chat import LOST_QUESTION_ID, SqliteChatTables, _write_error
-from bot.store_stats import Stats, sqlite_stats, utc_iso
+from bot.store_reads import StoreReads
+from bot.store_stats import Stats, sqlite_stats
 
 STORE_FILE = "store.sqlite"
 SALT_FILE = "store.salt"
@@ -134,7 +134,7 @@ def _private_file(path: Path) -> None:
             pass
 
 
-class SqliteStore(SqliteChatTables, Store):
+class SqliteStore(StoreReads, SqliteChatTables, Store):
     """SQLite file in the data dir; one connection guarded by a lock (writes are tiny, WAL mode)."""
 
     def __init__(self, path: str | Path, salt: bytes | None = None) -> None:
@@ -266,14 +266,6 @@ class SqliteStore(SqliteChatTables, Store):
             self._lost("delivery id", exc)
             return super().first_delivery(channel, key)
 
-    def get_citations(self, key: str) -> list[dict[str, Any]] | None:
-        with self._lock:
-            kept = self._memory_citations.get(key)
-        if kept is not None:
-            return json.loads(kept)
-        rows = self._query("SELECT payload FROM citations WHERE key = ?", (key,))
-        return json.loads(rows[0]["payload"]) if rows else None
-
     def record_vote(self, question_id: int, channel: str, user_hash: str, vote: int) -> int:
         if vote not in (1, -1):
             raise ValueError("vote must be +1 or -1")
@@ -295,26 +287,6 @@ class SqliteStore(SqliteChatTables, Store):
             self._lost("vote", exc)
             raise StoreWriteFailed(str(exc)) from exc
         return int(row["id"])
-
-    def list_feedback(self, vote: int | None = -1, reviewed: bool | None = None, limit: int = 50) -> list[Feedback]:
-        where, params = [], []
-        if vote is not None:
-            where.append("f.vote = ?")
-            params.append(vote)
-        if reviewed is not None:
-            where.append("f.reviewed = ?")
-            params.append(int(reviewed))
-        sql = ("SELECT f.id, f.question_id, f.channel, f.user_hash, f.vote, f.created_at, f.reviewed,"
-               " q.question, q.answer_text, q.found, q.citations_json, n.text AS note"
-               " FROM feedback f JOIN questions q ON q.id = f.question_id"
-               " LEFT JOIN feedback_notes n ON n.question_id = f.question_id AND n.user_hash = f.user_hash"
-               + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY f.created_at DESC, f.id DESC LIMIT ?")
-        rows = self._query(sql, (*params, limit))
-        return [Feedback(id=r["id"], question_id=r["question_id"], channel=r["channel"], user_hash=r["user_hash"],
-                         vote=r["vote"], created_at=utc_iso(r["created_at"]), reviewed=bool(r["reviewed"]),
-                         question=r["question"], answer_text=r["answer_text"], found=bool(r["found"]),
-                         citations=json.loads(r["citations_json"] or "[]"), note=r["note"] or "") for r in rows]
 
     def mark_reviewed(self, feedback_id: int) -> bool:
         return self._execute("UPDATE feedback SET reviewed = 1 WHERE id = ?", (feedback_id,)).rowcount > 0

@@ -15,24 +15,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from bot.redact import redact
 from bot.store_chat import LOST_QUESTION_ID, MEMORY_TTL, _redacted_turns
-from bot.store_stats import utc_iso
 from state import schema as t
 from state.engine import is_down
 
 
 class SqlChatTables:
-    """Mixed into SqlStore (uses its engine, `_rows`, `_write` and `_lost`)."""
+    """Mixed into SqlStore (uses its engine, `_query`, `_write` and `_lost`)."""
 
     _memory_pruned_at = 0.0
-
-    def load_memory(self, channel: str, chat_hash: str) -> tuple[float, dict[str, Any]] | None:
-        kept = super().load_memory(channel, chat_hash)  # written while the database refused writes
-        rows = self._rows("SELECT updated_at, payload FROM chat_memory WHERE channel = ? AND chat_hash = ?",
-                          (channel, chat_hash))
-        row = (rows[0]["updated_at"], json.loads(rows[0]["payload"])) if rows else None
-        if kept is not None and (row is None or kept[0] >= row[0]):
-            return kept
-        return row
 
     def save_memory(self, channel: str, chat_hash: str, payload: dict[str, Any]) -> None:
         now = time.time()
@@ -82,11 +72,3 @@ class SqlChatTables:
 
     def mark_handoff_done(self, handoff_id: int) -> bool:
         return self._write(sa.update(t.handoffs).where(t.handoffs.c.id == handoff_id).values(done=1)).rowcount > 0
-
-    def list_handoffs(self, done: bool | None = False, limit: int = 50) -> list[dict[str, Any]]:
-        where, params = ("WHERE done = ?", (int(done),)) if done is not None else ("", ())
-        rows = self._rows("SELECT * FROM handoffs " + where + " ORDER BY created_at DESC, id DESC LIMIT ?",
-                          (*params, limit))
-        return [{"id": r["id"], "created_at": utc_iso(r["created_at"]), "channel": r["channel"],
-                 "user_hash": r["user_hash"], "reason": r["reason"], "ward": r["ward"], "done": bool(r["done"]),
-                 "transcript": json.loads(r["transcript_json"])} for r in rows]

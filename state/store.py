@@ -12,7 +12,6 @@ SQLite; `read_only_query` passes it to psycopg with `%s`, and rows answer both `
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -30,7 +29,8 @@ from sqlalchemy.engine import URL, Engine
 from bot.redact import redact
 from bot.store import (LOST_QUESTION_ID, MEMORY_CITATIONS, Feedback, Stats, Store, StoreUnavailable,
                        StoreWriteFailed, UnknownQuestion, _citations_json, _normalise)
-from bot.store_stats import sqlite_stats, utc_iso
+from bot.store_reads import StoreReads
+from bot.store_stats import sqlite_stats
 from state import schema as t
 from state.chat import SqlChatTables
 from state.deliveries import SqlDeliveries
@@ -82,7 +82,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-class SqlStore(SqlDeliveries, SqlChatTables, Store):
+class SqlStore(StoreReads, SqlDeliveries, SqlChatTables, Store):
     """PostgreSQL through a pooled SQLAlchemy engine; safe to call from several threads."""
 
     sql_dialect = "postgresql"
@@ -122,7 +122,7 @@ class SqlStore(SqlDeliveries, SqlChatTables, Store):
         self._salt_bytes()  # now, while the server answers: hashing a user id must not wait for it later
 
     # -- helpers -------------------------------------------------------------------------
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self.engine.connect() as conn:
             result = conn.exec_driver_sql(psycopg_sql(sql), tuple(params))
             names = tuple(result.keys())
@@ -214,14 +214,6 @@ class SqlStore(SqlDeliveries, SqlChatTables, Store):
                         self._memory_citations.popitem(last=False)
                 return key
 
-    def get_citations(self, key: str) -> list[dict[str, Any]] | None:
-        with self._lock:
-            kept = self._memory_citations.get(key)
-        if kept is not None:
-            return json.loads(kept)
-        rows = self._rows("SELECT payload FROM citations WHERE key = ?", (key,))
-        return json.loads(rows[0]["payload"]) if rows else None
-
     def record_vote(self, question_id: int, channel: str, user_hash: str, vote: int) -> int:
         if vote not in (1, -1):
             raise ValueError("vote must be +1 or -1")
@@ -243,26 +235,6 @@ class SqlStore(SqlDeliveries, SqlChatTables, Store):
                 raise
             self._lost("vote", exc)
             raise StoreWriteFailed(type(exc).__name__) from exc
-
-    def list_feedback(self, vote: int | None = -1, reviewed: bool | None = None, limit: int = 50) -> list[Feedback]:
-        where, params = [], []
-        if vote is not None:
-            where.append("f.vote = ?")
-            params.append(vote)
-        if reviewed is not None:
-            where.append("f.reviewed = ?")
-            params.append(int(reviewed))
-        sql = ("SELECT f.id, f.question_id, f.channel, f.user_hash, f.vote, f.created_at, f.reviewed,"
-               " q.question, q.answer_text, q.found, q.citations_json, n.text AS note"
-               " FROM feedback f JOIN questions q ON q.id = f.question_id"
-               " LEFT JOIN feedback_notes n ON n.question_id = f.question_id AND n.user_hash = f.user_hash"
-               + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY f.created_at DESC, f.id DESC LIMIT ?")
-        return [Feedback(id=r["id"], question_id=r["question_id"], channel=r["channel"], user_hash=r["user_hash"],
-                         vote=r["vote"], created_at=utc_iso(r["created_at"]), reviewed=bool(r["reviewed"]),
-                         question=r["question"], answer_text=r["answer_text"], found=bool(r["found"]),
-                         citations=json.loads(r["citations_json"] or "[]"), note=r["note"] or "")
-                for r in self._rows(sql, (*params, limit))]
 
     def mark_reviewed(self, feedback_id: int) -> bool:
         return self._write(sa.update(t.feedback).where(t.feedback.c.id == feedback_id)
