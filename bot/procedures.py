@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.procedure_terms import (FIELDS, Analyzer, accent_key, asked_field, asked_fields, default_lexicon_dir,
-                                 load_procedure_lexicon, raw_tokens, weighted_terms)
+from bot.procedure_terms import (FIELDS, Analyzer, _folded_words, accent_key, asked_field, asked_fields,
+                                 default_lexicon_dir, load_procedure_lexicon, raw_tokens, weighted_terms)
 from index.lexicon import Lexicon
 from index.procedure_record import PROCEDURE_TYPE, ProcedureRecord, procedure_fields
 from index.types import Document
-from index.vietnamese import fold
+from index.vietnamese import STOPWORDS, fold
 
 __all__ = ["FIELDS", "ProcedureCatalog", "ProcedureMatch", "Matches", "ambiguous", "asked_field", "asked_fields",
            "default_lexicon_dir", "document_from_meta", "load_procedure_lexicon"]
@@ -79,9 +79,6 @@ class ProcedureMatch:
     def named_colloquially(self) -> bool:
         """The question used a colloquial name ("photo công chứng") whose catalogue wording is all in this
         procedure's name: the citizen named it, however long the official name is."""
-        from bot.procedure_terms import _folded_words
-        from index.vietnamese import STOPWORDS
-
         return any(set(_folded_words(e.means)) - STOPWORDS <= self.name_words for e in self.via)
 
     @property
