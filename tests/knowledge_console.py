@@ -8,17 +8,15 @@ account), an editor and a viewer.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 
 from bot.console.app import create_app
 from bot.console.auth import Accounts
 from bot.live import LiveAssistant
+from served import serve
 from conftest import KNOWLEDGE_DIR, SMALL_GUIDE, SMALL_PLAN, make_settings
 from index.build import build_index
 from index.settings import Settings
@@ -99,22 +97,8 @@ def start(root: Path, embedder, tolerance: float = 0.5) -> KnowledgeConsole:
     accounts.create(VIEWER, PASSWORD, "viewer")
     app = create_app(settings, assistant, None, eval_path, accounts)
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "console server did not start"
-        time.sleep(0.05)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-    return KnowledgeConsole(f"http://127.0.0.1:{sock.getsockname()[1]}", settings, assistant, app, eval_path, stop)
+    url, stop = serve(app)
+    return KnowledgeConsole(url, settings, assistant, app, eval_path, stop)
 
 
 def wait_for_check(client: Client) -> str:

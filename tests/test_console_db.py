@@ -4,17 +4,14 @@ Two stores stand for two webhook workers (each its own engine and pool, one data
 served by uvicorn on 127.0.0.1 and read over real HTTP after a real login. A stub assistant: no page here asks."""
 from __future__ import annotations
 
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
 
 from bot.console.app import create_app
 from bot.console.auth import Accounts
 from bot.store import open_store
 from bot.types import Answer
+from served import serve
 from conftest import make_settings
 from test_console_http import EVAL_FILE, PASSWORD, USER, Client
 
@@ -30,22 +27,12 @@ def console_on_db(postgres_url, tmp_path):
     store = open_store(settings)
     accounts = Accounts(env_user=USER, env_password=PASSWORD, file=tmp_path / "data" / "console" / "accounts.json")
     app = create_app(settings, Stub(), store, EVAL_FILE, accounts)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "console did not start"
-        time.sleep(0.05)
-    client = Client(f"http://127.0.0.1:{sock.getsockname()[1]}")
+    url, stop = serve(app)
+    client = Client(url)
     assert client.login().status_code == 303
     yield settings, client
     client.http.close()
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    stop()
     store.close()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,13 +17,13 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
 from bot.console import auth
 from bot.console.app import create_app
 from bot.console.auth import Accounts
 from bot.types import Answer
 from conftest import make_settings
+from served import serve
 from state.console import ConsoleTables
 from state.engine import make_engine
 from test_console_http import EVAL_FILE, Client
@@ -57,22 +56,7 @@ class Worker:
 
 
 def _serve(app) -> tuple[str, callable]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "console did not start"
-        time.sleep(0.05)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", stop
+    return serve(app)
 
 
 @pytest.fixture
