@@ -47,6 +47,12 @@ RE_PAREN = re.compile(r"\(([^()]*)\)")
 RE_NAME_BOILERPLATE = re.compile(
     r"(?:thực hiện )?(?:bằng |qua )?(?:dịch vụ công )?trực tuyến (?:toàn trình|một phần)(?: hoặc trực tiếp)?"
     r"|(?:thực hiện )?(?:tại|ở) (?:cấp (?:trung ương|bộ|tỉnh|xã|huyện)(?:,? (?:và |hoặc )?)?)+", re.I)
+# Where an official name stops naming the procedure and starts explaining it: "Chứng thực bản sao | từ bản chính
+# giấy tờ …", "Chứng thực chữ ký | trong các giấy tờ …". The head is how people say it; it names the record only
+# when no other record's name has the same head, and has at least SHORT_MIN_SYLLABLES syllables.
+RE_QUALIFIER = re.compile(r"\s(?:từ|trong các|trong|mà)\s", re.I)
+SHORT_MIN_SYLLABLES = 4
+HEAD_FULL = 0.95  # a head names its record only when the question says all of it
 RE_LEVEL_SUFFIX = re.compile(r"\s*\((?:thực hiện )?(?:tại |ở )?(?:cấp )?(?:xã|huyện|tỉnh|trung ương|bộ)[^()]*\)\s*$",
                              re.I)
 
@@ -133,15 +139,43 @@ def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float 
     return not (a.coverage >= 0.95 and a.name_coverage >= named)
 
 
+def short_name(title: str) -> str:
+    """The head of an official name, before its first qualifier and without parentheses or "Thủ tục"."""
+    text = " ".join(RE_PAREN.sub(" ", RE_NAME_BOILERPLATE.sub(" ", title)).split())
+    text = re.sub(r"^thủ tục\s+", "", text, flags=re.I)
+    m = RE_QUALIFIER.search(text)
+    return (text[:m.start()] if m else text).strip(" ,;:-.")
+
+
+def unique_short_names(titles: list[str]) -> list[str | None]:
+    """Each title's head when it is shorter than the title, long enough and no other title shares it."""
+    heads = [short_name(t) for t in titles]
+    keys = [fold(h) for h in heads]
+    counts: dict[str, int] = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    return [h if counts[k] == 1 and len(k.split()) >= SHORT_MIN_SYLLABLES and k != fold(" ".join(t.split())) else None
+            for h, k, t in zip(heads, keys, titles)]
+
+
 class ProcedureCatalog:
     def __init__(self, docs: list[Document], records: list[ProcedureRecord], lexicon: Lexicon) -> None:
         self.docs = docs
         self.records = records
         self.analyzer = Analyzer(lexicon)
         names: list[tuple[int, str]] = []
+        heads: list[bool] = []
+        shorts = unique_short_names([r.title for r in records])
         for i, (doc, rec) in enumerate(zip(docs, records)):
             names.append((i, rec.title))
-            names.extend((i, str(a)) for a in doc.extra.get("aliases") or [] if str(a).strip())
+            heads.append(False)
+            if shorts[i]:
+                names.append((i, shorts[i]))
+                heads.append(True)
+            aliases = [str(a) for a in doc.extra.get("aliases") or [] if str(a).strip()]
+            names.extend((i, a) for a in aliases)
+            heads.extend(False for _ in aliases)
+        self.is_head = np.array(heads, dtype=bool)
         self.name_record = np.array([i for i, _ in names], dtype=np.int64)
         self.name_text = [n for _, n in names]
         name_terms = [self._name_terms(n) for _, n in names]
@@ -224,6 +258,7 @@ class ProcedureCatalog:
         cov = acc_req / required * np.minimum(1.0, acc_req / MIN_EVIDENCE)
         name_cov = np.minimum(acc_name / self.name_total, 1.0)
         score = cov * ((1 - NAME_SHARE) + NAME_SHARE * name_cov)
+        score = np.where(self.is_head & (name_cov < HEAD_FULL), 0.0, score)
         return score, cov, name_cov
 
     def match(self, question: str, k: int = 3) -> Matches:

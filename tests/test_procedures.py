@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.procedures import (ProcedureCatalog, ambiguous, asked_field, asked_fields, document_from_meta,
-                            load_procedure_lexicon)
+                            load_procedure_lexicon, unique_short_names)
 from index.documents import read_document
 from index.lexicon import load_lexicon
 
@@ -100,6 +100,25 @@ def test_general_variant_wins_when_no_special_case_is_named(catalog):
     assert foreign[0].code == "2.000528"
     assert catalog.match("đăng ký khai sinh lưu động")[0].code == "1.003583"
     assert catalog.match("đăng ký lại kết hôn")[0].code == "1.004746"
+
+
+
+@pytest.mark.parametrize("question, code", [
+    ("chứng thực chữ ký hết bao nhiêu tiền", "2.000884"),  # "… trong các giấy tờ, văn bản (áp dụng cho cả …)"
+    ("chung thuc ban sao lam o dau", "2.000815"),  # "… từ bản chính giấy tờ, văn bản do cơ quan, tổ chức …"
+])
+def test_the_head_of_a_long_official_name_names_it(catalog, question, code):
+    """People say the head of a long name; the variants whose names add to it ("… người dịch mà …") are not
+    offered as a choice nobody asked for."""
+    found = catalog.match(question)
+    assert found[0].code == code and found[0].recognised
+    assert not found.ambiguous
+
+
+def test_a_head_shared_by_two_names_or_too_short_names_nothing():
+    heads = unique_short_names(["Cấp đổi thẻ căn cước (thực hiện tại cấp tỉnh)", "Cấp đổi thẻ căn cước mà không …",
+                                "Cấp giấy phép mà không có", "Chứng thực bản sao từ bản chính giấy tờ, văn bản"])
+    assert heads == [None, None, None, "Chứng thực bản sao"]
 
 
 def test_ward_level_preferred_over_province_and_ministry(catalog):
