@@ -94,8 +94,16 @@ def is_vietnamese_syllable(word: str) -> bool:
     return bool(RE_SYLLABLE.match(word))
 
 
+# English function words that are not Vietnamese syllables either way ("the", "to", "do", "can" are both).
+ENGLISH_WORDS = frozenset("what how where when why which who whom whose does did is are was were you your my our "
+                          "their this that these those with from please want need would could should will have has "
+                          "for of and or it its if about there get".split())
+
+
 def looks_foreign(text: str) -> bool:
-    """Most words are not Vietnamese syllables (nor known chat abbreviations) and no diacritics appear."""
+    """Most words are not Vietnamese syllables (nor known chat abbreviations), no diacritics appear, and the
+    sentence is English (a function word) or has no Vietnamese syllable at all. Brand and model names are
+    foreign words in a Vietnamese question: "iphone 16 pro max gia bn" is Vietnamese."""
     if has_vietnamese_diacritics(text):
         return False
     words = [w for w in folded_words(text) if w.isalpha()]
@@ -103,7 +111,9 @@ def looks_foreign(text: str) -> bool:
         return False
     table = abbreviations()  # the answering index version's, with an officer's newest ones
     foreign = [w for w in words if not is_vietnamese_syllable(w) and w not in table]
-    return len(foreign) / len(words) >= 0.5
+    if len(foreign) / len(words) < 0.5:
+        return False
+    return bool(ENGLISH_WORDS & set(words)) or len(foreign) == len(words)
 
 
 def has_cue(folded: str, cues: list[str]) -> bool:
