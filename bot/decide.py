@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from bot.evidence import RE_PHONE_NUMBER, list_items, merge_passages, section_leaf, select_sentences, split_units
+from bot.evidence import RE_PHONE_NUMBER, is_agency_section, list_items, merge_passages, section_leaf, select_sentences, split_units
 from bot.policy import Policy
 from bot.procedure_detail import detail_sentence, who_sentence
 from bot.retrieve import Retrieved
@@ -108,8 +108,10 @@ class Decider:
             return Decision(True, ANSWER, "guidance_section", "Đoạn văn tìm được khớp câu hỏi là một mục "
                             "hướng dẫn; mỗi mục trả lời một câu hỏi, nên trợ lý trích cả mục đó kèm nguồn.",
                             units=section[1], **{**base, "hits": [section[0]]})
+        if u.asks_agency:
+            hits = hits + self._agency_sections(hits)
         units = select_sentences(u.folded, hits, self.searcher.index.keyword.idf, need_number=u.asks_quantity,
-                                 want_phone=u.asks_phone)
+                                 want_phone=u.asks_phone, want_agency=u.asks_agency)
         if not units:
             rule = "no_figure" if u.asks_quantity else "no_sentence"
             why = ("Câu hỏi cần một con số hoặc ngày tháng, nhưng các đoạn tìm được không nêu."
@@ -139,6 +141,15 @@ class Decider:
         text = merge_passages([self.searcher.chunks[i].passage for i in ids]) if ids else hit.chunk.passage
         units = split_units(text)
         return [(unit, 0) for unit in units] if sum(map(len, units)) <= WHOLE_SECTION_CHARS else []
+
+    def _agency_sections(self, hits: list[Hit]) -> list[Hit]:
+        """The best document's sections named for an office ("Phòng Văn hóa - Xã hội"), not already among the hits:
+        "phòng nào chủ trì …" is answered there even when the words that locate the plan outrank them."""
+        if not hits or hits[0].chunk.doc_type in WHOLE_SECTION_TYPES:
+            return []
+        doc, seen = hits[0].chunk.doc_id, {h.chunk.id for h in hits}
+        return [Hit(self.searcher.chunks[ids[0]], hits[-1].score) for (d, section), ids in self.sections.items()
+                if d == doc and is_agency_section(section) and self.searcher.chunks[ids[0]].id not in seen]
 
     def _same_document(self, hits: list[Hit]) -> list[Hit]:
         """One answer, one document (the two guidance notes may combine): quote the best and those close to it."""

@@ -111,8 +111,24 @@ def new_figures(unit: str, folded_question: str) -> list[str]:
 RE_PHONE_NUMBER = re.compile(r"\b(1800[. ]?\d{4}|1900[. ]?\d{4}|1022|0\d{9,10})\b")
 
 
+# A section named for an office or unit ("1. Phòng Văn hóa - Xã hội", "Đề nghị Ban xây dựng Đảng xã"): its items are
+# what that office does, so it answers "phòng nào chủ trì …".
+RE_AGENCY_SECTION = re.compile(r"^(?:đề nghị\s+)?(?:phòng|ban|văn phòng|trung tâm|công an|ủy ban|ubnd|đoàn|hội|"
+                               r"mặt trận|các phòng|các cơ quan|các đơn vị|cơ quan|thủ trưởng|bộ phận|đảng ủy|"
+                               r"ban chỉ huy|trạm|trường)\b", re.I)
+AGENCY_BOOST = 1.6
+# How a "who is responsible" question is framed, not what it is about: "ai phụ trách cải cách tài chính công" is
+# answered by "Phòng Kinh tế …: Chủ trì … cải cách tài chính công", which says "chủ trì", not "phụ trách".
+AGENCY_FRAME = ("chu tri", "phu trach", "chiu trach nhiem", "trach nhiem", "tham muu", "dau moi", "theo doi",
+                "duoc giao", "giao cho")
+
+
+def is_agency_section(section: str) -> bool:
+    return bool(RE_AGENCY_SECTION.match(section_leaf(section)))
+
+
 def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float], need_number: bool = False,
-                     want_phone: bool = False) -> list[tuple[str, int]]:
+                     want_phone: bool = False, want_agency: bool = False) -> list[tuple[str, int]]:
     """Best (sentence, hit index) pairs, at most MAX_SENTENCES, in reading order per hit.
 
     `question` is the folded, corrected question. For "how many / when" questions only sentences
@@ -121,10 +137,14 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
     tokens = normalized_tokens(question)
     terms = set(content_tokens(tokens))
     bigrams = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
+    framed = set(content_tokens(normalized_tokens(" ".join(AGENCY_FRAME)))) if want_agency else set()
     wants_basis = bool(RE_BASIS_QUESTION.search(question))
     scored: list[tuple[float, int, int, str]] = []
     for h, hit in enumerate(hits):
-        topical = (terms - context_terms(hit)) or terms  # a question that only names the plan
+        # a question that only names the plan is about the plan; "who is responsible" words frame, unless nothing
+        # else is asked ("phòng nào chủ trì kế hoạch này")
+        context = context_terms(hit)
+        topical = (terms - framed - context) or (terms - context) or terms
         topical_bigrams = {b for b in bigrams if set(b.split("_")) & topical}
         leaf = section_leaf(hit.chunk.section)
         for u, unit in enumerate(split_units(hit.chunk.passage)):
@@ -136,6 +156,8 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
             score = score_unit(f"{leaf} {unit}", topical, idf, topical_bigrams)
             if want_phone and RE_PHONE_NUMBER.search(unit):
                 score *= 1.5
+            if want_agency and is_agency_section(hit.chunk.section):
+                score *= AGENCY_BOOST
             scored.append((score * (1.0 - 0.08 * h), h, u, unit))
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     if not scored or scored[0][0] <= 0:

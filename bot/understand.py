@@ -53,6 +53,12 @@ RE_QUANTITY = re.compile(
     r"\b(bao nhieu|bao nhiu|so may|may (phan tram|ngay|thang|nam|gio|lan|nguoi)|ngay nao|ngay may|"
     r"khi nao|bao gio|bao lau|han chot|truoc ngay|phan tram|ty le|chi tieu)\b"
 )
+# "Phòng nào chủ trì …", "ai phụ trách …": the answer is the agency a plan's "Tổ chức thực hiện" section names.
+RE_AGENCY_QUESTION = re.compile(
+    r"\b(phong nao|co quan nao|don vi nao|bo phan nao|ban nao|to chuc nao)\b|"
+    r"\bai\b.*\b(chu tri|phu trach|chiu trach nhiem|tham muu|dau moi|theo doi|duoc giao|giao cho)\b|"
+    r"\b(chu tri|phu trach|chiu trach nhiem|tham muu|dau moi)\b.*\bai\b"
+)
 RE_PHONE_QUESTION = re.compile(r"\b(so dien thoai|dien thoai|tong dai|goi so|goi den|so nao|so may)\b")
 
 
@@ -69,6 +75,7 @@ class Understanding:
     asks_list: bool = False
     asks_quantity: bool = False
     asks_phone: bool = False
+    asks_agency: bool = False  # which office or unit is responsible for something
     asks_office: bool = False
     asks_detail: bool = False  # one procedure's papers, fee, duration, conditions or place
     personal_file: bool = False  # about the asker's own file: only the office handling it knows
@@ -152,6 +159,7 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_list = bool(RE_LIST.search(u.folded))
     u.asks_quantity = bool(RE_QUANTITY.search(u.folded))
     u.asks_phone = bool(RE_PHONE_QUESTION.search(u.folded))
+    u.asks_agency = bool(RE_AGENCY_QUESTION.search(u.folded))
     said = f"{folded} {u.folded}"  # cues are looked for in the citizen's words and in the rewritten question
     u.asks_office = has_cue(said, LEXICON.strict_cues.get("office", []))
     u.asks_detail = has_cue(said, LEXICON.strict_cues.get("procedure_detail", []))

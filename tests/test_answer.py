@@ -284,7 +284,8 @@ def test_the_citizens_ward_is_preferred_when_the_question_names_none(assistant):
         assert answer.found and answer.citations[0].doc_id == doc, ward
 
 
-@pytest.mark.parametrize("question", ["gọi tổng đài 1800.1096 có mất tiền không", "goi 1800 1096 co mat tien ko"])
+@pytest.mark.parametrize("question", ["gọi tổng đài 1800.1096 có mất tiền không", "goi 1800 1096 co mat tien ko",
+                                      "gọi 1800 1096 có tốn tiền không"])
 def test_guidance_answer_quotes_the_one_section_that_answers(assistant, question):
     """A guidance note answers each citizen question in one short section: quote it whole, not sentences
     picked from its neighbours (which answer other questions)."""
@@ -302,3 +303,17 @@ def test_a_guidance_note_answers_rather_than_asking_which_procedure(assistant):
     assert answer.kind == "answer" and not answer.options
     assert answer.citations[0].doc_id == "huong-dan-dichvucong"
     assert "mức độ 2" in answer.body or "2 mức độ" in answer.body
+
+
+@pytest.mark.parametrize("question, office, doc", [
+    ("phòng nào chủ trì kế hoạch tuyên truyền cải cách hành chính của phường an hải năm 2025",
+     "Phòng Văn hóa - Xã hội", AN_HAI_2025),
+    ("xa phu thai phong nao chu tri ke hoach tuyen truyen cchc", "Phòng Văn hoá - Xã hội",
+     "kh-tuyen-truyen-cchc-phu-thai-2025"),
+])
+def test_who_is_responsible_is_answered_by_the_office_the_plan_names(assistant, question, office, doc):
+    """"Phòng nào chủ trì / ai phụ trách": the answer is the office's section of "Tổ chức thực hiện", named in the
+    reply, even when the plan's title words outrank it in search."""
+    answer = assistant.answer(question)
+    assert answer.found and answer.citations[0].doc_id == doc
+    assert office.lower() in answer.body.lower()
