@@ -98,6 +98,9 @@ def _expand(toks: list[_Tok], abbreviations: dict[str, str]) -> list[_Tok]:
     return out
 
 
+GAP_MIN_TERM = 3  # colloquial names of 3+ syllables still match with one word said inside them
+
+
 class _Phrases:
     """Longest-first phrase lookup over folded token sequences."""
 
@@ -141,27 +144,35 @@ class Analyzer:
         in "làm sổ đỏ"); one that only overlaps a longer one counts at half weight ("mất bằng lái" +
         "bằng lái xe máy": the longer, more specific term leads, the shorter still adds "cấp lại")."""
         words = [t.folded for t in toks]
-        found = []
+        found = []  # (span, start, entry, position of a word said inside the term or None)
         for i in range(len(toks)):
             for key, entry in self.names.by_first.get(words[i], ()):
-                if tuple(words[i:i + len(key)]) == key and all(t.kind == "q" for t in toks[i:i + len(key)]):
-                    found.append((len(key), i, entry))
-        chosen: list[tuple[int, int, object, float]] = []
-        for n, i, entry in sorted(found, key=lambda f: (-f[0], f[1])):
-            if not any(j <= i and i + n <= j + m for m, j, _, _ in chosen):  # not inside a longer one
-                overlaps = any(not (i + n <= j or j + m <= i) for m, j, _, _ in chosen)
-                chosen.append((n, i, entry, OVERLAP_FACTOR if overlaps else 1.0))
-        starts: dict[int, list[tuple[int, object, float]]] = {}
+                n = len(key)
+                if tuple(words[i:i + n]) == key and all(t.kind == "q" for t in toks[i:i + n]):
+                    found.append((n, i, entry, None))
+                    continue
+                # one word said inside a longer term: "đăng ký xe [máy] mới", "sang tên [cái] xe"
+                for g in range(1, n) if n >= GAP_MIN_TERM else ():
+                    if (tuple(words[i:i + g]) == key[:g] and tuple(words[i + g + 1:i + n + 1]) == key[g:]
+                            and all(t.kind == "q" for t in toks[i:i + n + 1])):
+                        found.append((n + 1, i, entry, i + g))
+                        break
+        chosen: list[tuple[int, int, object, float, int | None]] = []
+        for n, i, entry, gap in sorted(found, key=lambda f: (-f[0] + (f[3] is not None), f[1])):
+            if not any(j <= i and i + n <= j + m for m, j, _, _, _ in chosen):  # not inside a longer one
+                overlaps = any(not (i + n <= j or j + m <= i) for m, j, _, _, _ in chosen)
+                chosen.append((n, i, entry, OVERLAP_FACTOR if overlaps else 1.0, gap))
+        starts: dict[int, list[tuple[int, object, float, int | None]]] = {}
         covered: set[int] = set()
-        for n, i, entry, weight in chosen:
-            starts.setdefault(i, []).append((n, entry, weight))
-            covered.update(range(i, i + n))
+        for n, i, entry, weight, gap in chosen:
+            starts.setdefault(i, []).append((n, entry, weight, gap))
+            covered.update(j for j in range(i, i + n) if j != gap)
         out: list[_Tok] = []
         for i, tok in enumerate(toks):
-            for n, entry, weight in starts.get(i, ()):
+            for n, entry, weight, gap in starts.get(i, ()):
                 used.append(entry)
                 means = _folded_words(entry.means)
-                factor = weight * max(LEX_MIN_FACTOR, min(1.0, 1.5 * n / max(len(means), 1)))
+                factor = weight * max(LEX_MIN_FACTOR, min(1.0, 1.5 * (n - (gap is not None)) / max(len(means), 1)))
                 out.extend(_Tok(w, w, "lex", factor) for w in means)
             if i not in covered:
                 out.append(tok)

@@ -73,6 +73,7 @@ def test_official_names_with_and_without_diacritics(catalog, question, code):
     ("làm căn cước cho con 5 tuổi", "1.014062"),
     ("photo công chứng giấy tờ ở phường", "2.000815"),
     ("mua xe máy cũ sang tên xe ở đâu", "1.013076"),
+    ("dang ky xe may moi o dau", "1.012575"),  # one word said inside the colloquial name "đăng ký xe mới"
     ("mở quán ăn có cần giấy phép kinh doanh không", "1.001612"),
     ("rut bhxh 1 lan can gi", "1.001613"),
     ("làm hộ chiếu lần đầu bao lâu", "1.001456"),
@@ -83,6 +84,7 @@ def test_official_names_with_and_without_diacritics(catalog, question, code):
 ])
 def test_colloquial_names_from_the_lexicon(catalog, question, code):
     assert top(catalog, question) == code
+    assert catalog.match(question)[0].recognised
 
 
 def test_hokhau_note_explains_the_abolished_book(catalog):
