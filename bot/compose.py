@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from bot import replies
-from bot.decide import ANSWER, CHOICE, LIST, NO_PROCEDURE, PERSONAL, PROCEDURE, VAGUE, Decision
+from bot.decide import ANSWER, CHOICE, LIST, NO_FIGURE, NO_PROCEDURE, PERSONAL, PROCEDURE, VAGUE, Decision
 from bot.evidence import compact, section_leaf
 from bot.policy import Policy
 from bot.types import Answer, Citation
@@ -64,6 +64,11 @@ class Composer:
             from bot.procedure_answers import render_procedure
 
             return render_procedure(question, d)
+        if d.route == NO_FIGURE and d.procedures:
+            record = d.procedures[0]
+            text = replies.FIGURE_NOT_IN_RECORD.format(title=record.title, source=record.doc.source or
+                                                      "https://dichvucong.gov.vn")
+            return Answer(question, text, False, kind="not_found", body=text)
         text = {NO_PROCEDURE: replies.NO_PROCEDURE_DETAILS, VAGUE: replies.TOO_VAGUE,
                 PERSONAL: replies.PERSONAL_FILE}.get(d.route, replies.NOT_FOUND)
         return Answer(question, text, False, kind="not_found", body=text)

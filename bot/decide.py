@@ -28,6 +28,7 @@ WHOLE_SECTION_TYPES = {"hướng dẫn", "thông tin phường"}
 WHOLE_SECTION_CHARS = 650
 CLOSE_SECTION = 0.8  # a section this close to the best passage may answer instead (phone asked, card section)
 NOT_FOUND, NO_PROCEDURE, FIXED, VAGUE, PERSONAL = "not_found", "no_procedure", "fixed", "vague", "personal"
+NO_FIGURE = "no_figure"  # a procedure is named, a figure none of its fields hold is asked, and no sentence states it
 
 
 @dataclass
@@ -224,6 +225,11 @@ class Decider:
         detail = detail_sentence(u.text, u.folded, best.title, best.doc.body,
                                  self.searcher.index.keyword.idf, u.asks_quantity,
                                  [p.name for p in best.record.papers])
+        if not detail and u.asks_quantity and not u.procedure_fields:
+            # "thành lập công ty TNHH cần vốn tối thiểu bao nhiêu": the record is found, the figure is not in it
+            return Decision(False, NO_FIGURE, "procedure_figure_missing", f"Nhận ra thủ tục “{best.title}”, nhưng "
+                            "câu hỏi cần một con số mà hồ sơ thủ tục không nêu; trợ lý nói rõ và chỉ nơi hỏi.",
+                            **{**base, "procedures": [best]})
         if not detail and u.procedure_field == "who":
             detail = who_sentence(best.title, best.doc.body, [p.name for p in best.record.papers])
         if detail:

@@ -64,6 +64,12 @@ TOO_VAGUE = (
     "“lệ phí đăng ký tạm trú”), hoặc kế hoạch của xã, phường nào. " + HOTLINES
 )
 
+FIGURE_NOT_IN_RECORD = (
+    "Hồ sơ thủ tục “{title}” trên Cổng Dịch vụ công quốc gia không nêu con số bạn hỏi, nên mình không muốn đoán. "
+    "Bạn xem trang thủ tục {source}, gọi Tổng đài 1800.1096 hoặc hỏi Trung tâm Phục vụ hành chính công của xã, "
+    "phường nơi bạn làm thủ tục."
+)
+
 NO_PROCEDURE_DETAILS = (
     "Xin lỗi, kho tri thức của mình chưa có hướng dẫn chi tiết (thành phần hồ sơ, giấy tờ, lệ phí, thời hạn) "
     "cho thủ tục này, nên không muốn đoán. Bạn có thể tìm đúng thủ tục trên https://dichvucong.gov.vn, "

@@ -317,3 +317,12 @@ def test_who_is_responsible_is_answered_by_the_office_the_plan_names(assistant, 
     answer = assistant.answer(question)
     assert answer.found and answer.citations[0].doc_id == doc
     assert office.lower() in answer.body.lower()
+
+
+def test_a_figure_the_record_does_not_state_is_not_guessed(assistant):
+    """The procedure is named but the figure asked is in none of its fields or sentences: say so, name the
+    procedure and its portal page, point to the hotline — never a card that looks like an answer."""
+    answer = assistant.answer("thành lập công ty tnhh một thành viên cần vốn tối thiểu bao nhiêu")
+    assert answer.found is False
+    assert "không nêu con số" in answer.body and "1800.1096" in answer.body
+    assert "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/" in answer.body

@@ -169,6 +169,8 @@ def test_coverage_drops_with_words_no_name_has(catalog):
     ("lệ phí cấp đổi căn cước", "fee"),
     ("đổi căn cước có mất phí hong", "fee"),
     ("làm căn cước mất mấy ngày", "time"),
+    ("chứng thực di chúc ở xã mất bao nhiêu", "fee"),  # "mất / hết bao nhiêu" with no unit asks the fee …
+    ("đăng ký thường trú hết bao nhiêu ngày", "time"),  # … with "ngày" the time
     ("lam can cuoc bao lau thi co", "time"),
     ("đăng ký kết hôn cần giấy tờ j", "papers"),
     ("khai tu can mang theo nhung gi", "papers"),
