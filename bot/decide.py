@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from bot.evidence import RE_PHONE_NUMBER, is_agency_section, list_items, merge_passages, section_leaf, select_sentences, split_units
+from bot.evidence import RE_PHONE_NUMBER, context_terms, is_agency_section, list_items, merge_passages, section_leaf, select_sentences, split_units
 from bot.policy import Policy
 from bot.procedure_detail import detail_sentence, who_sentence
 from bot.retrieve import Retrieved
@@ -27,6 +27,8 @@ GENERAL_FIELDS = {"papers", "fee", "conditions", "steps", "who"}  # "hồ sơ c�
 WHOLE_SECTION_TYPES = {"hướng dẫn", "thông tin phường"}
 WHOLE_SECTION_CHARS = 650
 CLOSE_SECTION = 0.8  # a section this close to the best passage may answer instead (phone asked, card section)
+# Words in every office's name ("Phòng …", "Ủy ban nhân dân …"): they name no office in particular.
+OFFICE_WORDS = {"phong", "ban", "xa", "phuong", "co", "quan", "don", "vi", "uy", "nhan", "dan", "hoi", "dong"}
 NOT_FOUND, NO_PROCEDURE, FIXED, VAGUE, PERSONAL = "not_found", "no_procedure", "fixed", "vague", "personal"
 NO_FIGURE = "no_figure"  # a procedure is named, a figure none of its fields hold is asked, and no sentence states it
 
@@ -98,6 +100,12 @@ class Decider:
             return Decision(False, NOT_FOUND, "low_coverage_strict" if strict else "low_coverage",
                             f"Không có đoạn văn nào {why}, nên trợ lý không trả lời để tránh đoán.", **base)
         hits = self._same_document(found.hits)
+        if u.asks_tasks:
+            section = self._office_tasks(u, hits)
+            if section is not None:
+                return Decision(True, LIST, "office_tasks", "Câu hỏi hỏi một phòng, ban được giao làm gì; trợ lý "
+                                "trích cả mục của phòng, ban đó trong phần tổ chức thực hiện, theo đúng thứ tự.",
+                                section=section[1], **{**base, "hits": [section[0]]})
         if u.asks_list:
             section = self._list_section(u, hits)
             if section is not None:
@@ -160,6 +168,21 @@ class Decider:
         guidance = best.chunk.doc_type == "hướng dẫn"
         return [h for h in hits if h.score >= 0.5 * best.score
                 and (h.chunk.doc_id == best.chunk.doc_id or (guidance and h.chunk.doc_type == "hướng dẫn"))]
+
+    def _office_tasks(self, u: Understanding, hits: list[Hit]) -> tuple[Hit, tuple[str, list[str], str]] | None:
+        """The section of the office the question names ("Ban xây dựng Đảng xã"), among the best document's office
+        sections: its heading must share at least two words with the question beyond the place's name."""
+        if not hits or hits[0].chunk.doc_type in WHOLE_SECTION_TYPES:
+            return None
+        offices = [h for h in hits if h.chunk.doc_id == hits[0].chunk.doc_id and is_agency_section(h.chunk.section)]
+        offices += self._agency_sections(hits)
+        asked = set(content_tokens(normalized_tokens(u.folded))) - context_terms(hits[0]) - OFFICE_WORDS
+        best = None
+        for rank, hit in enumerate(offices):
+            named = len(asked & set(content_tokens(normalized_tokens(section_leaf(hit.chunk.section)))))
+            if named >= 2 and (best is None or named > best[0]):
+                best = (named, rank, hit)
+        return self._list_section(u, [best[2]]) if best else None
 
     def _list_section(self, u: Understanding, hits: list[Hit]) -> tuple[Hit, tuple[str, list[str], str]] | None:
         """The section whose list answers "những gì / những hình thức nào", whole.

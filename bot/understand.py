@@ -59,6 +59,9 @@ RE_AGENCY_QUESTION = re.compile(
     r"\bai\b.*\b(chu tri|phu trach|chiu trach nhiem|tham muu|dau moi|theo doi|duoc giao|giao cho)\b|"
     r"\b(chu tri|phu trach|chiu trach nhiem|tham muu|dau moi)\b.*\bai\b"
 )
+# "Ban xây dựng Đảng làm gì", "phòng văn hóa được giao nhiệm vụ gì": the office's whole list of tasks.
+RE_TASK_QUESTION = re.compile(r"\b(lam gi|lam nhung gi|lam nhung viec gi|nhiem vu gi|nhiem vu nao|nv gi|duoc giao gi|"
+                              r"duoc giao nhung gi|giao (nhiem vu|nv|viec) gi|trach nhiem gi|phai lam gi|lam viec gi)\b")
 RE_PHONE_QUESTION = re.compile(r"\b(so dien thoai|dien thoai|tong dai|goi so|goi den|so nao|so may)\b")
 
 
@@ -76,6 +79,7 @@ class Understanding:
     asks_quantity: bool = False
     asks_phone: bool = False
     asks_agency: bool = False  # which office or unit is responsible for something
+    asks_tasks: bool = False  # what an office named in the question has to do
     asks_office: bool = False
     asks_detail: bool = False  # one procedure's papers, fee, duration, conditions or place
     personal_file: bool = False  # about the asker's own file: only the office handling it knows
@@ -116,11 +120,14 @@ def looks_foreign(text: str) -> bool:
     words = [w for w in folded_words(text) if w.isalpha()]
     if len(words) < 2:
         return False
+    english = sum(w in ENGLISH_WORDS for w in words)
+    if english >= 2:  # "How do I renew my passport": loanwords ("passport", "online") are chat abbreviations too
+        return True
     table = abbreviations()  # the answering index version's, with an officer's newest ones
     foreign = [w for w in words if not is_vietnamese_syllable(w) and w not in table]
     if len(foreign) / len(words) < 0.5:
         return False
-    return bool(ENGLISH_WORDS & set(words)) or len(foreign) == len(words)
+    return english > 0 or len(foreign) == len(words)
 
 
 def has_cue(folded: str, cues: list[str]) -> bool:
@@ -160,6 +167,7 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_quantity = bool(RE_QUANTITY.search(u.folded))
     u.asks_phone = bool(RE_PHONE_QUESTION.search(u.folded))
     u.asks_agency = bool(RE_AGENCY_QUESTION.search(u.folded))
+    u.asks_tasks = bool(RE_TASK_QUESTION.search(u.folded))
     said = f"{folded} {u.folded}"  # cues are looked for in the citizen's words and in the rewritten question
     u.asks_office = has_cue(said, LEXICON.strict_cues.get("office", []))
     u.asks_detail = has_cue(said, LEXICON.strict_cues.get("procedure_detail", []))

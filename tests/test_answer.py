@@ -326,3 +326,13 @@ def test_a_figure_the_record_does_not_state_is_not_guessed(assistant):
     assert answer.found is False
     assert "không nêu con số" in answer.body and "1800.1096" in answer.body
     assert "https://dichvucong.gov.vn/thu-tuc-hanh-chinh/" in answer.body
+
+
+def test_what_an_office_must_do_is_its_whole_section(assistant):
+    """"Trung tâm … phải làm gì": the office's own section of the plan, its items in order, under its name —
+    not sentences picked from other offices' sections."""
+    answer = assistant.answer("trung tam van hoa the thao va truyen thong xa phu thai phai lam gi ve cchc")
+    assert answer.found and answer.citations[0].doc_id == "kh-tuyen-truyen-cchc-phu-thai-2025"
+    assert answer.citations[0].section.endswith("Trung tâm Văn hóa, thể thao và Truyền thông xã")
+    assert answer.body.count("•") >= 3
+    assert {c.section for c in answer.citations} == {answer.citations[0].section}
