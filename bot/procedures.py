@@ -139,23 +139,23 @@ def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float 
     return not (a.coverage >= 0.95 and a.name_coverage >= named)
 
 
-def short_name(title: str) -> str:
-    """The head of an official name, before its first qualifier and without parentheses or "Thủ tục"."""
+def short_name(title: str) -> str | None:
+    """The head of an official name before its first qualifier ("từ", "trong", "mà"), without parentheses or
+    "Thủ tục"; None when the name has no qualifier (it is its own head)."""
     text = " ".join(RE_PAREN.sub(" ", RE_NAME_BOILERPLATE.sub(" ", title)).split())
     text = re.sub(r"^thủ tục\s+", "", text, flags=re.I)
     m = RE_QUALIFIER.search(text)
-    return (text[:m.start()] if m else text).strip(" ,;:-.")
+    return text[:m.start()].strip(" ,;:-.") if m else None
 
 
 def unique_short_names(titles: list[str]) -> list[str | None]:
-    """Each title's head when it is shorter than the title, long enough and no other title shares it."""
+    """Each title's head when it has one, long enough, and no other title shares it."""
     heads = [short_name(t) for t in titles]
-    keys = [fold(h) for h in heads]
+    keys = [fold(h) if h else "" for h in heads]
     counts: dict[str, int] = {}
     for k in keys:
         counts[k] = counts.get(k, 0) + 1
-    return [h if counts[k] == 1 and len(k.split()) >= SHORT_MIN_SYLLABLES and k != fold(" ".join(t.split())) else None
-            for h, k, t in zip(heads, keys, titles)]
+    return [h if h and counts[k] == 1 and len(k.split()) >= SHORT_MIN_SYLLABLES else None for h, k in zip(heads, keys)]
 
 
 class ProcedureCatalog:
