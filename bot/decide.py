@@ -85,7 +85,10 @@ class Decider:
             return Decision(False, NOT_FOUND, "office_info_not_in_plans", "Câu hỏi về giờ làm việc, trụ sở hoặc người "
                             "đang giữ chức vụ: kế hoạch, báo cáo không phải nguồn cho những điều này, nên trợ lý chỉ "
                             "người dân tới bộ phận một cửa và tổng đài.", coverage=plan_cov, hits=found.hits)
-        strict = u.asks_office or u.asks_detail
+        # A report's tables name procedures ("Cấp giấy phép hoạt động phòng khám … 30 20"); they say how many were
+        # done, never where, how or for how much: a procedure question must be matched almost whole there.
+        report = bool(found.hits) and found.hits[0].chunk.doc_type == "báo cáo" and bool(u.procedure_fields)
+        strict = u.asks_office or u.asks_detail or report
         threshold = self.policy.strict_threshold if strict else self.policy.found_threshold
         if found.hits and found.hits[0].chunk.doc_type == "hướng dẫn":
             # Guidance is written in the portal's general words ("nộp hồ sơ", "trực tuyến"): it must cover more.

@@ -206,3 +206,11 @@ def test_build_knowledge_helper_adds_both_documents(tmp_path):
     ids = make_docs.build_knowledge(tmp_path / "kb", base=REPO_ROOT / "knowledge" / "guidance")
     assert set(ids.values()) == {PLAN_ID, REPORT_ID}
     assert {d.id for d in load_documents(tmp_path / "kb")} >= {PLAN_ID, REPORT_ID}
+
+
+def test_a_report_table_row_does_not_answer_how_to_do_a_procedure(assistant_after):
+    """The report's appendix lists procedures with figures; asked where to get a clinic licence (no such record
+    here), the assistant declines with a pointer instead of quoting a table row."""
+    answer = assistant_after.answer("xin giấy phép mở phòng khám tư nhân ở đâu")
+    assert not answer.found
+    assert "1800.1096" in answer.body
