@@ -5,6 +5,8 @@ officers' console shows that sentence; the numbers stay behind a "technical deta
 """
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
@@ -26,6 +28,9 @@ GENERAL_FIELDS = {"papers", "fee", "conditions", "steps", "who"}  # "hồ sơ c�
 # that section, whole, is the answer — sentences picked from neighbouring sections answer other questions.
 WHOLE_SECTION_TYPES = {"hướng dẫn", "thông tin phường"}
 WHOLE_SECTION_CHARS = 650
+RE_ENDED = re.compile(r"[.;!?:…)”\"]\s*$")  # a unit that ends a sentence
+RE_STOP = re.compile(r"[.;!?](?=\s|$)")  # where the rest of a cut sentence ends
+MAX_COMPLETION = 300  # characters a cut sentence may borrow from the next passage
 CLOSE_SECTION = 0.8  # a section this close to the best passage may answer instead (phone asked, card section)
 # Words in every office's name ("Phòng …", "Ủy ban nhân dân …"): they name no office in particular.
 OFFICE_WORDS = {"phong", "ban", "xa", "phuong", "co", "quan", "don", "vi", "uy", "nhan", "dan", "hoi", "dong"}
@@ -124,6 +129,7 @@ class Decider:
             hits = hits + self._agency_sections(hits)
         units = select_sentences(u.folded, hits, self.searcher.index.keyword.idf, need_number=u.asks_quantity,
                                  want_phone=u.asks_phone, want_agency=u.asks_agency)
+        hits, units = self._complete_cut_sentences(hits, units)
         if not units:
             rule = "no_figure" if u.asks_quantity else "no_sentence"
             why = ("Câu hỏi cần một con số hoặc ngày tháng, nhưng các đoạn tìm được không nêu."
@@ -131,6 +137,29 @@ class Decider:
             return Decision(False, NOT_FOUND, rule, why, **base)
         return Decision(True, ANSWER, "coverage", "Đoạn văn tìm được khớp phần chính của câu hỏi; trợ lý trích "
                         "các câu trả lời kèm nguồn.", units=units, **{**base, "hits": hits})
+
+    def _complete_cut_sentences(self, hits: list[Hit], units: list[tuple[str, int]]) -> tuple[list[Hit], list]:
+        """A sentence the chunker cut at a passage's end ("… hai Trung tâm của hai tỉnh, có") is finished from the
+        next passage of the same section; the cited passage becomes the two joined, so every quoted word is in it."""
+        hits = list(hits)
+        done: list[tuple[str, int]] = []
+        for unit, h in units:
+            chunk = hits[h].chunk
+            ids = self.sections.get((chunk.doc_id, chunk.section)) or []
+            order = [self.searcher.chunks[i].id for i in ids]
+            tail = chunk.passage.rstrip()
+            if (not RE_ENDED.search(unit) and tail.endswith(unit.rstrip()) and chunk.id in order
+                    and order.index(chunk.id) + 1 < len(order)):
+                following = self.searcher.chunks[ids[order.index(chunk.id) + 1]].passage
+                joined = merge_passages([chunk.passage, following])
+                rest = joined[len(tail):]
+                end = RE_STOP.search(rest)
+                if end and end.end() <= MAX_COMPLETION:
+                    unit = unit.rstrip() + rest[:end.end()].rstrip()
+                    hits[h] = Hit(dataclasses.replace(chunk, passage=joined), hits[h].score, hits[h].keyword_score,
+                                  hits[h].dense_score, hits[h].keyword_rank, hits[h].dense_rank)
+            done.append((unit, h))
+        return hits, done
 
     def _answering_section(self, u: Understanding, hits: list[Hit]) -> tuple[Hit, list[tuple[str, int]]] | None:
         """The guidance section that answers, whole: the best passage's, or a close one that has what is asked

@@ -214,3 +214,13 @@ def test_a_report_table_row_does_not_answer_how_to_do_a_procedure(assistant_afte
     answer = assistant_after.answer("xin giấy phép mở phòng khám tư nhân ở đâu")
     assert not answer.found
     assert "1800.1096" in answer.body
+
+
+def test_a_sentence_cut_between_two_passages_is_quoted_whole(assistant_after):
+    """The chunker cut "… hợp nhất hai Trung tâm của hai tỉnh, có | 02 điểm tiếp nhận …": the answer finishes the
+    sentence from the next passage of the section, and the cited passage holds every quoted word."""
+    answer = assistant_after.answer("trung tam phuc vu hanh chinh cong tinh quang tri co may diem tiep nhan")
+    assert answer.found and "02 điểm tiếp nhận" in answer.body
+    line = next(line for line in answer.body.splitlines() if "02 điểm tiếp nhận" in line)
+    quoted = line.lstrip("• ").rsplit(" [", 1)[0]
+    assert any(quoted in " ".join(c.text.split()) for c in answer.citations)
