@@ -18,7 +18,7 @@ from bot.understand import Understanding
 from index.chunk import CARD_SECTION
 from index.search import Searcher
 from index.types import Hit
-from index.vietnamese import content_tokens, normalized_tokens
+from index.vietnamese import STOPWORDS, content_tokens, normalized_tokens
 
 # Routes a decision can take; compose renders each.
 ANSWER, LIST, PROCEDURE, CHOICE = "answer", "list", "procedure", "choice"
@@ -127,6 +127,7 @@ class Decider:
                             units=section[1], **{**base, "hits": [section[0]]})
         if u.asks_agency:
             hits = hits + self._agency_sections(hits)
+        hits = hits + self._named_sections(u, hits)
         units = select_sentences(u.folded, hits, self.searcher.index.keyword.idf, need_number=u.asks_quantity,
                                  want_phone=u.asks_phone, want_agency=u.asks_agency)
         hits, units = self._complete_cut_sentences(hits, units)
@@ -137,6 +138,25 @@ class Decider:
             return Decision(False, NOT_FOUND, rule, why, **base)
         return Decision(True, ANSWER, "coverage", "Đoạn văn tìm được khớp phần chính của câu hỏi; trợ lý trích "
                         "các câu trả lời kèm nguồn.", units=units, **{**base, "hits": hits})
+
+    def _named_sections(self, u: Understanding, hits: list[Hit]) -> list[Hit]:
+        """Sections of the best document whose heading says what is asked in two words ("Tồn tại, hạn chế" for
+        "còn những hạn chế gì"), not already among the hits: a heading is the document's own summary of its text."""
+        if not hits or hits[0].chunk.doc_type in WHOLE_SECTION_TYPES:
+            return []
+        tokens = normalized_tokens(u.folded)
+        context = context_terms(hits[0])
+        pairs = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])
+                 if a not in STOPWORDS and b not in STOPWORDS and not {a, b} <= context}
+        doc, seen = hits[0].chunk.doc_id, {(h.chunk.doc_id, h.chunk.section) for h in hits}
+        out = []
+        for (d, section), ids in self.sections.items():
+            if d != doc or (d, section) in seen:
+                continue
+            leaf = normalized_tokens(section_leaf(section))
+            if pairs & {f"{a}_{b}" for a, b in zip(leaf, leaf[1:])}:
+                out.append(Hit(self.searcher.chunks[ids[0]], hits[-1].score))
+        return out
 
     def _complete_cut_sentences(self, hits: list[Hit], units: list[tuple[str, int]]) -> tuple[list[Hit], list]:
         """A sentence the chunker cut at a passage's end ("… hai Trung tâm của hai tỉnh, có") is finished from the

@@ -224,3 +224,17 @@ def test_a_sentence_cut_between_two_passages_is_quoted_whole(assistant_after):
     line = next(line for line in answer.body.splitlines() if "02 điểm tiếp nhận" in line)
     quoted = line.lstrip("• ").rsplit(" [", 1)[0]
     assert any(quoted in " ".join(c.text.split()) for c in answer.citations)
+
+
+def test_a_heading_that_says_what_is_asked_brings_its_section(assistant_after):
+    """"Tồn tại, hạn chế" is a heading of the report: asked "còn hạn chế gì" while search ranked only other
+    sections of the report, that section joins the evidence, and the answer quotes it."""
+    from index.types import Hit
+
+    question = "quang tri nam 2025 cai cach hanh chinh van con han che gi"
+    elsewhere = [Hit(c, 1.0) for c in assistant_after.searcher.chunks
+                 if c.doc_id == REPORT_ID and c.section.endswith("Ưu điểm")]
+    added = assistant_after.decider._named_sections(assistant_after.understand(question), elsewhere)
+    assert [h.chunk.section.rsplit(" > ", 1)[-1] for h in added] == ["2. Tồn tại, hạn chế"]
+    answer = assistant_after.answer(question)
+    assert answer.found and "thiếu công chức có chuyên môn" in answer.body
