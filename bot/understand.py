@@ -36,7 +36,8 @@ RE_SYLLABLE = re.compile(
     r"ua|uu|ao|[aeiouy])(ch|ng|nh|[cmnpt])?$"
 )
 SMALLTALK = {
-    "greeting": re.compile(r"^(xin chao|chao|chao ban|chao bot|chao ad|hello|hi|helo|alo|ad oi|ban oi|hey)( ban| bot| ad| nhe| a)*$"),
+    "greeting": re.compile(r"^(xin chao|chao|chao ban|chao bot|chao ad|hello|hi|helo|alo|ad oi|ban oi|hey)( ban| bot| ad| nhe| a)*"
+                           r"( co ai (khong|ko|k|hong|o day)( vay| a| nhi)?)?$"),
     "identity": re.compile(r"\b(ban|may|bot) (la ai|la gi|ten (la )?gi)\b|^ai day$"),
     "help": re.compile(r"^/(start|help)$|^(can|muon|xin|nho) (giup( do)?|ho tro|tu van)( voi| minh| toi| em)?$|\bban (co the )?(giup|lam|biet|tra loi) (duoc )?(gi|nhung gi|cai gi)\b|huong dan su dung bot|^help$|^giup( toi| minh| voi)?$"),
     "thanks": re.compile(r"^(cam on|cam on ban|cam on nhieu|thanks|thank you|tks|thank)( ban| nhe| nha| a| nhieu)*$"),

@@ -61,19 +61,27 @@ class KeywordIndex:
         Phone typos ("mục tiu", "quyết địn", "bao nhiu") otherwise make a plan question look
         out of scope. Only one edit away, only words of 3+ letters, most frequent candidate first.
         """
-        out = []
-        for tok in normalized_tokens(text):
+        tokens = normalized_tokens(text)
+        out: list[str] = []
+        for i, tok in enumerate(tokens):
             if tok in self.doc_freq or tok in STOPWORDS or len(tok) < 3 or not tok.isalpha():
                 out.append(tok)
                 continue
-            matches = process.extract(tok, self._vocab, scorer=Levenshtein.distance, score_cutoff=1, limit=5)
-            if matches:
-                # Phone typos mostly drop a letter: prefer the candidate that adds one back.
-                best = max(matches, key=lambda m: (-m[1], len(m[0]) > len(tok), self.doc_freq.get(m[0], 0)))
-                out.append(best[0])
-            else:
-                out.append(tok)
+            matches = process.extract(tok, self._vocab, scorer=Levenshtein.distance, score_cutoff=1, limit=None)
+            # Phone typos mostly drop a letter: prefer the candidate that adds one back.
+            ranked = sorted(matches, key=lambda m: (m[1], len(m[0]) <= len(tok), -self.doc_freq.get(m[0], 0)))
+            left = out[-1] if out else None
+            right = tokens[i + 1] if i + 1 < len(tokens) else None
+            fits = [m[0] for m in ranked if self._fits(m[0], left, right)]
+            out.append(fits[0] if fits else tok)
         return rewrite_query(" ".join(out))
+
+    def _fits(self, word: str, left: str | None, right: str | None) -> bool:
+        """A correction must read as the knowledge base writes: a function word, or a syllable pair it has
+        ("mục tiu" → "mục tiêu"). A real word it lacks stays as typed ("quên mật khẩu" is not "quyền mật khẩu")."""
+        if word in STOPWORDS:
+            return True
+        return any(pair in self.doc_freq for pair in (f"{left}_{word}" if left else "", f"{word}_{right}" if right else ""))
 
     @property
     def _vocab(self) -> list[str]:
