@@ -48,6 +48,9 @@ def test_office_detail_and_personal_questions_are_flagged_from_lexicon_cues():
     assert read("phuong lam viec thu 7 khong").asks_office
     assert read("lam giay xac nhan doc than can nhung giay to gi").asks_detail
     assert read("ho so cua toi nop tuan truoc sao chua xong").personal_file
+    assert read("đơn xin cấp đổi căn cước của tôi bị từ chối là sao").personal_file  # one's own file, however said
+    assert read("tôi đặt lịch làm hộ chiếu rồi mà chưa nhận được tin nhắn").personal_file
+    assert not read("đổi căn cước cần những giấy tờ gì").personal_file
 
 
 def test_work_per_question_is_bounded():
