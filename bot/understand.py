@@ -72,7 +72,8 @@ class Understanding:
     text: str = ""  # cleaned message (NFC, no markup)
     kind: str = "question"  # question | invalid | smalltalk
     reply: str | None = None  # fixed reply for invalid / small talk
-    folded: str = ""  # folded, synonyms applied, bounded: what keyword search and coverage read
+    folded: str = ""  # folded, synonyms applied, bounded: what keyword search reads
+    asked: str = ""  # `folded` without how it is asked ("như thế nào", "xong thì"): what coverage measures
     wards: set[str] = field(default_factory=set)  # ward keys named ("an hai")
     years: set[int] = field(default_factory=set)
     cities: set[str] = field(default_factory=set)  # provinces or cities named ("hai phong")
@@ -131,6 +132,15 @@ def looks_foreign(text: str) -> bool:
     return english > 0 or len(foreign) == len(words)
 
 
+def _without_frames(folded: str, frames: list[str]) -> str:
+    """The question without the phrases that only say how it is asked; the whole question if nothing is left."""
+    text = f" {folded} "
+    for frame in sorted(frames, key=len, reverse=True):
+        text = text.replace(f" {frame} ", " ")
+    text = " ".join(text.split())
+    return text or folded
+
+
 def has_cue(folded: str, cues: list[str]) -> bool:
     padded = f" {folded} "
     return any(f" {c} " in padded for c in cues)
@@ -170,6 +180,7 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_agency = bool(RE_AGENCY_QUESTION.search(u.folded))
     u.asks_tasks = bool(RE_TASK_QUESTION.search(u.folded))
     said = f"{folded} {u.folded}"  # cues are looked for in the citizen's words and in the rewritten question
+    u.asked = _without_frames(u.folded, LEXICON.strict_cues.get("question_frame", []))
     u.asks_office = has_cue(said, LEXICON.strict_cues.get("office", []))
     u.asks_detail = has_cue(said, LEXICON.strict_cues.get("procedure_detail", []))
     u.personal_file = has_cue(said, LEXICON.strict_cues.get("personal_file", []))

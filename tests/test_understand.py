@@ -67,3 +67,12 @@ def test_markup_and_empty_messages():
 def test_numbers_stay_whole_as_the_index_cuts_them():
     u = read("tổng đài 1800.1096 hỗ trợ gì, hạn 26/01/2026")
     assert "1800.1096" in u.folded.split() and "26/1/2026" in u.folded.split()
+
+
+def test_how_a_question_is_asked_is_not_what_it_asks():
+    """Coverage is measured on what is asked: "như thế nào", "bằng cách nào", "xong thì" go; the topic stays."""
+    assert read("tra cứu hồ sơ bằng cách nào").asked == "tra cuu ho so"
+    asked = read("nộp online xong thì cần lưu lại gì").asked
+    assert "xong" not in asked.split() and "luu lai" in asked
+    assert "the" in read("làm thẻ bhyt như thế nào").asked.split()  # "thẻ" is the topic, "thế nào" the frame
+    assert read("như thế nào").asked == "nhu the nao"  # nothing else asked: the question stays whole
