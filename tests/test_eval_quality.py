@@ -1,4 +1,4 @@
-"""The eval sets (tests/eval/dev, tests/eval/test) load and are well formed; the runner measures them.
+"""The eval sets (tests/eval/dev, test, probe) load and are well formed; the runner measures them.
 
 Floors are checked on the dev split only; the test split is read through totals, never item by item.
 Raise the floors as answer quality improves; never lower them to make a change pass.
@@ -13,7 +13,7 @@ from index.chunk import document_card
 from index.documents import load_documents
 
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
-DEV_DIR, TEST_DIR = EVAL_DIR / "dev", EVAL_DIR / "test"
+DEV_DIR, TEST_DIR, PROBE_DIR = EVAL_DIR / "dev", EVAL_DIR / "test", EVAL_DIR / "probe"
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
 PROCEDURE_CODE = r"^\d\.\d{6}$"
 
@@ -39,6 +39,11 @@ def test_items():
 
 
 @pytest.fixture(scope="module")
+def probe_items():
+    return load_items(PROBE_DIR)
+
+
+@pytest.fixture(scope="module")
 def hybrid(assistant, dev_items):
     report = evaluate(assistant, dev_items, mode="hybrid")
     print("\n" + format_report(report, "== tests/eval/dev (hybrid)"))
@@ -58,12 +63,12 @@ def _failures(report) -> str:
 
 
 # ----------------------------------------------------------------- the eval files themselves
-def test_eval_sets_are_well_formed(dev_items, test_items):
-    assert len(dev_items) >= 300 and len(test_items) >= 200
-    ids = [i.id for i in dev_items + test_items]
-    assert len(ids) == len(set(ids)), "an id is used in both splits"
-    by_id = {i.id: i for i in dev_items + test_items}
-    for item in dev_items + test_items:
+def test_eval_sets_are_well_formed(dev_items, test_items, probe_items):
+    assert len(dev_items) >= 300 and len(test_items) >= 200 and len(probe_items) >= 200
+    ids = [i.id for i in dev_items + test_items + probe_items]
+    assert len(ids) == len(set(ids)), "an id is used in two sets"
+    by_id = {i.id: i for i in dev_items + test_items + probe_items}
+    for item in dev_items + test_items + probe_items:
         assert item.question.strip(), item.id
         if item.category in CATEGORIES_NOT_FOUND:
             assert not item.expect_found, item.id
@@ -76,7 +81,7 @@ def test_eval_sets_are_well_formed(dev_items, test_items):
             assert fold(other.question) == fold(item.question) and other.question != item.question, item.id
 
 
-def test_expected_docs_and_facts_exist_in_the_knowledge(dev_items, test_items):
+def test_expected_docs_and_facts_exist_in_the_knowledge(dev_items, test_items, probe_items):
     """expected_facts are verbatim in the expected documents: a failure is the bot's, not the file's.
 
     Procedure records (document id = procedure code) are checked once knowledge/procedures is imported.
@@ -85,7 +90,7 @@ def test_expected_docs_and_facts_exist_in_the_knowledge(dev_items, test_items):
 
     docs = {d.id: d for d in load_documents(KNOWLEDGE_DIR)}
     procedures_imported = any(re.match(PROCEDURE_CODE, d) for d in docs)
-    for item in dev_items + test_items:
+    for item in dev_items + test_items + probe_items:
         if not procedures_imported and any(re.match(PROCEDURE_CODE, d) for d in item.expected_docs):
             continue
         for doc_id in item.expected_docs:
