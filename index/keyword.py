@@ -72,15 +72,16 @@ class KeywordIndex:
             ranked = sorted(matches, key=lambda m: (m[1], len(m[0]) <= len(tok), -self.doc_freq.get(m[0], 0)))
             left = out[-1] if out else None
             right = tokens[i + 1] if i + 1 < len(tokens) else None
-            fits = [m[0] for m in ranked if self._fits(m[0], left, right)]
+            fits = [m[0] for m in ranked if self._fits(m[0], tok, left, right)]
             out.append(fits[0] if fits else tok)
         return rewrite_query(" ".join(out))
 
-    def _fits(self, word: str, left: str | None, right: str | None) -> bool:
-        """A correction must read as the knowledge base writes: a function word, or a syllable pair it has
-        ("mục tiu" → "mục tiêu"). A real word it lacks stays as typed ("quên mật khẩu" is not "quyền mật khẩu")."""
+    def _fits(self, word: str, typed: str, left: str | None, right: str | None) -> bool:
+        """A correction must read as the knowledge base writes: a syllable pair it has ("mục tiu" → "mục tiêu"),
+        or a function word with the letter a phone dropped put back ("bao nhiu" → "bao nhiêu"). A real word it
+        lacks stays as typed ("quên mật khẩu" is not "quyền mật khẩu", "thời tiết" is not "thời biết")."""
         if word in STOPWORDS:
-            return True
+            return len(word) > len(typed)
         return any(pair in self.doc_freq for pair in (f"{left}_{word}" if left else "", f"{word}_{right}" if right else ""))
 
     @property
