@@ -63,6 +63,11 @@ class Decider:
         for i, c in enumerate(searcher.chunks):
             if c.section != CARD_SECTION:
                 self.sections.setdefault((c.doc_id, c.section), []).append(i)
+        # Each document's sections with their heading's syllable pairs, for the evidence a heading brings in.
+        self.doc_sections: dict[str, list[tuple[str, set[str]]]] = {}
+        for doc, section in self.sections:
+            leaf = normalized_tokens(section_leaf(section))
+            self.doc_sections.setdefault(doc, []).append((section, {f"{a}_{b}" for a, b in zip(leaf, leaf[1:])}))
 
     def information(self, u: Understanding) -> float:
         """How much a question says: the IDF mass of its topic syllables (unknown words weigh most)."""
@@ -141,22 +146,24 @@ class Decider:
 
     def _named_sections(self, u: Understanding, hits: list[Hit]) -> list[Hit]:
         """Sections of the best document whose heading says what is asked in two words ("Tồn tại, hạn chế" for
-        "còn những hạn chế gì"), not already among the hits: a heading is the document's own summary of its text."""
-        if not hits or hits[0].chunk.doc_type in WHOLE_SECTION_TYPES:
+        "còn những hạn chế gì"): a heading is the document's own summary of its text."""
+        if not hits:
             return []
         tokens = normalized_tokens(u.folded)
         context = context_terms(hits[0])
         pairs = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])
                  if a not in STOPWORDS and b not in STOPWORDS and not {a, b} <= context}
+        return self._sections_of_best(hits, lambda section, leaf_pairs: bool(pairs & leaf_pairs))
+
+    def _sections_of_best(self, hits: list[Hit], keep) -> list[Hit]:
+        """The best document's sections that `keep(section, heading pairs)` accepts and no hit already quotes, as hits
+        ranked last. Guidance and ward profiles answer by whole sections already."""
+        if not hits or hits[0].chunk.doc_type in WHOLE_SECTION_TYPES:
+            return []
         doc, seen = hits[0].chunk.doc_id, {(h.chunk.doc_id, h.chunk.section) for h in hits}
-        out = []
-        for (d, section), ids in self.sections.items():
-            if d != doc or (d, section) in seen:
-                continue
-            leaf = normalized_tokens(section_leaf(section))
-            if pairs & {f"{a}_{b}" for a, b in zip(leaf, leaf[1:])}:
-                out.append(Hit(self.searcher.chunks[ids[0]], hits[-1].score))
-        return out
+        return [Hit(self.searcher.chunks[self.sections[(doc, section)][0]], hits[-1].score)
+                for section, leaf_pairs in self.doc_sections.get(doc, ())
+                if (doc, section) not in seen and keep(section, leaf_pairs)]
 
     def _complete_cut_sentences(self, hits: list[Hit], units: list[tuple[str, int]]) -> tuple[list[Hit], list]:
         """A sentence the chunker cut at a passage's end ("… hai Trung tâm của hai tỉnh, có") is finished from the
@@ -204,13 +211,9 @@ class Decider:
         return [(unit, 0) for unit in units] if sum(map(len, units)) <= WHOLE_SECTION_CHARS else []
 
     def _agency_sections(self, hits: list[Hit]) -> list[Hit]:
-        """The best document's sections named for an office ("Phòng Văn hóa - Xã hội"), not already among the hits:
-        "phòng nào chủ trì …" is answered there even when the words that locate the plan outrank them."""
-        if not hits or hits[0].chunk.doc_type in WHOLE_SECTION_TYPES:
-            return []
-        doc, seen = hits[0].chunk.doc_id, {h.chunk.id for h in hits}
-        return [Hit(self.searcher.chunks[ids[0]], hits[-1].score) for (d, section), ids in self.sections.items()
-                if d == doc and is_agency_section(section) and self.searcher.chunks[ids[0]].id not in seen]
+        """The best document's sections named for an office ("Phòng Văn hóa - Xã hội"): "phòng nào chủ trì …" is
+        answered there even when the words that locate the plan outrank them."""
+        return self._sections_of_best(hits, lambda section, _: is_agency_section(section))
 
     def _same_document(self, hits: list[Hit]) -> list[Hit]:
         """One answer, one document (the two guidance notes may combine): quote the best and those close to it."""

@@ -121,6 +121,7 @@ AGENCY_BOOST = 1.6
 # answered by "Phòng Kinh tế …: Chủ trì … cải cách tài chính công", which says "chủ trì", not "phụ trách".
 AGENCY_FRAME = ("chu tri", "phu trach", "chiu trach nhiem", "trach nhiem", "tham muu", "dau moi", "theo doi",
                 "duoc giao", "giao cho")
+AGENCY_FRAME_WORDS = frozenset(content_tokens(normalized_tokens(" ".join(AGENCY_FRAME))))
 
 
 def is_agency_section(section: str) -> bool:
@@ -137,7 +138,7 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
     tokens = normalized_tokens(question)
     terms = set(content_tokens(tokens))
     bigrams = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
-    framed = set(content_tokens(normalized_tokens(" ".join(AGENCY_FRAME)))) if want_agency else set()
+    framed = AGENCY_FRAME_WORDS if want_agency else frozenset()
     wants_basis = bool(RE_BASIS_QUESTION.search(question))
     scored: list[tuple[float, int, int, str]] = []
     for h, hit in enumerate(hits):
