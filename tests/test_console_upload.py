@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from bot.console.app import create_app
 from bot.console.auth import Accounts
@@ -26,6 +23,7 @@ from bot.live import LiveAssistant
 from conftest import EVAL_FILE, KNOWLEDGE_DIR, make_settings
 from index import store
 from index.settings import Settings
+from served import serve
 from test_console_http import PASSWORD, USER, Client
 from test_extract import make_docx
 
@@ -77,19 +75,9 @@ def console(tmp_path_factory, built_index, index_settings, embedder):
     accounts = Accounts(env_user=USER, env_password=PASSWORD, file=data / "console" / "accounts.json")
     app = create_app(settings, assistant, None, eval_path, accounts)
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "console server did not start"
-        time.sleep(0.05)
-    yield Console(f"http://127.0.0.1:{sock.getsockname()[1]}", settings, assistant, app)
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    base, stop = serve(app)
+    yield Console(base, settings, assistant, app)
+    stop()
 
 
 @pytest.fixture

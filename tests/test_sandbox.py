@@ -5,19 +5,18 @@ index.sandbox: the same path `cchc knowledge add`, the console upload and the in
 """
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from hostile_files import deep_pdf, many_pages_pdf, zip_bomb_docx
 from index import sandbox
 from index.extract import ExtractionError
 from index.ingest import add_file
 from index.sandbox import ExtractionRefused, Limits, run_extraction
+from served import serve
 from test_extract import make_docx
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -123,19 +122,9 @@ def console(tmp_path, small_settings, embedder):
     assistant = LiveAssistant(small_settings, embedder=embedder, check_seconds=3600)
     accounts = Accounts(env_user=USER, env_password=PASSWORD, file=small_settings.data_dir / "console" / "a.json")
     app = create_app(small_settings, assistant, None, tmp_path / "questions.yaml", accounts)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "console server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    base, stop = serve(app)
+    yield base
+    stop()
 
 
 def _officer(url: str):
