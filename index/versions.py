@@ -111,6 +111,11 @@ def set_state(data_dir: Path, version: str, state: str) -> None:
         from datetime import datetime, timezone
 
         extra.setdefault("live_since", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    _write_manifest(data_dir, path, data)
+
+
+def _write_manifest(data_dir: Path, path: Path, data: dict) -> None:
+    """Replace a manifest atomically; a full disk leaves the old one and says so."""
     tmp = path.with_name("manifest.json.tmp")
     try:
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -127,15 +132,7 @@ def annotate(data_dir: Path, version: str, **fields) -> None:
     path = indexes_dir(data_dir) / version / "manifest.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     data.setdefault("extra", {}).update(fields)
-    tmp = path.with_name("manifest.json.tmp")
-    try:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if is_disk_full(exc):
-            raise disk_full(data_dir) from exc
-        raise
+    _write_manifest(data_dir, path, data)
 
 
 def _retire(data_dir: Path, version: str) -> None:
