@@ -55,10 +55,6 @@ class Worker:
         return c
 
 
-def _serve(app) -> tuple[str, callable]:
-    return serve(app)
-
-
 @pytest.fixture
 def consoles(postgres_url, tmp_path):
     """Two consoles ("A", "B") and the engine of a third party looking at the database."""
@@ -69,7 +65,7 @@ def consoles(postgres_url, tmp_path):
         engines.append(engine)
         accounts = Accounts(db=ConsoleTables(engine))  # no environment account: every officer is in the database
         app = create_app(settings, Canned(), None, EVAL_FILE, accounts)
-        url, stop = _serve(app)
+        url, stop = serve(app)
         workers.append(Worker(url, accounts, app))
         stops.append(stop)
     workers[0].accounts.add(*ADMIN)  # what `cchc console --add-user` does, on one machine only
