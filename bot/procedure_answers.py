@@ -7,8 +7,8 @@ field, a card, or a choice between close candidates) as an `Answer` with its por
 from __future__ import annotations
 
 from bot.decide import CHOICE, Decision
-from bot.procedure_compose import compose_card, compose_choice, compose_field, compose_fields
-from bot.procedures import ProcedureCatalog, document_from_meta
+from bot.procedure_compose import compose_card, compose_choice, compose_field, compose_fields, with_sibling
+from bot.procedures import ProcedureCatalog, channel_siblings, document_from_meta
 from bot.types import Answer
 from index.types import Chunk
 
@@ -43,6 +43,9 @@ def render_procedure(question: str, d: Decision) -> Answer:
     else:
         reply = compose_card(d.procedures[0])
         kind = "answer"
+    sibling = next((m for m in d.procedures[1:3] if channel_siblings(d.procedures[0], m)), None)
+    if d.route != CHOICE and sibling is not None:
+        reply = with_sibling(reply, sibling)
     body = with_detail(reply.text, d.units[0][0]) if d.route != CHOICE and d.units else reply.text
     text = body + ("\n\nNguồn:\n" + "\n".join(reply.sources) if reply.sources else "")
     return Answer(question, text, True, list(reply.citations), kind=kind, body=body,

@@ -13,14 +13,16 @@ from dataclasses import dataclass, field as dc_field
 
 from bot.procedure_text import (DISTRICT_WARNING, FIELD_LABELS, MAX_BODY, PORTAL, WITHDRAWN_WARNING, conditional,
                                 crawl_month, cut, fee_value, field_text, finish, grouped, online_text, paper_cases,
-                                paper_text, sections, sorted_channels, unit_note, where_text)
+                                paper_text, sections, short_name, sorted_channels, unit_note,
+                                where_text)
+from bot.procedures import RE_FULL_ONLINE
 from bot.types import Citation
 from index.chunk import CARD_SECTION
 from index.procedure_record import Paper, ProcedureRecord, procedure_fields
 from index.types import Document
 
 __all__ = ["FIELD_LABELS", "MAX_BODY", "ProcedureAnswer", "compose_card", "compose_choice", "compose_field",
-           "compose_fields", "paper_text", "sections"]
+           "compose_fields", "paper_text", "sections", "with_sibling"]
 
 
 @dataclass
@@ -110,7 +112,7 @@ def compose_card(item) -> ProcedureAnswer:
     """Where, time, fee, three main papers, online or not (with the portal link)."""
     rec, _ = _view(item)
     tail = _renamed(item) + _warnings(rec)
-    title = cut(re.sub(r"^thủ tục\s+", "", rec.title.strip(), flags=re.I), 70)
+    title = short_name(rec, 70)
     agency = f"; cơ quan thực hiện: {cut(rec.agency, 60)}" if rec.agency else ""
     lines = [f"{title[0].upper()}{title[1:]} (mã {rec.code})", _period("- " + where_text(rec) + agency)]
     chans = sorted_channels(rec)
@@ -136,6 +138,19 @@ def compose_card(item) -> ProcedureAnswer:
              "times": times, "fees": [(c.channel, c.fee, c.fee_note) for c in chans],
              "papers": [p.name for p in main]}
     return ProcedureAnswer(text, facts, [citation(rec, CARD_SECTION, text)], [source_line(rec)], None)
+
+
+def with_sibling(reply: ProcedureAnswer, item) -> ProcedureAnswer:
+    """Name the same service's other channel (fully online, or in person) as source [2]: a citizen told about
+    one need not search the portal for the other."""
+    sib, _ = _view(item)
+    if RE_FULL_ONLINE.search(sib.title):
+        line = f"Có thể làm trực tuyến toàn trình trên {PORTAL} (thủ tục mã {sib.code}) [2]."
+    else:
+        line = f"Nộp trực tiếp hoặc trực tuyến một phần: thủ tục mã {sib.code} [2]."
+    return ProcedureAnswer(f"{reply.text}\n{line}", {**reply.facts, "sibling": sib.code},
+                           [*reply.citations, citation(sib, CARD_SECTION, sib.title, 2)],
+                           [*reply.sources, source_line(sib, 2)], reply.field, reply.options)
 
 
 def compose_choice(matches: list) -> ProcedureAnswer:

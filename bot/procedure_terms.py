@@ -131,6 +131,8 @@ class Analyzer:
             if key:
                 names.setdefault(key, e)
         self.names = _Phrases(names)
+        self.compounds = _Phrases({key: "".join(key) for e in lexicon.name_compounds
+                                   if len(key := _folded_words(e.term)) > 1})
         cues = {}
         for name, phrases in lexicon.procedure_fields.items():
             for cue in phrases:
@@ -178,6 +180,25 @@ class Analyzer:
                 out.append(tok)
         return out
 
+    def _fuse_compounds(self, toks: list[_Tok]) -> list[_Tok]:
+        """"xe máy chuyên dùng" becomes one word, in names and questions alike: a question saying only "xe máy"
+        does not match it, one saying all of it does (knowledge/lexicon/name_compounds.yaml)."""
+        if not self.compounds.by_first:
+            return toks
+        words = [t.folded for t in toks]
+        out: list[_Tok] = []
+        i = 0
+        while i < len(toks):
+            hit = self.compounds.find(words, i)
+            if hit:
+                n, fused = hit
+                out.append(_Tok(fused, fused, toks[i].kind, toks[i].factor))
+                i += n
+            else:
+                out.append(toks[i])
+                i += 1
+        return out
+
     def fields(self, toks: list[_Tok]) -> list[tuple[int, str]]:
         """(position, field) for every cue phrase; marks cue words so they do not count as topic."""
         words = [t.folded for t in toks]
@@ -198,7 +219,7 @@ class Analyzer:
     def tokens(self, question: str, with_names: bool) -> tuple[list[_Tok], list, list[tuple[int, str]]]:
         """Tokens (cue words marked), the lexicon entries used, and the (position, field) cues found."""
         used: list = []
-        toks = raw_tokens(question)
+        toks = self._fuse_compounds(raw_tokens(question))
         if with_names:
             toks = self._replace_names(toks, used)
         toks = _expand(toks, self.abbreviations)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bot.procedures import RE_LEVEL_SUFFIX
+from bot.procedures import RE_LEVEL_SUFFIX, RE_NAME_BOILERPLATE
 from index.chunk import display_date
 from index.procedure_record import Channel, Paper, ProcedureRecord
 
@@ -48,8 +48,10 @@ def sections(body: str) -> dict[str, str]:
 
 
 def short_name(rec: ProcedureRecord, limit: int = 90) -> str:
-    """"Thủ tục đăng ký khai sinh" → "đăng ký khai sinh"; long names end at a word with "…"."""
-    name = RE_LEVEL_SUFFIX.sub("", re.sub(r"^thủ tục\s+", "", rec.title.strip(), flags=re.I)).rstrip(" .")
+    """"Thủ tục đăng ký khai sinh" → "đăng ký khai sinh"; long names end at a word with "…". How and at which
+    level it is filed ("… bằng dịch vụ công trực tuyến toàn trình") is left to the where/online lines."""
+    name = RE_LEVEL_SUFFIX.sub("", re.sub(r"^thủ tục\s+", "", rec.title.strip(), flags=re.I))
+    name = " ".join(RE_NAME_BOILERPLATE.sub(" ", name).split()).rstrip(" .,") or rec.title  # how it is filed: said apart
     if len(name) > 1 and not name[1].isupper():
         name = name[0].lower() + name[1:]
     return cut(name, limit)

@@ -26,6 +26,7 @@ from index.types import Document
 from index.vietnamese import STOPWORDS, fold
 
 __all__ = ["FIELDS", "ProcedureCatalog", "ProcedureMatch", "Matches", "ambiguous", "asked_field", "asked_fields",
+           "channel_siblings",
            "default_lexicon_dir", "document_from_meta", "load_procedure_lexicon"]
 
 WARD_LEVEL = "Cấp xã"
@@ -45,7 +46,7 @@ RE_PAREN = re.compile(r"\(([^()]*)\)")
 # hoặc trực tiếp thực hiện tại cấp trung ương, cấp tỉnh, cấp xã"): it says nothing about what the procedure is,
 # so it must not dilute the share of the name a citizen's question covers.
 RE_NAME_BOILERPLATE = re.compile(
-    r"(?:thực hiện )?(?:bằng |qua )?(?:dịch vụ công )?trực tuyến (?:toàn trình|một phần)(?: hoặc trực tiếp)?"
+    r"(?:thực hiện )?(?:bằng |qua )?(?:dịch vụ công (?:trực tuyến )?|trực tuyến )(?:toàn trình|một phần)(?: hoặc trực tiếp)?"
     r"|(?:thực hiện )?(?:tại|ở) (?:cấp (?:trung ương|bộ|tỉnh|xã|huyện)(?:,? (?:và |hoặc )?)?)+", re.I)
 # Where an official name stops naming the procedure and starts explaining it: "Chứng thực bản sao | từ bản chính
 # giấy tờ …", "Chứng thực chữ ký | trong các giấy tờ …". The head is how people say it; it names the record only
@@ -53,6 +54,7 @@ RE_NAME_BOILERPLATE = re.compile(
 RE_QUALIFIER = re.compile(r"\s(?:từ|trong các|trong|mà)\s", re.I)
 SHORT_MIN_SYLLABLES = 4
 HEAD_FULL = 0.95  # a head names its record only when the question says all of it
+SIBLING_MARGIN = 0.05  # channel siblings this close are one service: the question's channel picks the record
 RE_LEVEL_SUFFIX = re.compile(r"\s*\((?:thực hiện )?(?:tại |ở )?(?:cấp )?(?:xã|huyện|tỉnh|trung ương|bộ)[^()]*\)\s*$",
                              re.I)
 
@@ -124,6 +126,24 @@ def base_title(title: str) -> str:
     return RE_LEVEL_SUFFIX.sub("", title).strip().lower()
 
 
+RE_FULL_ONLINE = re.compile(r"toàn trình", re.I)
+
+
+def core_name(title: str) -> str:
+    """What a name says the procedure is, without how or at which level it is filed, folded: the police
+    publish one service twice, "… bằng dịch vụ công trực tuyến toàn trình" and "… một phần hoặc trực tiếp",
+    and "giấy chứng nhận" and "chứng nhận" are one paper."""
+    text = fold(RE_NAME_BOILERPLATE.sub(" ", base_title(title)))
+    text = " ".join(re.findall(r"[a-z0-9]+", text)).replace("giay chung nhan", "chung nhan")
+    return " ".join(sorted(set(text.split())))
+
+
+def channel_siblings(a: ProcedureMatch, b: ProcedureMatch) -> bool:
+    """One service published as a fully online procedure and an in-person (or partly online) one."""
+    return (a.code != b.code and core_name(a.title) == core_name(b.title)
+            and bool(RE_FULL_ONLINE.search(a.title)) != bool(RE_FULL_ONLINE.search(b.title)))
+
+
 def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float = 0.8,
               words: frozenset[str] = frozenset()) -> bool:
     """Let the citizen choose: the two best are different procedures (not one name at several levels),
@@ -131,7 +151,7 @@ def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float 
     if len(matches) < 2:
         return False
     a, b = matches[0], matches[1]
-    if base_title(a.title) == base_title(b.title) or a.score - b.score >= margin:
+    if base_title(a.title) == base_title(b.title) or channel_siblings(a, b) or a.score - b.score >= margin:
         return False
     if a.name_words and a.name_words < b.name_words and (b.coverage <= a.coverage
                                                           or (words and not _extra_pairs(a, b) & words)):
@@ -297,6 +317,10 @@ class ProcedureCatalog:
                                       round(float(best_cov[i]), 4), self.name_text[best_name[i]],
                                       round(float(best_ncov[i]), 4), self.name_words[best_name[i]],
                                       list(variants[best_variant[i]][1])))
+        if len(out) > 1 and channel_siblings(out[0], out[1]) and out[0].score - out[1].score < SIBLING_MARGIN:
+            online = "online" in self.asked_fields(question)
+            if bool(RE_FULL_ONLINE.search(out[0].title)) != online:  # in person unless asked online
+                out[0], out[1] = out[1], out[0]
         return out
 
     def asked_fields(self, question: str) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.procedure_compose import (FIELD_LABELS, MAX_BODY, compose_card, compose_choice, compose_field,
-                                   paper_text)
+                                   paper_text, with_sibling)
 from bot.procedures import ProcedureCatalog, load_procedure_lexicon
 from index.documents import read_document
 from index.procedure_record import Paper
@@ -29,6 +29,18 @@ def test_fee_by_channel_with_its_notes():
     assert a.text.startswith("Lệ phí đăng ký thường trú: 20.000 đồng nộp trực tiếp, 10.000 đồng nộp trực tuyến.")
     assert "Ghi chú trên Cổng: Trường hợp công dân nộp hồ sơ qua cổng dịch vụ công trực tuyến thu 10.000" in a.text
     assert a.facts["code"] == "1.004222"
+
+
+def test_the_same_service_online_is_named_as_a_second_source():
+    a = with_sibling(compose_field(DOCS["1.013082"], "fee"), DOCS["1.013080"])
+    assert a.text.startswith("Lệ phí cấp lại chứng nhận đăng ký xe, biển số xe: ")  # how it is filed: said apart
+    assert a.text.endswith("Có thể làm trực tuyến toàn trình trên Cổng DVCQG (thủ tục mã 1.013080) [2].")
+    assert [c.doc_id for c in a.citations] == ["1.013082", "1.013080"]
+    assert a.sources[1].startswith("[2] Cấp lại chứng nhận đăng ký xe, biển số xe thực hiện bằng dịch vụ công trực "
+                                   "tuyến toàn trình (mã 1.013080)")
+    back = with_sibling(compose_card(DOCS["1.013080"]), DOCS["1.013082"])
+    assert back.text.splitlines()[0] == "Cấp lại chứng nhận đăng ký xe, biển số xe (mã 1.013080)"
+    assert back.text.endswith("Nộp trực tiếp hoặc trực tuyến một phần: thủ tục mã 1.013082 [2].")
 
 
 def test_fee_set_by_the_provincial_council_says_so():

@@ -15,6 +15,14 @@ def test_the_records_own_sentence_answers_what_the_question_adds(assistant, ques
     assert len(answer.body) <= 700
 
 
+def test_a_word_written_with_marks_is_not_matched_by_its_folded_twin(assistant):
+    """"trọ" and "trở", "chủ" (nhà) and "Chủ" (tịch nước) fold alike: the record's sentence about regaining
+    nationality ("… trở lại quốc tịch … Chủ tịch nước …") does not answer a landlord's question."""
+    answer = assistant.answer("chủ nhà trọ có phải khai báo tạm trú cho người thuê không")
+    assert answer.found is True and answer.citations[0].doc_id == "1.004194"
+    assert "quốc tịch" not in answer.body
+
+
 @pytest.mark.parametrize("question", ["lệ phí đăng ký tạm trú bao nhiêu", "đăng ký kết hôn ở đâu",
                                       "làm giấy khai sinh cho con cần giấy tờ gì"])
 def test_a_plain_field_question_gets_no_extra_sentence(assistant, question):

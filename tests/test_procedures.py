@@ -73,7 +73,7 @@ def test_official_names_with_and_without_diacritics(catalog, question, code):
     ("làm căn cước cho con 5 tuổi", "1.014062"),
     ("photo công chứng giấy tờ ở phường", "2.000815"),
     ("mua xe máy cũ sang tên xe ở đâu", "1.013076"),
-    ("dang ky xe may moi o dau", "1.012575"),  # one word said inside the colloquial name "đăng ký xe mới"
+    ("dang ky xe may moi o dau", "1.013067"),  # one word said inside the colloquial name "đăng ký xe mới"
     ("mở quán ăn có cần giấy phép kinh doanh không", "1.001612"),
     ("rut bhxh 1 lan can gi", "1.001613"),
     ("làm hộ chiếu lần đầu bao lâu", "1.001456"),
@@ -128,6 +128,22 @@ def test_ward_level_preferred_over_province_and_ministry(catalog):
     found = catalog.match("cấp thẻ căn cước cho người từ đủ 14 tuổi trở lên")
     assert [m.code for m in found[:2]] == ["1.014061", "2.000200"]
     assert not found.ambiguous  # one procedure at two levels is no reason to ask back
+
+
+def test_one_service_published_for_two_channels_is_not_a_choice(catalog):
+    """The police publish "cấp lại chứng nhận đăng ký xe" twice: fully online, and in person or partly online.
+    A citizen asking gets the in-person record unless they ask about doing it online."""
+    found = catalog.match("lam lai cavet xe may het bao nhieu tien")
+    assert [m.code for m in found[:2]] == ["1.013082", "1.013080"]
+    assert not found.ambiguous
+    online = catalog.match("làm lại cà vẹt online được không")
+    assert online[0].code == "1.013080" and not online.ambiguous
+
+
+def test_a_name_compound_matches_only_when_said_whole(catalog):
+    """"xe máy" of a citizen is a motorbike, not the "xe máy chuyên dùng" (machinery) of inspection procedures."""
+    assert "1.013335" not in [m.code for m in catalog.match("đăng ký xe máy mới mua cần gì")]
+    assert top(catalog, "bổ sung hồ sơ đăng ký chứng nhận xe máy chuyên dùng") == "1.013335"
 
 
 def test_close_different_procedures_are_ambiguous(catalog):

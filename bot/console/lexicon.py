@@ -36,6 +36,9 @@ FILES = {
                  "cho câu hỏi.", "Người dân nói", "Văn bản gọi là"),
     "procedure_names": ("Tên gọi dân gian của thủ tục", "Cách người dân gọi một thủ tục và tên của thủ tục đó "
                         "trong danh mục.", "Người dân gọi là", "Tên trong danh mục"),
+    "name_compounds": ("Cụm từ riêng trong tên thủ tục", "Cụm từ trong tên thủ tục chỉ một thứ khác với phần đầu "
+                       "của nó (xe máy chuyên dùng không phải xe máy). Chỉ khớp khi câu hỏi nói đủ cả cụm.",
+                       "Cụm từ", "Là gì"),
 }
 RE_WHERE = re.compile(r"^[a-z_]+\.yaml(, mục \d+)?( \('[^']*'\))?: ")
 
