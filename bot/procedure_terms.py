@@ -200,20 +200,22 @@ class Analyzer:
         return out
 
     def fields(self, toks: list[_Tok]) -> list[tuple[int, str]]:
-        """(position, field) for every cue phrase; marks cue words so they do not count as topic."""
+        """(position, field) for every cue phrase; marks cue words so they do not count as topic. Cues may
+        overlap ("cần những giấy" + "giấy tờ"): every word of each is a cue word, so no half of a cue
+        ("tờ") is left to match a name ("yếu tố")."""
         words = [t.folded for t in toks]
         found = []
-        i = 0
-        while i < len(toks):
-            hit = self.cues.find(words, i) if toks[i].kind == "q" else None
-            if hit:
-                n, name = hit
+        end = 0  # end of the cue span found last
+        for i in range(len(toks)):
+            hit = self.cues.find(words, i) if toks[i].kind in ("q", "cue") else None
+            if not hit:
+                continue
+            n, name = hit
+            if i >= end:
                 found.append((i, name))
-                for t in toks[i:i + n]:
-                    t.kind = "cue"
-                i += n
-            else:
-                i += 1
+            for t in toks[i:i + n]:
+                t.kind = "cue"
+            end = max(end, i + n)
         return found
 
     def tokens(self, question: str, with_names: bool) -> tuple[list[_Tok], list, list[tuple[int, str]]]:

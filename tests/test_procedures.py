@@ -265,3 +265,9 @@ def test_marks_as_written_separate_folded_look_alikes(catalog):
     # spelling variants are the same word: "kí" = "ký", "hoà" = "hòa"
     found = catalog.match("đăng kí thường trú")
     assert found[0].code == "1.004222" and found[0].coverage == 1.0
+
+
+def test_overlapping_field_cues_leave_no_half_cue_behind(catalog):
+    """"cần những giấy" and "giấy tờ" overlap: "tờ" left over would match "yếu tố" of the foreign variant."""
+    assert top(catalog, "khai tu cho ong noi can nhung giay to gi") == "1.000656"
+    assert asked_field("khai tu cho ong noi can nhung giay to gi") == "papers"
