@@ -55,6 +55,14 @@ RE_QUALIFIER = re.compile(r"\s(?:từ|trong các|trong|mà)\s", re.I)
 SHORT_MIN_SYLLABLES = 4
 HEAD_FULL = 0.95  # a head names its record only when the question says all of it
 SIBLING_MARGIN = 0.05  # channel siblings this close are one service: the question's channel picks the record
+# A name's level suffix: the district level was abolished on 1 July 2025, and citizens rarely file at a ministry.
+LEVEL_ADJUST = {"huyện": -0.03, "trung ương": -0.01, "bộ": -0.01}
+RE_LEVEL_WORD = re.compile(r"\((?:thực hiện )?(?:tại |ở )?cấp (xã|huyện|tỉnh|trung ương|bộ)\b[^()]*\)\s*$", re.I)
+# A procedure whose opening step or receiving address names a group it serves (knowledge/lexicon/
+# restricted_audiences.yaml: "sĩ quan, chiến sĩ Công an nhân dân") that its name does not: ranked behind the
+# citizens' procedure unless the question names that group.
+AUDIENCE_FACTOR = 0.7
+AUDIENCE_TEXT = 600  # characters of the steps read for the audience
 RE_LEVEL_SUFFIX = re.compile(r"\s*\((?:thực hiện )?(?:tại |ở )?(?:cấp )?(?:xã|huyện|tỉnh|trung ương|bộ)[^()]*\)\s*$",
                              re.I)
 
@@ -200,11 +208,36 @@ class ProcedureCatalog:
         self.name_text = [n for _, n in names]
         name_terms = [self._name_terms(n) for _, n in names]
         self.name_words = [frozenset(t for t in terms if "_" not in t) for terms in name_terms]
+        # Comma-listed names ("Cấp lại, đổi, điều chỉnh thông tin trên sổ BHXH, thẻ BHYT") list alternatives:
+        # a part the question does not touch at all does not count against how much of the name it covers.
+        seg_of: list[dict[str, list[int]]] = []  # per name: term -> the global ids of the parts that have it
+        seg_name: list[int] = []
+        seg_lead: list[bool] = []  # short leading parts: the alternative actions a name lists ("Cấp lại, đổi, …")
+        for j, (_, n) in enumerate(names):
+            parts = _list_parts(n)
+            first = len(seg_name)
+            where: dict[str, list[int]] = {}
+            lead = len(parts) > 1
+            for p, part in enumerate(parts):
+                lead = lead and len(raw_tokens(part)) < LEAD_PART_SYLLABLES
+                seg_name.append(j)
+                seg_lead.append(lead)
+                for t in self._name_terms(part) if len(parts) > 1 else ():
+                    where.setdefault(t, []).append(first + p)
+            # a pair across a comma belongs to no part
+            seg_of.append({t: where.get(t, []) if len(parts) > 1 else [first] for t in name_terms[j]})
+        self.seg_name = np.array(seg_name, dtype=np.int64)
+        self.seg_lead = np.array(seg_lead, dtype=bool)
         postings: dict[str, list[int]] = {}
+        seg_postings: dict[str, list[int]] = {}
+        seg_index: dict[str, list[int]] = {}  # position in the term's name postings of each part posting
         factors: dict[str, list[float]] = {}
         for j, terms in enumerate(name_terms):
             for t, (f, _, _) in terms.items():
                 postings.setdefault(t, []).append(j)
+                for g in seg_of[j][t]:
+                    seg_postings.setdefault(t, []).append(g)
+                    seg_index.setdefault(t, []).append(len(postings[t]) - 1)
                 factors.setdefault(t, []).append(f)
         n = max(len(names), 1)
         self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
@@ -214,19 +247,43 @@ class ProcedureCatalog:
         self.name_weight = {t: self.idf[t] * np.array(f) for t, f in factors.items()}
         self.name_total = np.array([sum(self.idf[t] * f for t, (f, _, _) in terms.items()) or 1.0
                                     for terms in name_terms])
+        self.seg_postings = {t: np.array(p, dtype=np.int64) for t, p in seg_postings.items()}
+        self.seg_index = {t: np.array(p, dtype=np.int64) for t, p in seg_index.items()}
+        seg_total = np.zeros(len(seg_name))
+        for t, segs in self.seg_postings.items():
+            seg_total[segs] += self.name_weight[t][self.seg_index[t]]
+        self.seg_total = seg_total
+        self.listed = np.bincount(self.seg_name, minlength=len(names)) > 1  # names with several parts
         accents: dict[str, dict[str, list[int]]] = {}  # folded syllable -> accented form -> name ids
         for j, (_, n) in enumerate(names):
             for tok in raw_tokens(n):
                 ids = accents.setdefault(tok.folded, {}).setdefault(accent_key(tok.raw), [])
                 if not ids or ids[-1] != j:
                     ids.append(j)
-        # folded syllable -> accented form -> mask over its postings of the names written that way
-        self.accents = {t: {a: np.isin(self.postings[t], ids) for a, ids in forms.items()}
-                        for t, forms in accents.items() if len(forms) > 1 and t in self.postings}
+        # folded syllable -> accented form -> mask over its postings of the names written that way, or not written
+        # at all (the syllable came from an abbreviation: "BHYT" is "bảo hiểm y tế" however the question marks it)
+        self.accents = {}
+        for t, forms in accents.items():
+            if len(forms) > 1 and t in self.postings:
+                unwritten = ~np.isin(self.postings[t], [j for ids in forms.values() for j in ids])
+                self.accents[t] = {a: np.isin(self.postings[t], ids) | unwritten for a, ids in forms.items()}
         self.active = np.array([r.status != "withdrawn" for r in records], dtype=bool)
         self.ward = (np.array([WARD_LEVEL in r.levels for r in records], dtype=float) * WARD_BONUS
                      + np.array([bool(CITIZENS.search(r.applicants or "")) for r in records]) * CITIZEN_BONUS)
+        for i, r in enumerate(records):
+            m = RE_LEVEL_WORD.search(r.title)
+            if m:
+                self.ward[i] += LEVEL_ADJUST.get(m.group(1).lower(), 0.0)
         self.by_code = {r.code: i for i, r in enumerate(records)}
+        # matched as written (with marks) in the record: folded, "quân nhân" is also "hải quan nhận"
+        audiences = [(" ".join(_words(e.term)), " ".join(_folded_words(e.term))) for e in lexicon.restricted_audiences]
+        self.audiences: dict[int, set[str]] = {}  # record -> folded groups it serves that its name does not say
+        for i, (doc, rec) in enumerate(zip(docs, records)):
+            text = f" {' '.join(_words(_steps(doc.body)[:AUDIENCE_TEXT] + ' ; ' + (rec.receiving_address or '')))} "
+            title = f" {' '.join(_words(rec.title))} "
+            hidden = {f for a, f in audiences if f" {a} " in text and f" {a} " not in title}
+            if hidden:
+                self.audiences[i] = hidden
 
     def _name_terms(self, name: str) -> dict[str, tuple[float, bool, str | None]]:
         name = RE_NAME_BOILERPLATE.sub(" ", name)
@@ -256,6 +313,7 @@ class ProcedureCatalog:
         counts every matched word, so "cho con" still prefers "nhận cha, mẹ, con" among equal candidates."""
         n = len(self.name_text)
         acc_name = np.zeros(n)
+        acc_seg = np.zeros(len(self.seg_name))
         acc_req = np.zeros(n)
         required = 0.0
         for t, (factor, optional, accent) in terms.items():
@@ -268,7 +326,11 @@ class ProcedureCatalog:
             same = self.accents.get(t, {}).get(accent) if accent else None
             # the question's marks exist in some names: names writing the syllable otherwise get half
             credit = 1.0 if same is None else np.where(same, 1.0, ACCENT_MISMATCH)
-            acc_name[ids] += self.name_weight[t] * credit
+            contrib = self.name_weight[t] * credit
+            acc_name[ids] += contrib
+            segs = self.seg_postings.get(t)
+            if segs is not None:
+                acc_seg[segs] += contrib[self.seg_index[t]]
             if not optional:
                 acc_req[ids] += w * credit
                 required += w
@@ -276,7 +338,20 @@ class ProcedureCatalog:
             return None
         # A question whose only topic word is common ("việc") is weak evidence however fully it is matched.
         cov = acc_req / required * np.minimum(1.0, acc_req / MIN_EVIDENCE)
+        # A listed name: counting only the parts the question says at least half of, it may be covered
+        # more; half of that gain counts, since a bare object part ("BHYT") can stand in for an unsaid action.
         name_cov = np.minimum(acc_name / self.name_total, 1.0)
+        kept = acc_seg >= LIST_PART_MIN * self.seg_total
+        den = np.bincount(self.seg_name, weights=self.seg_total * kept, minlength=n)
+        num = np.bincount(self.seg_name, weights=acc_seg * kept, minlength=n)
+        # … and the question says one of its listed actions and something else: a name's objects ("…, trợ cấp
+        # thất nghiệp") without its action ("Ủy quyền lĩnh thay …"), or an action alone ("Thanh toán"), do not
+        # name it
+        said_action = np.bincount(self.seg_name, weights=kept & self.seg_lead, minlength=n) > 0
+        said_object = np.bincount(self.seg_name, weights=kept & ~self.seg_lead, minlength=n) > 0
+        listed = self.listed & (den > 0) & said_action & said_object
+        parts_cov = np.minimum(num / np.where(listed, den, 1.0), 1.0)
+        name_cov = np.where(listed & (parts_cov > name_cov), (name_cov + parts_cov) / 2, name_cov)
         score = cov * ((1 - NAME_SHARE) + NAME_SHARE * name_cov)
         score = np.where(self.is_head & (name_cov < HEAD_FULL), 0.0, score)
         return score, cov, name_cov
@@ -307,6 +382,11 @@ class ProcedureCatalog:
             best_score[r], best_cov[r], best_name[r], best_variant[r] = score[idx], cov[idx], idx, v
             best_ncov[r] = name_cov[idx]
         final = np.where(self.active & (best_score > 0), best_score + self.ward, 0.0)
+        if self.audiences:
+            asked = f" {' '.join(_folded_words(question))} "
+            for i, groups in self.audiences.items():
+                if final[i] > 0 and not any(f" {a} " in asked for a in groups):
+                    final[i] *= AUDIENCE_FACTOR
         top = np.argsort(-final, kind="stable")[:k]
         out = Matches()
         out.words = frozenset(_pairs(question))
@@ -329,6 +409,29 @@ class ProcedureCatalog:
     def asked_field(self, question: str) -> str | None:
         fields = self.asked_fields(question)
         return fields[0] if fields else None
+
+
+RE_STEPS = re.compile(r"^## Trình tự thực hiện\n(.*?)(?=^## |\Z)", re.M | re.S)
+
+
+LEAD_PART_SYLLABLES = 3  # a listed name's leading parts shorter than this are alternative actions ("Cấp lại, đổi, …")
+LIST_PART_MIN = 0.5  # share of a listed name's part the question must say for the part to count
+RE_LIST_SEP = re.compile(r"[,;]\s+(?![^()]*\))")  # a comma or semicolon outside parentheses
+
+
+def _list_parts(name: str) -> list[str]:
+    parts = [p for p in RE_LIST_SEP.split(RE_NAME_BOILERPLATE.sub(" ", name)) if p.strip()]
+    return parts or [name]
+
+
+def _words(text: str) -> list[str]:
+    """Lowercase words with their marks."""
+    return [t.raw for t in raw_tokens(text)]
+
+
+def _steps(body: str) -> str:
+    m = RE_STEPS.search(body or "")
+    return m.group(1) if m else ""
 
 
 def document_from_meta(meta: dict) -> Document:

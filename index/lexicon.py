@@ -21,7 +21,7 @@ import yaml
 
 PROJECT_LEXICON = Path(__file__).resolve().parent.parent / "knowledge" / "lexicon"
 # Files with term → means entries (the procedure files belong to the answer core).
-TERM_FILES = ("abbreviations", "synonyms", "procedure_names", "name_compounds")
+TERM_FILES = ("abbreviations", "synonyms", "procedure_names", "name_compounds", "restricted_audiences")
 SNAPSHOT_DIR = "lexicon"  # in an index version's folder: the word lists that version was built and answers with
 
 
@@ -58,6 +58,7 @@ class Lexicon:
     stopwords: frozenset[str] = frozenset()
     procedure_names: list[Entry] = field(default_factory=list)
     name_compounds: list[Entry] = field(default_factory=list)  # phrases of procedure names that match only whole
+    restricted_audiences: list[Entry] = field(default_factory=list)  # groups some procedures serve, unnamed in names
     procedure_fields: dict[str, list[str]] = field(default_factory=dict)  # field -> folded cue phrases
     strict_cues: dict[str, list[str]] = field(default_factory=dict)  # group -> folded cue phrases
     entries: dict[str, list[Entry]] = field(default_factory=dict)  # file stem -> entries, for the console
@@ -142,6 +143,7 @@ def load_lexicon(directory: Path | None = None, files: tuple[str, ...] = TERM_FI
     lex.synonyms = [(e.folded, e.folded_means) for e in lex.entries.get("synonyms", [])]
     lex.procedure_names = list(lex.entries.get("procedure_names", []))
     lex.name_compounds = list(lex.entries.get("name_compounds", []))
+    lex.restricted_audiences = list(lex.entries.get("restricted_audiences", []))
     stop_path = directory / "stopwords.yaml"
     if stop_path.exists():
         words = _read(stop_path).get("words") or []

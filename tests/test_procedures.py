@@ -271,3 +271,22 @@ def test_overlapping_field_cues_leave_no_half_cue_behind(catalog):
     """"cần những giấy" and "giấy tờ" overlap: "tờ" left over would match "yếu tố" of the foreign variant."""
     assert top(catalog, "khai tu cho ong noi can nhung giay to gi") == "1.000656"
     assert asked_field("khai tu cho ong noi can nhung giay to gi") == "papers"
+
+
+def test_a_procedure_for_police_staff_yields_to_the_citizens_one(catalog):
+    """The police publish "Cấp lại thẻ bảo hiểm y tế" for their officers and families (the name does not say so);
+    a citizen who lost the card needs the social-insurance procedure, whose name lists several actions."""
+    found = catalog.match("xin cấp lại thẻ bảo hiểm y tế bị mất ở đâu")
+    assert found[0].code == "1.002759" and found[0].recognised
+    assert top(catalog, "cấp lại thẻ bảo hiểm y tế cho sĩ quan công an") == "1.001294"
+
+
+def test_a_listed_name_is_named_by_one_action_and_its_object_not_by_the_object_alone(catalog):
+    codes = [m.code for m in catalog.match("cap lai the bhyt")]
+    assert codes.index("1.002759") < codes.index("1.002051") if "1.002051" in codes else codes[0] == "1.002759"
+
+
+def test_district_and_ministry_level_names_rank_after_ward_and_province(catalog):
+    """Since 1 July 2025 there is no district level; citizens rarely file at a ministry."""
+    codes = [m.code for m in catalog.match("bao mat ho chieu o dau", k=3)]
+    assert codes == ["1.010386", "1.001445", "2.000539"]

@@ -39,6 +39,9 @@ FILES = {
     "name_compounds": ("Cụm từ riêng trong tên thủ tục", "Cụm từ trong tên thủ tục chỉ một thứ khác với phần đầu "
                        "của nó (xe máy chuyên dùng không phải xe máy). Chỉ khớp khi câu hỏi nói đủ cả cụm.",
                        "Cụm từ", "Là gì"),
+    "restricted_audiences": ("Nhóm người riêng của thủ tục", "Nhóm người (sĩ quan, chiến sĩ công an…) mà một số thủ "
+                             "tục chỉ dành cho, dù tên thủ tục không nói ra. Các thủ tục đó xếp sau thủ tục chung "
+                             "của người dân, trừ khi câu hỏi nhắc tới nhóm đó.", "Nhóm người", "Là ai"),
 }
 RE_WHERE = re.compile(r"^[a-z_]+\.yaml(, mục \d+)?( \('[^']*'\))?: ")
 
