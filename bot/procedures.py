@@ -51,7 +51,9 @@ RE_NAME_BOILERPLATE = re.compile(
 # Where an official name stops naming the procedure and starts explaining it: "Chứng thực bản sao | từ bản chính
 # giấy tờ …", "Chứng thực chữ ký | trong các giấy tờ …". The head is how people say it; it names the record only
 # when no other record's name has the same head, and has at least SHORT_MIN_SYLLABLES syllables.
-RE_QUALIFIER = re.compile(r"\s(?:từ|trong các|trong|mà)\s", re.I)
+# "từ" before a figure starts a range that tells variants apart ("… cho người từ đủ 14 tuổi trở lên" vs "… dưới 14
+# tuổi"), not an explanation.
+RE_QUALIFIER = re.compile(r"\s(?:từ(?!\s+(?:đủ\s+)?\d)|trong các|trong|mà)\s", re.I)
 SHORT_MIN_SYLLABLES = 4
 HEAD_FULL = 0.95  # a head names its record only when the question says all of it
 SIBLING_MARGIN = 0.05  # channel siblings this close are one service: the question's channel picks the record

@@ -290,3 +290,10 @@ def test_district_and_ministry_level_names_rank_after_ward_and_province(catalog)
     """Since 1 July 2025 there is no district level; citizens rarely file at a ministry."""
     codes = [m.code for m in catalog.match("bao mat ho chieu o dau", k=3)]
     assert codes == ["1.010386", "1.001445", "2.000539"]
+
+
+def test_an_age_range_is_part_of_the_name_not_an_explanation(catalog):
+    """"… cho người từ đủ 14 tuổi trở lên" has no shorter head "… cho người": the range tells it from "… dưới 14 tuổi"."""
+    assert unique_short_names(["Cấp thẻ căn cước cho người từ đủ 14 tuổi trở lên"]) == [None]
+    assert top(catalog, "làm căn cước cho bé 2 tuổi cần gì") == "1.014062"
+    assert top(catalog, "làm căn cước cần mang gì") == "1.014061"
