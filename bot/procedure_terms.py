@@ -245,7 +245,8 @@ def weighted_terms(toks: list[_Tok]) -> dict[str, tuple[float, bool, str | None]
         if i in generic or t.folded in PLAIN_STOP or (t.raw in ACCENTED_FILLERS and t.raw != t.folded):
             keep.append(None)
         else:
-            optional = t.kind == "cue" or (t.kind == "q" and (t.folded in OPTIONAL_ALWAYS or (
+            # a figure is the citizen's situation ("1 bản", "6 tuổi", "năm 2024"): it counts only if a name has it
+            optional = t.kind == "cue" or t.folded.isdigit() or (t.kind == "q" and (t.folded in OPTIONAL_ALWAYS or (
                 t.raw == t.folded and t.folded in OPTIONAL_FOLDED)))
             accent = accent_key(t.raw) if t.kind != "lex" and t.raw != t.folded else None
             keep.append((t.folded, optional, t.factor, accent))

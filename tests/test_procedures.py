@@ -297,3 +297,10 @@ def test_an_age_range_is_part_of_the_name_not_an_explanation(catalog):
     assert unique_short_names(["Cấp thẻ căn cước cho người từ đủ 14 tuổi trở lên"]) == [None]
     assert top(catalog, "làm căn cước cho bé 2 tuổi cần gì") == "1.014062"
     assert top(catalog, "làm căn cước cần mang gì") == "1.014061"
+
+
+def test_a_figure_in_the_question_is_the_citizens_situation_not_a_missing_topic(catalog):
+    plain = catalog.match("xin bản sao giấy khai sinh hết bao nhiêu tiền")[0]
+    counted = catalog.match("xin 3 bản sao giấy khai sinh hết bao nhiêu tiền")[0]
+    assert counted.code == plain.code == "2.000635"
+    assert counted.coverage == plain.coverage
