@@ -202,10 +202,16 @@ def paper_text(p: Paper, limit: int = 80) -> str:
     return f"- {name}" + (f", {p.copies}" if p.copies else "")
 
 
+# A "nếu" that names only how the papers are filed (in person, online, by post) applies to everyone filing that way.
+RE_CHANNEL_CASE = re.compile(r"\(nếu[^()]*(?:hình thức|nộp|gửi)[^()]*(?:trực tiếp|trực tuyến|bưu chính)[^()]*\)", re.I)
+
+
 def conditional(p: Paper) -> int:
     """Papers needed only in some cases come after the main ones: 2 for "Trường hợp …", 1 for "… nếu có"."""
     if re.match(r"\s*[-+]?\s*(trường hợp|đối với|nếu|ví dụ|lưu ý)", p.name, re.I):
         return 2
+    if RE_CHANNEL_CASE.search(p.name):  # "Tờ khai … (nếu … nộp hồ sơ theo hình thức trực tiếp …)": everyone's form
+        return 0
     return int(bool(re.search(r"trong trường hợp|nếu có|\(nếu", p.name, re.I)))
 
 
@@ -216,12 +222,15 @@ def paper_cases(rec: ProcedureRecord) -> list[tuple[str | None, list[Paper]]]:
     for p in papers:
         if p.case not in cases:
             cases.append(p.case)
-    # The general case first, notes ("Lưu ý") last; papers to hand in before those only shown ("xuất trình").
+    groups = {c: sorted((p for p in papers if p.case == c), key=lambda p: (conditional(p), not is_form(p)))
+              for c in cases}
+    # The general case first, notes ("Lưu ý") last; papers to hand in before those only shown ("xuất trình"); of
+    # the general ones, the group with the form to fill in (tờ khai) first.
     cases.sort(key=lambda c: (bool(c and re.match(r"\s*(lưu ý|ghi chú|chú ý)", c, re.I)),
                               bool(c and re.match(r"\s*(trường hợp|đối với|nếu)", c, re.I)),
-                              bool(c and re.search(r"xuất trình", c, re.I))))
-    return [(c, sorted((p for p in papers if p.case == c), key=lambda p: (conditional(p), not is_form(p))))
-            for c in cases]
+                              bool(c and re.search(r"xuất trình", c, re.I)),
+                              not any(is_form(p) and not conditional(p) for p in groups[c])))
+    return [(c, groups[c]) for c in cases]
 
 
 def is_form(p: Paper) -> bool:

@@ -79,9 +79,9 @@ def test_papers_list_forms_and_copies_then_how_many_more():
 
 
 def test_papers_put_main_papers_before_special_cases():
-    lines = compose_field(DOCS["1.001193"], "papers").text.splitlines()
-    first_paper = next(ln for ln in lines if ln.startswith("- "))
-    assert first_paper.startswith("- Giấy chứng sinh")
+    lines = [ln for ln in compose_field(DOCS["1.001193"], "papers").text.splitlines() if ln.startswith("- ")]
+    birth = next(i for i, ln in enumerate(lines) if ln.startswith("- Giấy chứng sinh"))
+    assert all(not ln.startswith("- Trường hợp") for ln in lines[:birth])
 
 
 def test_paper_name_is_cut_at_a_clause_without_a_dangling_parenthesis():
@@ -193,3 +193,10 @@ def test_several_fields_in_one_reply_in_the_order_asked():
     assert len(a.text) <= MAX_BODY and a.facts["times"] and a.facts["fees"]
     both = compose_fields(DOCS["2.000986"], ["papers", "time", "fee"])  # district era: warning kept at the end
     assert len(both.text) <= MAX_BODY and both.text.endswith("hãy hỏi Trung tâm phục vụ hành chính công xã/phường.")
+
+
+def test_the_form_to_fill_in_comes_first_even_when_the_page_lists_it_late():
+    """"Tờ khai … (nếu … nộp hồ sơ theo hình thức trực tiếp …)" is everyone's form, not a special case."""
+    a = compose_field(DOCS["1.001193"], "papers")
+    first = a.text.split("\n")[1]
+    assert first.startswith("- Tờ khai đăng ký khai sinh")
