@@ -12,7 +12,7 @@ from dataclasses import field as dc_field
 
 from bot.evidence import RE_PHONE_NUMBER, context_terms, is_agency_section, list_items, merge_passages, section_leaf, select_sentences, split_units
 from bot.policy import Policy
-from bot.procedure_detail import detail_sentence, who_sentence
+from bot.procedure_detail import deadline_sentence, detail_sentence, who_sentence
 from bot.retrieve import Retrieved
 from bot.understand import Understanding
 from index.chunk import CARD_SECTION
@@ -300,6 +300,14 @@ class Decider:
                             "hỏi lại người dân muốn hỏi thủ tục nào thay vì đoán.", **{**base, "procedures": close})
         what = f"phần “{FIELD_NAMES.get(u.procedure_field, u.procedure_field)}”" if u.procedure_field \
             else "thông tin chính"
+        papers = [p.name for p in best.record.papers]
+        deadline = deadline_sentence(u.text, best.title, best.doc.body, papers) if u.asks_deadline else None
+        if deadline:  # the citizen's own deadline, not the office's processing time
+            base["fields"] = [f for f in base["fields"] if f != "time"]
+            base["field"] = base["fields"][0] if base["fields"] else None
+            base["units"] = [(deadline, 0)]
+            return Decision(True, PROCEDURE, "procedure_deadline", f"Nhận ra thủ tục “{best.title}”; câu hỏi hỏi hạn "
+                            "chót người dân phải làm, nên trợ lý trích câu trong hồ sơ thủ tục nói thời hạn đó.", **base)
         detail = detail_sentence(u.text, u.folded, best.title, best.doc.body,
                                  self.searcher.index.keyword.idf, u.asks_quantity,
                                  [p.name for p in best.record.papers])

@@ -123,3 +123,34 @@ def who_sentence(name: str, body: str, papers: list[str] = ()) -> str | None:
             if rank > best_rank:
                 best, best_rank = clause, rank
     return _quote(best.rstrip(";"), fold(name), lambda t: 1.0, False) if best else None
+
+
+# A period the citizen must act within, counted from an event: "Trong thời hạn 15 ngày kể từ ngày có người chết …",
+# "… trước ngày kết thúc thời hạn tạm trú", "chậm nhất là 30 ngày …".
+RE_PERIOD = re.compile(r"(?:trong (?:thời hạn|vòng)|chậm nhất(?: là)?|trước(?: ít nhất)?|sau)\s+\d+\s+(?:ngày|tháng|giờ|năm)",
+                       re.I)
+RE_CITIZEN_DUTY = re.compile(r"\b(?:phải|có trách nhiệm|có nghĩa vụ)\b", re.I)
+# The office's own steps ("Cơ quan đăng ký kinh doanh cấp giấy xác nhận", "công chức … trả kết quả"): its time
+# limit is the processing time, answered from the record's channels, not a deadline for the citizen.
+RE_OFFICE_STEP = re.compile(r"cơ quan|công chức|ủy ban nhân dân|công an|trả kết quả|giải quyết|tiếp nhận|thụ lý|"
+                            r"xác minh|thẩm định|cấp giấy|phiếu hẹn", re.I)
+
+
+def deadline_sentence(question: str, name: str, body: str, papers: list[str] = ()) -> str | None:
+    """For "bao lâu thì phải …": the record's clause giving the citizen's own deadline ("Trong thời hạn 15 ngày kể
+    từ ngày có người chết thì … có trách nhiệm đi đăng ký khai tử"), preferring one that says the question's words."""
+    asked = set(normalized_tokens(question)) - STOPWORDS
+    action = set(normalized_tokens(re.sub(r"^thủ tục\s+", "", name, flags=re.I))) - STOPWORDS
+    best, best_rank = None, 0.0
+    for unit in _units(body, list(papers)):
+        for clause in re.split(r"(?<=;)\s+", unit):
+            period = RE_PERIOD.search(clause)
+            duty = RE_CITIZEN_DUTY.search(clause, period.end()) if period else None
+            # who must act is said between the period and the duty: an office there makes it a processing step
+            if not duty or RE_OFFICE_STEP.search(clause, period.end(), duty.start()):
+                continue
+            words = set(normalized_tokens(clause))
+            rank = 1 + len(action & words) / max(len(action), 1) + len(asked & words) / max(len(asked), 1)
+            if rank > best_rank:
+                best, best_rank = clause, rank
+    return _quote(best.rstrip(";"), fold(question), lambda t: 1.0, True) if best else None

@@ -33,11 +33,15 @@ GENERIC = (("thu", "tuc", "hanh", "chinh"), ("thu", "tuc"), ("bao", "nhieu"), ("
 # Words common in questions that count only when a name has them ("cho con" vs "nhận cha, mẹ, con"):
 # who the citizen does it for rarely names the procedure.
 OPTIONAL_ALWAYS = frozenset("con be chau bo me ong ba vo chong nguoi".split())
+# "người nhà", "người thân": a family member, however written ("nhà" alone names houses: "cấp phép xây nhà").
+FAMILY = (("nguoi", "nha"), ("nguoi", "than"))
 # Accented fillers dropped only when written with these exact diacritics ("cần" ≠ "căn", "mình" ≠ "minh").
 ACCENTED_FILLERS = frozenset("""cần có mà thì là gì đâu mấy tôi mình muốn làm được phải của thế vậy thôi đó
     đã tại chị bạn hỏi nhé ạ à ơi nhá hả phường""".split())
 # Their folded forms stay optional when unaccented: they count only if a name has them ("chung minh").
 OPTIONAL_FOLDED = frozenset(fold(w) for w in ACCENTED_FILLERS) - PLAIN_STOP
+# Dropped as written, but their unmarked form is a name's word that is always written without marks ("di chúc").
+ACCENTED_ONLY = frozenset(["đi"])
 
 
 def default_lexicon_dir() -> Path:
@@ -241,12 +245,16 @@ def weighted_terms(toks: list[_Tok]) -> dict[str, tuple[float, bool, str | None]
             if tuple(words[i:i + len(phrase)]) == phrase and toks[i].kind != "lex":
                 generic.update(range(i, i + len(phrase)))
                 break
+    family: set[int] = set()
+    for i in range(len(words)):
+        if tuple(words[i:i + 2]) in FAMILY and toks[i].kind == "q":
+            family.update((i, i + 1))
     for i, t in enumerate(toks):
-        if i in generic or t.folded in PLAIN_STOP or (t.raw in ACCENTED_FILLERS and t.raw != t.folded):
+        if i in generic or t.folded in PLAIN_STOP or (t.raw in ACCENTED_FILLERS | ACCENTED_ONLY and t.raw != t.folded):
             keep.append(None)
         else:
             # a figure is the citizen's situation ("1 bản", "6 tuổi", "năm 2024"): it counts only if a name has it
-            optional = t.kind == "cue" or t.folded.isdigit() or (t.kind == "q" and (t.folded in OPTIONAL_ALWAYS or (
+            optional = t.kind == "cue" or t.folded.isdigit() or i in family or (t.kind == "q" and (t.folded in OPTIONAL_ALWAYS or (
                 t.raw == t.folded and t.folded in OPTIONAL_FOLDED)))
             accent = accent_key(t.raw) if t.kind != "lex" and t.raw != t.folded else None
             keep.append((t.folded, optional, t.factor, accent))

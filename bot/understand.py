@@ -85,6 +85,7 @@ class Understanding:
     asks_office: bool = False
     asks_detail: bool = False  # one procedure's papers, fee, duration, conditions or place
     personal_file: bool = False  # about the asker's own file: only the office handling it knows
+    asks_deadline: bool = False  # by when the citizen must do a procedure ("bao lâu thì phải khai tử")
     procedure_field: str | None = None  # fee | time | papers | where | steps | conditions | online | who | result
     procedure_fields: list[str] = field(default_factory=list)  # every field asked, in order
     # (read by bot.procedures from the cue phrases in knowledge/lexicon/procedure_fields.yaml)
@@ -184,6 +185,7 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_office = has_cue(said, LEXICON.strict_cues.get("office", []))
     u.asks_detail = has_cue(said, LEXICON.strict_cues.get("procedure_detail", []))
     u.personal_file = has_cue(said, LEXICON.strict_cues.get("personal_file", []))
+    u.asks_deadline = has_cue(said, LEXICON.strict_cues.get("deadline", []))
     return u
 
 

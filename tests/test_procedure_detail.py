@@ -60,3 +60,16 @@ def test_who_must_do_it_comes_from_the_records_duty_sentence(assistant):
     answer = assistant.answer("ai phải đi làm khai sinh cho em bé")
     assert answer.citations[0].doc_id == "1.001193"
     assert "cha hoặc mẹ có trách nhiệm đăng ký khai sinh" in answer.body
+
+
+@pytest.mark.parametrize("question, code, fact", [
+    ("bố tôi mất được 1 tuần rồi, trong vòng bao lâu phải đi khai tử", "1.000656", "15 ngày kể từ ngày có người chết"),
+    ("người thân qua đời thì mấy ngày phải xóa thường trú", "1.003197", "07 ngày"),
+])
+def test_a_deadline_question_gets_the_citizens_deadline_not_the_processing_time(assistant, question, code, fact):
+    """"bao lâu thì phải khai tử" asks by when the family must act (15 days from the death), not how long the ward
+    takes to register it."""
+    answer = assistant.answer(question)
+    assert answer.found is True and answer.citations[0].doc_id == code
+    assert fact in answer.body
+    assert "Thời hạn giải quyết" not in answer.body
