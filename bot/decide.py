@@ -317,7 +317,7 @@ class Decider:
                             "câu hỏi cần một con số mà hồ sơ thủ tục không nêu; trợ lý nói rõ và chỉ nơi hỏi.",
                             **{**base, "procedures": [best]})
         if not detail and u.procedure_field == "who":
-            detail = who_sentence(best.title, best.doc.body, [p.name for p in best.record.papers])
+            detail = who_sentence(best.title, best.doc.body, papers, u.folded)
         if detail:
             what += " và câu trong hồ sơ thủ tục nói đúng điều được hỏi thêm"
             base["units"] = [(detail, 0)]

@@ -98,28 +98,33 @@ def detail_sentence(question: str, folded_question: str, name: str, body: str,
     return _quote(best, folded_question, idf, need_number)
 
 
-RE_DUTY = re.compile(r"có trách nhiệm|được (?:quyền|ủy quyền|yêu cầu)|có quyền", re.I)
+RE_DUTY = re.compile(r"có trách nhiệm|được (?:quyền|ủy quyền|yêu cầu)|có quyền|không phải có văn bản ủy quyền|thì phải|"
+                     r"(?:đại diện|người thân thích|ủy quyền)[^.;,]{0,40}\bthực hiện", re.I)
+OWN_WORDS = 3.0  # a clause saying the question's own words ("ông, bà", "người đại diện") outranks how it is phrased
 
 
-def who_sentence(name: str, body: str, papers: list[str] = ()) -> str | None:
+def who_sentence(name: str, body: str, papers: list[str] = (), question: str = "") -> str | None:
     """For "ai được / ai phải làm …": the record's sentence saying who must or may do it ("… vợ, chồng, con,
     cha, mẹ hoặc người thân thích khác của người chết có trách nhiệm đi đăng ký khai tử"), when the record
-    has one that names the procedure's own action. The applicants field ("Công dân Việt Nam") rarely says it."""
+    has one that names the procedure's own action. The applicants field ("Công dân Việt Nam") rarely says it.
+    Of several, the one sharing most of the question's own words ("ông bà", "khách ở lại") is quoted."""
     action = set(normalized_tokens(re.sub(r"^thủ tục\s+", "", name, flags=re.I))) - STOPWORDS
     if not action:
         return None
     phrase = " ".join(normalized_tokens(re.sub(r"^thủ tục\s+", "", name, flags=re.I)))
-    best, best_rank = None, 0
+    own = set(normalized_tokens(question)) - STOPWORDS - action
+    best, best_rank = None, 0.0
     for unit in _units(body, list(papers)):
         for clause in re.split(r"(?<=;)\s+", unit):
-            if not RE_DUTY.search(clause) or len(action & set(normalized_tokens(clause))) < 0.8 * len(action):
+            words = set(normalized_tokens(clause))
+            if not RE_DUTY.search(clause) or len(action & words) < 0.8 * len(action):
                 continue
             # "… có trách nhiệm đi đăng ký khai tử" says who does it; "người có trách nhiệm … ủy quyền" says less
             folded = " ".join(normalized_tokens(clause))
             duty = re.search(rf"(trach nhiem|quyen) (di |thuc hien |lam )?{re.escape(phrase)}", folded)
             # the duty is the clause's point when the action ends it ("… có trách nhiệm đi đăng ký khai tử;")
             rank = 0 if not duty else 2 + (len(folded[duty.end():].split()) <= 3)
-            rank = rank or 1
+            rank = (rank or 1) + (OWN_WORDS * len(own & words) / len(own) if own else 0.0)
             if rank > best_rank:
                 best, best_rank = clause, rank
     return _quote(best.rstrip(";"), fold(name), lambda t: 1.0, False) if best else None

@@ -73,3 +73,22 @@ def test_a_deadline_question_gets_the_citizens_deadline_not_the_processing_time(
     assert answer.found is True and answer.citations[0].doc_id == code
     assert fact in answer.body
     assert "Thời hạn giải quyết" not in answer.body
+
+
+def test_of_several_duty_sentences_the_one_about_the_askers_case_is_quoted(assistant):
+    """The record names who must act for each case (guardians online, guardians in person): the question's own
+    words pick the case. Under-14 card: the legal representative does it."""
+    answer = assistant.answer("bé nhà tôi 5 tuổi thì ai đi làm căn cước cho bé")
+    assert answer.found is True and answer.citations[0].doc_id == "1.014062"
+    assert "người đại diện hợp pháp" in answer.body
+
+
+def test_a_household_guest_is_reported_by_the_household():
+    """"… thì phải thực hiện việc thông báo lưu trú" is a duty too: hosts, not hospitals, answer a host's question."""
+    from bot.procedure_detail import who_sentence
+    body = ("## Trình tự thực hiện\nBước 1: Cá nhân, tổ chức thông báo lưu trú tới cơ quan đăng ký cư trú.\n"
+            "## Yêu cầu, điều kiện\nKhi có người đến lưu trú, đại diện hộ gia đình, cơ sở khám bệnh thì phải thực hiện "
+            "việc thông báo lưu trú; - Đại diện cơ sở khám bệnh, chữa bệnh có trách nhiệm lập danh sách người đến "
+            "điều trị nội trú và thực hiện thông báo lưu trú với cơ quan đăng ký cư trú.\n")
+    quote = who_sentence("Thông báo lưu trú", body, question="nha co nguoi den o thi ai phai bao luu tru")
+    assert quote and "đại diện hộ gia đình" in quote
