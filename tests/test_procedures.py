@@ -304,3 +304,13 @@ def test_a_figure_in_the_question_is_the_citizens_situation_not_a_missing_topic(
     counted = catalog.match("xin 3 bản sao giấy khai sinh hết bao nhiêu tiền")[0]
     assert counted.code == plain.code == "2.000635"
     assert counted.coverage == plain.coverage
+
+
+@pytest.mark.parametrize("question", ["hồ sơ đăng ký kết hôn gồm những gì", "cấp bản sao trích lục kết hôn cần giấy gì"])
+def test_papers_asked_with_the_name_in_between(question):
+    assert asked_field(question) == "papers"
+
+
+def test_changing_a_name_is_the_civil_status_correction(catalog):
+    assert top(catalog, "thay đổi họ tên cho con cần giấy tờ gì") == "1.004859"
+    assert top(catalog, "sửa tên trong giấy khai sinh mất bao lâu") == "1.004859"
