@@ -314,3 +314,9 @@ def test_papers_asked_with_the_name_in_between(question):
 def test_changing_a_name_is_the_civil_status_correction(catalog):
     assert top(catalog, "thay đổi họ tên cho con cần giấy tờ gì") == "1.004859"
     assert top(catalog, "sửa tên trong giấy khai sinh mất bao lâu") == "1.004859"
+
+
+def test_a_contract_is_certified_as_a_transaction_in_todays_names(catalog):
+    """The decree renamed "chứng thực hợp đồng, giao dịch" to "chứng thực giao dịch"; citizens still say hợp đồng."""
+    found = catalog.match("chứng thực hợp đồng thế chấp nhà ở xã mất bao lâu")
+    assert found and found[0].code == "2.001035"
