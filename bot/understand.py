@@ -142,6 +142,15 @@ def _without_frames(folded: str, frames: list[str]) -> str:
     return text or folded
 
 
+def _without_connectors(folded: str, connectors: frozenset[str], pairs: frozenset[str]) -> str:
+    """Connectors ("thì", typed "thi") dropped unless inside a pair the documents use ("đô thị", "cuộc thi")."""
+    words = folded.split()
+    keep = [w for i, w in enumerate(words)
+            if w not in connectors or (i > 0 and f"{words[i - 1]} {w}" in pairs)
+            or (i + 1 < len(words) and f"{w} {words[i + 1]}" in pairs)]
+    return " ".join(keep) or folded
+
+
 def has_cue(folded: str, cues: list[str]) -> bool:
     padded = f" {folded} "
     return any(f" {c} " in padded for c in cues)
@@ -181,7 +190,8 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_agency = bool(RE_AGENCY_QUESTION.search(u.folded))
     u.asks_tasks = bool(RE_TASK_QUESTION.search(u.folded))
     said = f"{folded} {u.folded}"  # cues are looked for in the citizen's words and in the rewritten question
-    u.asked = _without_frames(u.folded, LEXICON.strict_cues.get("question_frame", []))
+    u.asked = _without_connectors(_without_frames(u.folded, LEXICON.strict_cues.get("question_frame", [])),
+                                  LEXICON.connectors, LEXICON.connector_pairs)
     u.asks_office = has_cue(said, LEXICON.strict_cues.get("office", []))
     u.asks_detail = has_cue(said, LEXICON.strict_cues.get("procedure_detail", []))
     u.personal_file = has_cue(said, LEXICON.strict_cues.get("personal_file", []))

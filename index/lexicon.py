@@ -56,6 +56,8 @@ class Lexicon:
     abbreviations: dict[str, str] = field(default_factory=dict)  # folded token -> folded expansion
     synonyms: list[tuple[str, str]] = field(default_factory=list)  # folded phrase -> folded replacement
     stopwords: frozenset[str] = frozenset()
+    connectors: frozenset[str] = frozenset()  # "thi": a connector, not counted when measuring coverage …
+    connector_pairs: frozenset[str] = frozenset()  # … unless in one of these pairs ("do thi", "cuoc thi")
     procedure_names: list[Entry] = field(default_factory=list)
     name_compounds: list[Entry] = field(default_factory=list)  # phrases of procedure names that match only whole
     restricted_audiences: list[Entry] = field(default_factory=list)  # groups some procedures serve, unnamed in names
@@ -146,8 +148,14 @@ def load_lexicon(directory: Path | None = None, files: tuple[str, ...] = TERM_FI
     lex.restricted_audiences = list(lex.entries.get("restricted_audiences", []))
     stop_path = directory / "stopwords.yaml"
     if stop_path.exists():
-        words = _read(stop_path).get("words") or []
+        data = _read(stop_path)
+        words = data.get("words") or []
         lex.stopwords = frozenset(_fold(w) for w in words if _fold(w))
+        connectors = data.get("connectors") or {}
+        if connectors and (not isinstance(connectors, dict) or not connectors.get("note") or not connectors.get("example")):
+            raise LexiconError("stopwords.yaml, connectors: cần words, except_pairs, note và example.")
+        lex.connectors = frozenset(_fold(w) for w in connectors.get("words") or [] if _fold(w))
+        lex.connector_pairs = frozenset(_fold(p) for p in connectors.get("except_pairs") or [] if _fold(p))
     fields_path = directory / "procedure_fields.yaml"
     if fields_path.exists() and "procedure_names" in files:
         lex.procedure_fields = _field_cues(fields_path, _read(fields_path))

@@ -76,3 +76,16 @@ def test_how_a_question_is_asked_is_not_what_it_asks():
     assert "xong" not in asked.split() and "luu lai" in asked
     assert "the" in read("làm thẻ bhyt như thế nào").asked.split()  # "thẻ" is the topic, "thế nào" the frame
     assert read("như thế nào").asked == "nhu the nao"  # nothing else asked: the question stays whole
+
+
+def test_the_connector_thi_is_not_measured_but_do_thi_and_cuoc_thi_are():
+    """"thì" typed "thi" says nothing about the topic; "đô thị" and "cuộc thi" are topics."""
+    assert "thi" not in read("mat ma ho so thi tra cuu the nao").asked.split()
+    assert read("mất mã hồ sơ thì tra cứu thế nào").asked == read("mat ma ho so thi tra cuu the nao").asked
+    assert "thi" in read("phong kinh te ha tang va do thi lam gi").asked.split()
+    assert "thi" in read("cuoc thi tim hieu cchc to chuc khi nao").asked.split()
+
+
+def test_a_deadline_question_is_flagged():
+    assert read("nguoi nha mat bao lau thi phai khai tu").asks_deadline
+    assert not read("khai tu mat bao lau").asks_deadline
