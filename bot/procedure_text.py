@@ -285,21 +285,54 @@ def _online(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
     return lines, {"online": rec.online}
 
 
-def _steps(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
-           limit: int = MAX_BODY) -> tuple[str, dict]:
-    raw = secs.get("Trình tự thực hiện", "")
-    raw = re.split(r"\n\s*\*?\s*Lưu ý", raw)[0]
-    lines = [ln.strip() for ln in raw.splitlines()]
+# "* Trường hợp đăng ký qua mạng thông tin điện tử: - Người nộp hồ sơ …": a case of the steps, often with its first
+# step on the same line; the portal lists each channel's steps under its own case.
+RE_STEP_CASE = re.compile(r"^\*\s*((?:trường hợp|đối với)[^:]{3,160}):\s*(?:-\s*)?(.*)$", re.I)
+RE_ONLINE_CASE = re.compile(r"qua mạng|trực tuyến|điện tử|cổng dịch vụ công|online", re.I)
+
+
+def _step_list(lines: list[str]) -> list[str]:
     numbered = [ln for ln in lines if re.match(r"bước\s*\d", ln, re.I)]  # "Bước 1: …" when the page has them
     steps = [sentence(RE_STEP.sub("", ln), 110) for ln in (numbered or [ln for ln in lines if RE_STEP.match(ln)])]
     steps = [s for s in steps if len(s) > 10 and not s.endswith(":")]
     if not steps:  # free text: its lines, minus sub-headings ("a) Trách nhiệm người khai:")
         plain = [RE_STEP.sub("", re.sub(r"^[a-zđ]\)\s*", "", ln)) for ln in lines if ln and not NO_INFO.match(ln)]
         steps = [sentence(ln, 160) for ln in plain if not ln.endswith(":") and len(ln) > 10]
-    if not steps:
-        return finish([f"{PORTAL} không ghi trình tự thực hiện thủ tục {name}."], tail, limit), {"steps": []}
-    items = [f"{i}) {s}" for i, s in enumerate(steps, 1)]
-    return items_text(f"Các bước {name}:", items, tail, "bước", limit), {"steps": steps}
+    return steps
+
+
+def step_cases(raw: str) -> list[tuple[str | None, list[str]]]:
+    """The steps by case ("Trường hợp đăng ký trực tiếp …", "Trường hợp đăng ký qua mạng …"); one unnamed case
+    when the page has none."""
+    raw = re.split(r"\n\s*\*?\s*Lưu ý", raw)[0]
+    cases: list[tuple[str | None, list[str]]] = [(None, [])]
+    for ln in (ln.strip() for ln in raw.splitlines()):
+        m = RE_STEP_CASE.match(ln)
+        if m:
+            cases.append((m.group(1).strip(), [f"- {m.group(2).strip()}"] if m.group(2).strip() else []))
+        else:
+            cases[-1][1].append(f"- {ln.lstrip('* ').strip()}" if ln.startswith("*") else ln)
+    found = [(c, _step_list(lines)) for c, lines in cases]
+    return [(c, steps) for c, steps in found if steps] or [(None, [])]
+
+
+def _steps(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
+           limit: int = MAX_BODY, online: bool = False) -> tuple[str, dict]:
+    cases = step_cases(secs.get("Trình tự thực hiện", ""))
+    named = [c for c in cases if c[0]]
+    if len(named) < 2:  # one way of doing it: every step, in order
+        steps = [s for _, group in cases for s in group]
+        if not steps:
+            return finish([f"{PORTAL} không ghi trình tự thực hiện thủ tục {name}."], tail, limit), {"steps": []}
+        items = [f"{i}) {s}" for i, s in enumerate(steps, 1)]
+        return items_text(f"Các bước {name}:", items, tail, "bước", limit), {"steps": steps}
+    # several ways (in person, online): the one asked about, else the first; the others named after it
+    chosen = next((c for c in named if online and RE_ONLINE_CASE.search(c[0])), named[0])
+    others = [cut(c[0], 80) for c in named if c is not chosen]
+    items = [f"{i}) {s}" for i, s in enumerate(chosen[1], 1)]
+    after = [f"Các bước khác trên Cổng: {'; '.join(others)}."] + tail
+    head = f"Các bước {name} — {cut(chosen[0][0].lower() + chosen[0][1:], 90)}:"
+    return items_text(head, items, after, "bước", limit), {"steps": chosen[1], "case": chosen[0]}
 
 
 def _conditions(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
@@ -331,12 +364,13 @@ def _result(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[st
 
 
 def field_text(rec: ProcedureRecord, secs: dict[str, str], field: str, tail: list[str],
-                limit: int = MAX_BODY) -> tuple[str, dict] | None:
+                limit: int = MAX_BODY, online: bool = False) -> tuple[str, dict] | None:
+    """`online`: the citizen asked about doing it online (steps then follow the online case)."""
     name = short_name(rec)
     if field == "papers":
         return _papers(rec, name, tail, limit)
     if field == "steps":
-        return _steps(rec, name, secs, tail, limit)
+        return _steps(rec, name, secs, tail, limit, online)
     if field == "conditions":
         return _conditions(rec, name, secs, tail, limit)
     if field == "result":

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.procedure_compose import (FIELD_LABELS, MAX_BODY, compose_card, compose_choice, compose_field,
-                                   paper_text, with_sibling)
+                                   compose_fields, paper_text, with_sibling)
 from bot.procedures import ProcedureCatalog, load_procedure_lexicon
 from index.documents import read_document
 from index.procedure_record import Paper
@@ -200,3 +200,13 @@ def test_the_form_to_fill_in_comes_first_even_when_the_page_lists_it_late():
     a = compose_field(DOCS["1.001193"], "papers")
     first = a.text.split("\n")[1]
     assert first.startswith("- Tờ khai đăng ký khai sinh")
+
+
+def test_steps_follow_the_channel_asked_and_name_the_other_way():
+    """The portal lists the household-business steps twice: in person or by post, and online."""
+    online = compose_fields(DOCS["1.001612"], ["steps", "online"]).text
+    assert "qua mạng thông tin điện tử:" in online.split("\n")[0]
+    assert "tài khoản định danh điện tử" in online
+    in_person = compose_field(DOCS["1.001612"], "steps").text
+    assert "trực tiếp" in in_person.split("\n")[0]
+    assert "Các bước khác trên Cổng: Trường hợp đăng ký qua mạng thông tin điện tử." in in_person
