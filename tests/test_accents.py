@@ -28,3 +28,8 @@ def test_accented_text_and_unknown_words_are_left_alone():
     restorer = AccentRestorer(["Thủ tục hành chính"])
     assert restorer.restore("Thủ tục đã có dấu") == "Thủ tục đã có dấu"
     assert restorer.restore("thu tuc xyz") == "thủ tục xyz"
+
+
+def test_the_assistant_also_learns_how_citizens_write_from_the_lexicon_examples(assistant):
+    """Documents rarely say "nào", "mẹ", "cần … gì": the lexicon's example messages teach those."""
+    assert assistant.accents.restore("lam khai tu can nhung giay to nao") == "làm khai tử cần những giấy tờ nào"
