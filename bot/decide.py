@@ -75,7 +75,7 @@ class Decider:
         return sum(keyword.idf(t) for t in set(content_tokens(normalized_tokens(u.folded))))
 
     def coverage(self, u: Understanding, hits: list[Hit]) -> float:
-        return max((self.searcher.coverage(u.asked or u.folded, h) for h in hits[:3]), default=0.0)
+        return max((self.searcher.coverage(u.asked or u.folded, h, u.made_pairs) for h in hits[:3]), default=0.0)
 
     def decide(self, u: Understanding, found: Retrieved) -> Decision:
         if u.kind != "question":

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from bot import replies
 import logging
 
-from index.lexicon import ANALYZER_FILES, LexiconError, load_lexicon
-from index.vietnamese import STOPWORDS, abbreviations, fold, has_vietnamese_diacritics, nfc, syllables
+from index.lexicon import ANALYZER_FILES, LexiconError, active, load_lexicon
+from index.vietnamese import STOPWORDS, abbreviations, fold, has_vietnamese_diacritics, nfc, normalized_tokens, syllables
 
 log = logging.getLogger(__name__)
 try:  # analyzer lists plus procedure names and field cues, validated once per process
@@ -86,6 +86,9 @@ class Understanding:
     asks_detail: bool = False  # one procedure's papers, fee, duration, conditions or place
     personal_file: bool = False  # about the asker's own file: only the office handling it knows
     asks_deadline: bool = False  # by when the citizen must do a procedure ("bao lâu thì phải khai tử")
+    # syllable pairs of `asked` the citizen never wrote side by side: made at the edges of a synonym put in
+    # ("làm khó thì báo" → "… phản ánh kiến nghị …") or of words taken out; coverage does not count them
+    made_pairs: frozenset[str] = frozenset()
     procedure_field: str | None = None  # fee | time | papers | where | steps | conditions | online | who | result
     procedure_fields: list[str] = field(default_factory=list)  # every field asked, in order
     # (read by bot.procedures from the cue phrases in knowledge/lexicon/procedure_fields.yaml)
@@ -142,6 +145,18 @@ def _without_frames(folded: str, frames: list[str]) -> str:
     return text or folded
 
 
+def _pairs(text: str) -> set[str]:
+    tokens = normalized_tokens(text)
+    return {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
+
+
+def _made_pairs(said: str, asked: str) -> frozenset[str]:
+    """Pairs in `asked` that are neither in what the citizen wrote nor inside a synonym's own wording."""
+    lex = active() or LEXICON
+    inside = set().union(*(_pairs(replacement) for _, replacement in lex.synonyms)) if lex.synonyms else set()
+    return frozenset(_pairs(asked) - _pairs(said) - inside)
+
+
 def _without_connectors(folded: str, connectors: frozenset[str], pairs: frozenset[str]) -> str:
     """Connectors ("thì", typed "thi") dropped unless inside a pair the documents use ("đô thị", "cuộc thi")."""
     words = folded.split()
@@ -192,6 +207,7 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     said = f"{folded} {u.folded}"  # cues are looked for in the citizen's words and in the rewritten question
     u.asked = _without_connectors(_without_frames(u.folded, LEXICON.strict_cues.get("question_frame", [])),
                                   LEXICON.connectors, LEXICON.connector_pairs)
+    u.made_pairs = _made_pairs(folded, u.asked)
     u.asks_office = has_cue(said, LEXICON.strict_cues.get("office", []))
     u.asks_detail = has_cue(said, LEXICON.strict_cues.get("procedure_detail", []))
     u.personal_file = has_cue(said, LEXICON.strict_cues.get("personal_file", []))

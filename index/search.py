@@ -111,7 +111,7 @@ class Searcher:
                 factors[self._doc_rows[doc]] = factor
         return factors
 
-    def coverage(self, query: str, hit: Hit) -> float:
+    def coverage(self, query: str, hit: Hit, skip_pairs: frozenset[str] = frozenset()) -> float:
         """How much of the question the passage covers: IDF-weighted, on syllables and on syllable pairs.
 
         Words the knowledge base has never seen weigh most, and pairs guard against folding
@@ -132,5 +132,5 @@ class Searcher:
         unigrams = share(set(content_tokens(tokens)))
         if unigrams is None:
             return 0.0
-        bigrams = share(set(content_bigrams(tokens)))
+        bigrams = share(set(content_bigrams(tokens)) - skip_pairs)  # not pairs the rewriting made up
         return unigrams if bigrams is None else (unigrams + bigrams) / 2

@@ -336,3 +336,10 @@ def test_what_an_office_must_do_is_its_whole_section(assistant):
     assert answer.citations[0].section.endswith("Trung tâm Văn hóa, thể thao và Truyền thông xã")
     assert answer.body.count("•") >= 3
     assert {c.section for c in answer.citations} == {answer.citations[0].section}
+
+
+def test_a_complaint_about_an_officer_reaches_the_feedback_channels(assistant):
+    """However the citizen words it, a complaint about how an officer behaved is answered with where to report it."""
+    answer = assistant.answer("cán bộ ở bộ phận một cửa gây khó dễ thì báo cho ai")
+    assert answer.found is True
+    assert answer.citations[0].doc_id in ("huong-dan-tong-dai", "huong-dan-dichvucong")
