@@ -246,9 +246,25 @@ class ProcedureCatalog:
         self.postings = {t: np.array(p, dtype=np.int64) for t, p in postings.items()}
         # the name's own weight of each posting: the name share counts what the name says, however much
         # weight the question gave the word (a long lexicon expansion weighs little per word)
-        self.name_weight = {t: self.idf[t] * np.array(f) for t, f in factors.items()}
-        self.name_total = np.array([sum(self.idf[t] * f for t, (f, _, _) in terms.items()) or 1.0
-                                    for terms in name_terms])
+        # … and as the name writes it: "dừng" (stop) is rare in names although folded "dung" is everywhere ("sử
+        # dụng"), so a name saying "Dừng thực hiện …" is not covered by a question that never says it
+        written = [{tok.folded: accent_key(tok.raw) for tok in reversed(raw_tokens(RE_NAME_BOILERPLATE.sub(" ", nm)))}
+                   for _, nm in names]
+        form_df: dict[tuple[str, str], int] = {}
+        for forms in written:
+            for key in forms.items():
+                form_df[key] = form_df.get(key, 0) + 1
+
+        def weight(t: str, j: int) -> float:
+            form = written[j].get(t)
+            if "_" in t or form is None:
+                return self.idf[t]
+            df = form_df[(t, form)]
+            return max(self.idf[t], math.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+        self.name_weight = {t: np.array([weight(t, j) * f for j, f in zip(postings[t], fs)]) for t, fs in factors.items()}
+        self.name_total = np.array([sum(weight(t, j) * f for t, (f, _, _) in terms.items()) or 1.0
+                                    for j, terms in enumerate(name_terms)])
         self.seg_postings = {t: np.array(p, dtype=np.int64) for t, p in seg_postings.items()}
         self.seg_index = {t: np.array(p, dtype=np.int64) for t, p in seg_index.items()}
         seg_total = np.zeros(len(seg_name))

@@ -320,3 +320,17 @@ def test_a_contract_is_certified_as_a_transaction_in_todays_names(catalog):
     """The decree renamed "chứng thực hợp đồng, giao dịch" to "chứng thực giao dịch"; citizens still say hợp đồng."""
     found = catalog.match("chứng thực hợp đồng thế chấp nhà ở xã mất bao lâu")
     assert found and found[0].code == "2.001035"
+
+
+def test_a_rare_syllable_weighs_as_the_name_writes_it():
+    """Folded, "dừng" (stop) is "dung" as in the many "sử dụng" names, and would weigh almost nothing: a question that
+    never says "dừng" would cover "Dừng cấp điện" almost whole."""
+    from index.types import Document
+
+    titles = ["Sử dụng đất nông nghiệp", "Sử dụng nước sạch", "Sử dụng vỉa hè", "Cho thuê công cụ sử dụng",
+              "Dừng cấp điện sinh hoạt", "Cấp điện sinh hoạt"]
+    docs = [Document(id=f"9.00000{i}", title=t, body=f"# {t}\n", type="thủ tục", extra={"code": f"9.00000{i}"})
+            for i, t in enumerate(titles)]
+    found = ProcedureCatalog.from_documents(docs, load_procedure_lexicon(LEXICON_DIR)).match("cấp điện sinh hoạt", k=2)
+    assert found[0].title == "Cấp điện sinh hoạt"
+    assert found[1].title == "Dừng cấp điện sinh hoạt" and found[1].name_coverage < 0.75  # folded: 0.85
