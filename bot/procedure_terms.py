@@ -27,9 +27,10 @@ _WORD = re.compile(r"[0-9a-zà-ỹđ]+", re.IGNORECASE)
 # Folded words that never name a procedure, dropped however they are written.
 PLAIN_STOP = frozenset("""a ah ak ad oi nhe ha hi ui gi va cua cac nhung voi khong duoc hay nao nhu em anh
     roi xin biet giup ve den trong tren vao ra se neu khi nay deu len luon bi vs ai nhieu ne vui long cho""".split())
-# Phrases that carry no topic although their words alone may ("thu" in "thu hồi", "bao" in "bảo hiểm").
+# Phrases that carry no topic although their words alone may ("thu" in "thu hồi", "bao" in "bảo hiểm"); "nộp hồ
+# sơ" is how any procedure is done ("Gia hạn nộp hồ sơ khai thuế" is not what "nộp hồ sơ rồi bao lâu" asks).
 GENERIC = (("thu", "tuc", "hanh", "chinh"), ("thu", "tuc"), ("bao", "nhieu"), ("nhu", "the", "nao"), ("the", "nao"),
-           ("o", "phuong"), ("tai", "phuong"), ("thuc", "hien"))
+           ("o", "phuong"), ("tai", "phuong"), ("thuc", "hien"), ("nop", "ho", "so"))
 # Words common in questions that count only when a name has them ("cho con" vs "nhận cha, mẹ, con"):
 # who the citizen does it for rarely names the procedure.
 OPTIONAL_ALWAYS = frozenset("con be chau bo me ong ba vo chong nguoi".split())

@@ -334,3 +334,9 @@ def test_a_rare_syllable_weighs_as_the_name_writes_it():
     found = ProcedureCatalog.from_documents(docs, load_procedure_lexicon(LEXICON_DIR)).match("cấp điện sinh hoạt", k=2)
     assert found[0].title == "Cấp điện sinh hoạt"
     assert found[1].title == "Dừng cấp điện sinh hoạt" and found[1].name_coverage < 0.75  # folded: 0.85
+
+
+def test_filing_papers_names_no_procedure(catalog):
+    """"nộp hồ sơ" is how every procedure is done: alone it must not pick "Gia hạn nộp hồ sơ khai thuế"."""
+    found = catalog.match("nộp hồ sơ xong bao lâu thì xong")
+    assert not found or not found[0].recognised
