@@ -340,3 +340,11 @@ def test_filing_papers_names_no_procedure(catalog):
     """"nộp hồ sơ" is how every procedure is done: alone it must not pick "Gia hạn nộp hồ sơ khai thuế"."""
     found = catalog.match("nộp hồ sơ xong bao lâu thì xong")
     assert not found or not found[0].recognised
+
+
+@pytest.mark.parametrize("question, field", [
+    ("khi nào thì có căn cước", "time"),
+    ("thủ tục đăng ký kết hôn gồm những bước nào", "steps"),
+])
+def test_fields_asked_with_a_filler_or_a_plural(question, field):
+    assert asked_field(question) == field
