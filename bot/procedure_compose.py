@@ -15,7 +15,7 @@ from bot.procedure_text import (DISTRICT_WARNING, FIELD_LABELS, MAX_BODY, PORTAL
                                 crawl_month, cut, fee_value, field_text, finish, grouped, online_text, paper_cases,
                                 paper_text, sections, short_name, sorted_channels, unit_note,
                                 where_text)
-from bot.procedures import RE_FULL_ONLINE
+from bot.procedure_names import RE_FULL_ONLINE
 from bot.types import Citation
 from index.chunk import CARD_SECTION
 from index.procedure_record import Paper, ProcedureRecord, procedure_fields

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bot.procedures import RE_LEVEL_SUFFIX, RE_NAME_BOILERPLATE
+from bot.procedure_names import RE_LEVEL_SUFFIX, RE_NAME_BOILERPLATE
 from index.chunk import display_date
 from index.procedure_record import Channel, Paper, ProcedureRecord
 

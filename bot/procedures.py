@@ -20,6 +20,9 @@ import numpy as np
 
 from bot.procedure_terms import (FIELDS, Analyzer, _folded_words, accent_key, asked_field, asked_fields,
                                  default_lexicon_dir, load_procedure_lexicon, raw_tokens, weighted_terms)
+from bot.procedure_names import (RE_FULL_ONLINE, RE_NAME_BOILERPLATE, RE_PAREN, base_title, core_name, level_of,
+                                 list_parts, unique_short_names, written_words)
+from bot.procedure_text import sections
 from index.lexicon import Lexicon
 from index.procedure_record import PROCEDURE_TYPE, ProcedureRecord, procedure_fields
 from index.types import Document
@@ -41,32 +44,16 @@ MIN_EVIDENCE = 4.0  # matched IDF weight below which coverage is scaled down (on
 # question and the question some of the name; a short question exactly; or a chatty question names it.
 RECOGNISE = ((0.6, 0.3), (0.95, 0.2), (0.3, 0.6))
 PAREN_FACTOR = 0.4  # words in a name's parentheses explain rather than name: "(áp dụng cho cả trường hợp …)"
-RE_PAREN = re.compile(r"\(([^()]*)\)")
-# How and where a procedure is filed, repeated across hundreds of names ("… bằng dịch vụ công trực tuyến một phần
-# hoặc trực tiếp thực hiện tại cấp trung ương, cấp tỉnh, cấp xã"): it says nothing about what the procedure is,
-# so it must not dilute the share of the name a citizen's question covers.
-RE_NAME_BOILERPLATE = re.compile(
-    r"(?:thực hiện )?(?:bằng |qua )?(?:dịch vụ công (?:trực tuyến )?|trực tuyến )(?:toàn trình|một phần)(?: hoặc trực tiếp)?"
-    r"|(?:thực hiện )?(?:tại|ở) (?:cấp (?:trung ương|bộ|tỉnh|xã|huyện)(?:,? (?:và |hoặc )?)?)+", re.I)
-# Where an official name stops naming the procedure and starts explaining it: "Chứng thực bản sao | từ bản chính
-# giấy tờ …", "Chứng thực chữ ký | trong các giấy tờ …". The head is how people say it; it names the record only
-# when no other record's name has the same head, and has at least SHORT_MIN_SYLLABLES syllables.
-# "từ" before a figure starts a range that tells variants apart ("… cho người từ đủ 14 tuổi trở lên" vs "… dưới 14
-# tuổi"), not an explanation.
-RE_QUALIFIER = re.compile(r"\s(?:từ(?!\s+(?:đủ\s+)?\d)|trong các|trong|mà)\s", re.I)
-SHORT_MIN_SYLLABLES = 4
 HEAD_FULL = 0.95  # a head names its record only when the question says all of it
 SIBLING_MARGIN = 0.05  # channel siblings this close are one service: the question's channel picks the record
 # A name's level suffix: the district level was abolished on 1 July 2025, and citizens rarely file at a ministry.
 LEVEL_ADJUST = {"huyện": -0.03, "trung ương": -0.01, "bộ": -0.01}
-RE_LEVEL_WORD = re.compile(r"\((?:thực hiện )?(?:tại |ở )?cấp (xã|huyện|tỉnh|trung ương|bộ)\b[^()]*\)\s*$", re.I)
 # A procedure whose opening step or receiving address names a group it serves (knowledge/lexicon/
 # restricted_audiences.yaml: "sĩ quan, chiến sĩ Công an nhân dân") that its name does not: ranked behind the
 # citizens' procedure unless the question names that group.
 AUDIENCE_FACTOR = 0.7
 AUDIENCE_TEXT = 600  # characters of the steps read for the audience
-RE_LEVEL_SUFFIX = re.compile(r"\s*\((?:thực hiện )?(?:tại |ở )?(?:cấp )?(?:xã|huyện|tỉnh|trung ương|bộ)[^()]*\)\s*$",
-                             re.I)
+
 
 
 # -- catalogue ------------------------------------------------------------------------------------
@@ -131,23 +118,6 @@ def _extra_pairs(a: ProcedureMatch, b: ProcedureMatch) -> set[str]:
     return _pairs(b.title) - _pairs(a.title)
 
 
-def base_title(title: str) -> str:
-    """The name without its level suffix: "Cấp đổi thẻ căn cước (thực hiện tại cấp tỉnh)" → "cấp đổi thẻ căn cước"."""
-    return RE_LEVEL_SUFFIX.sub("", title).strip().lower()
-
-
-RE_FULL_ONLINE = re.compile(r"toàn trình", re.I)
-
-
-def core_name(title: str) -> str:
-    """What a name says the procedure is, without how or at which level it is filed, folded: the police
-    publish one service twice, "… bằng dịch vụ công trực tuyến toàn trình" and "… một phần hoặc trực tiếp",
-    and "giấy chứng nhận" and "chứng nhận" are one paper."""
-    text = fold(RE_NAME_BOILERPLATE.sub(" ", base_title(title)))
-    text = " ".join(re.findall(r"[a-z0-9]+", text)).replace("giay chung nhan", "chung nhan")
-    return " ".join(sorted(set(text.split())))
-
-
 def channel_siblings(a: ProcedureMatch, b: ProcedureMatch) -> bool:
     """One service published as a fully online procedure and an in-person (or partly online) one."""
     return (a.code != b.code and core_name(a.title) == core_name(b.title)
@@ -167,25 +137,6 @@ def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float 
                                                           or (words and not _extra_pairs(a, b) & words)):
         return False  # b is a special variant of a ("… lưu động", "… có yếu tố nước ngoài") nobody asked for
     return not (a.coverage >= 0.95 and a.name_coverage >= named)
-
-
-def short_name(title: str) -> str | None:
-    """The head of an official name before its first qualifier ("từ", "trong", "mà"), without parentheses or
-    "Thủ tục"; None when the name has no qualifier (it is its own head)."""
-    text = " ".join(RE_PAREN.sub(" ", RE_NAME_BOILERPLATE.sub(" ", title)).split())
-    text = re.sub(r"^thủ tục\s+", "", text, flags=re.I)
-    m = RE_QUALIFIER.search(text)
-    return text[:m.start()].strip(" ,;:-.") if m else None
-
-
-def unique_short_names(titles: list[str]) -> list[str | None]:
-    """Each title's head when it has one, long enough, and no other title shares it."""
-    heads = [short_name(t) for t in titles]
-    keys = [fold(h) if h else "" for h in heads]
-    counts: dict[str, int] = {}
-    for k in keys:
-        counts[k] = counts.get(k, 0) + 1
-    return [h if h and counts[k] == 1 and len(k.split()) >= SHORT_MIN_SYLLABLES else None for h, k in zip(heads, keys)]
 
 
 class ProcedureCatalog:
@@ -216,7 +167,7 @@ class ProcedureCatalog:
         seg_name: list[int] = []
         seg_lead: list[bool] = []  # short leading parts: the alternative actions a name lists ("Cấp lại, đổi, …")
         for j, (_, n) in enumerate(names):
-            parts = _list_parts(n)
+            parts = list_parts(n)
             first = len(seg_name)
             where: dict[str, list[int]] = {}
             lead = len(parts) > 1
@@ -289,16 +240,16 @@ class ProcedureCatalog:
         self.ward = (np.array([WARD_LEVEL in r.levels for r in records], dtype=float) * WARD_BONUS
                      + np.array([bool(CITIZENS.search(r.applicants or "")) for r in records]) * CITIZEN_BONUS)
         for i, r in enumerate(records):
-            m = RE_LEVEL_WORD.search(r.title)
-            if m:
-                self.ward[i] += LEVEL_ADJUST.get(m.group(1).lower(), 0.0)
+            self.ward[i] += LEVEL_ADJUST.get(level_of(r.title) or "", 0.0)
         self.by_code = {r.code: i for i, r in enumerate(records)}
         # matched as written (with marks) in the record: folded, "quân nhân" is also "hải quan nhận"
-        audiences = [(" ".join(_words(e.term)), " ".join(_folded_words(e.term))) for e in lexicon.restricted_audiences]
+        audiences = [(" ".join(written_words(e.term)), " ".join(_folded_words(e.term)))
+                     for e in lexicon.restricted_audiences]
         self.audiences: dict[int, set[str]] = {}  # record -> folded groups it serves that its name does not say
         for i, (doc, rec) in enumerate(zip(docs, records)):
-            text = f" {' '.join(_words(_steps(doc.body)[:AUDIENCE_TEXT] + ' ; ' + (rec.receiving_address or '')))} "
-            title = f" {' '.join(_words(rec.title))} "
+            steps = sections(doc.body).get("Trình tự thực hiện", "")[:AUDIENCE_TEXT]
+            text = f" {' '.join(written_words(steps + ' ; ' + (rec.receiving_address or '')))} "
+            title = f" {' '.join(written_words(rec.title))} "
             hidden = {f for a, f in audiences if f" {a} " in text and f" {a} " not in title}
             if hidden:
                 self.audiences[i] = hidden
@@ -429,29 +380,8 @@ class ProcedureCatalog:
         return fields[0] if fields else None
 
 
-RE_STEPS = re.compile(r"^## Trình tự thực hiện\n(.*?)(?=^## |\Z)", re.M | re.S)
-
-
 LEAD_PART_SYLLABLES = 3  # a listed name's leading parts shorter than this are alternative actions ("Cấp lại, đổi, …")
 LIST_PART_MIN = 0.5  # share of a listed name's part the question must say for the part to count
-RE_LIST_SEP = re.compile(r"[,;]\s+(?![^()]*\))")  # a comma or semicolon outside parentheses
-
-
-def _list_parts(name: str) -> list[str]:
-    parts = [p for p in RE_LIST_SEP.split(RE_NAME_BOILERPLATE.sub(" ", name)) if p.strip()]
-    return parts or [name]
-
-
-def _words(text: str) -> list[str]:
-    """Lowercase words with their marks."""
-    return [t.raw for t in raw_tokens(text)]
-
-
-def _steps(body: str) -> str:
-    m = RE_STEPS.search(body or "")
-    return m.group(1) if m else ""
-
-
 def document_from_meta(meta: dict) -> Document:
     """A procedure Document back from an index chunk's `meta` (front matter + body)."""
     import dataclasses

@@ -150,11 +150,22 @@ def _pairs(text: str) -> set[str]:
     return {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
 
 
+_SYNONYM_PAIRS: dict[int, tuple[object, frozenset[str]]] = {}  # id(lexicon) -> (lexicon, pairs inside its synonyms)
+
+
+def _synonym_pairs(lex) -> frozenset[str]:
+    """The pairs inside the synonyms' own wording, once per lexicon (an index version keeps its own)."""
+    known = _SYNONYM_PAIRS.get(id(lex))
+    if known is None or known[0] is not lex:
+        if len(_SYNONYM_PAIRS) > 8:
+            _SYNONYM_PAIRS.clear()
+        known = _SYNONYM_PAIRS[id(lex)] = (lex, frozenset().union(*(_pairs(r) for _, r in lex.synonyms)))
+    return known[1]
+
+
 def _made_pairs(said: str, asked: str) -> frozenset[str]:
     """Pairs in `asked` that are neither in what the citizen wrote nor inside a synonym's own wording."""
-    lex = active() or LEXICON
-    inside = set().union(*(_pairs(replacement) for _, replacement in lex.synonyms)) if lex.synonyms else set()
-    return frozenset(_pairs(asked) - _pairs(said) - inside)
+    return frozenset(_pairs(asked) - _pairs(said) - _synonym_pairs(active() or LEXICON))
 
 
 def _without_connectors(folded: str, connectors: frozenset[str], pairs: frozenset[str]) -> str:

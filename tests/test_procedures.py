@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.procedures import (ProcedureCatalog, ambiguous, asked_field, asked_fields, document_from_meta,
-                            load_procedure_lexicon, unique_short_names)
+                            load_procedure_lexicon)
+from bot.procedure_names import unique_short_names
 from index.documents import read_document
 from index.lexicon import load_lexicon
 

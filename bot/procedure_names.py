@@ -1,0 +1,81 @@
+"""How an official procedure name is read: what is boilerplate, its level, its head, the parts of a listed name.
+
+Pure text functions over the portal's names, shared by matching (bot.procedures) and composing
+(bot.procedure_text, bot.procedure_compose).
+"""
+from __future__ import annotations
+
+import re
+
+from bot.procedure_terms import raw_tokens
+from index.vietnamese import fold
+
+RE_PAREN = re.compile(r"\(([^()]*)\)")
+# How and where a procedure is filed, repeated across hundreds of names ("… bằng dịch vụ công trực tuyến một phần
+# hoặc trực tiếp thực hiện tại cấp trung ương, cấp tỉnh, cấp xã"): it says nothing about what the procedure is,
+# so it must not dilute the share of the name a citizen's question covers.
+RE_NAME_BOILERPLATE = re.compile(
+    r"(?:thực hiện )?(?:bằng |qua )?(?:dịch vụ công (?:trực tuyến )?|trực tuyến )(?:toàn trình|một phần)(?: hoặc trực tiếp)?"
+    r"|(?:thực hiện )?(?:tại|ở) (?:cấp (?:trung ương|bộ|tỉnh|xã|huyện)(?:,? (?:và |hoặc )?)?)+", re.I)
+# Where an official name stops naming the procedure and starts explaining it: "Chứng thực bản sao | từ bản chính
+# giấy tờ …", "Chứng thực chữ ký | trong các giấy tờ …". The head is how people say it; it names the record only
+# when no other record's name has the same head, and has at least SHORT_MIN_SYLLABLES syllables.
+# "từ" before a figure starts a range that tells variants apart ("… cho người từ đủ 14 tuổi trở lên" vs "… dưới 14
+# tuổi"), not an explanation.
+RE_QUALIFIER = re.compile(r"\s(?:từ(?!\s+(?:đủ\s+)?\d)|trong các|trong|mà)\s", re.I)
+SHORT_MIN_SYLLABLES = 4
+# "… (thực hiện tại cấp tỉnh)": the level a variant of a procedure is filed at (group 1).
+RE_LEVEL_SUFFIX = re.compile(r"\s*\((?:thực hiện )?(?:tại |ở )?(?:cấp )?(xã|huyện|tỉnh|trung ương|bộ)[^()]*\)\s*$",
+                             re.I)
+RE_FULL_ONLINE = re.compile(r"toàn trình", re.I)
+RE_LIST_SEP = re.compile(r"[,;]\s+(?![^()]*\))")  # a comma or semicolon outside parentheses
+
+
+def level_of(title: str) -> str | None:
+    """"huyện" for "… (thực hiện tại cấp huyện)"; None when the name states no level."""
+    m = RE_LEVEL_SUFFIX.search(title)
+    return m.group(1).lower() if m else None
+
+
+def base_title(title: str) -> str:
+    """The name without its level suffix: "Cấp đổi thẻ căn cước (thực hiện tại cấp tỉnh)" → "cấp đổi thẻ căn cước"."""
+    return RE_LEVEL_SUFFIX.sub("", title).strip().lower()
+
+
+def core_name(title: str) -> str:
+    """What a name says the procedure is, without how or at which level it is filed, folded: the police
+    publish one service twice, "… bằng dịch vụ công trực tuyến toàn trình" and "… một phần hoặc trực tiếp",
+    and "giấy chứng nhận" and "chứng nhận" are one paper."""
+    text = fold(RE_NAME_BOILERPLATE.sub(" ", base_title(title)))
+    text = " ".join(re.findall(r"[a-z0-9]+", text)).replace("giay chung nhan", "chung nhan")
+    return " ".join(sorted(set(text.split())))
+
+
+def short_name(title: str) -> str | None:
+    """The head of an official name before its first qualifier ("từ", "trong", "mà"), without parentheses or
+    "Thủ tục"; None when the name has no qualifier (it is its own head)."""
+    text = " ".join(RE_PAREN.sub(" ", RE_NAME_BOILERPLATE.sub(" ", title)).split())
+    text = re.sub(r"^thủ tục\s+", "", text, flags=re.I)
+    m = RE_QUALIFIER.search(text)
+    return text[:m.start()].strip(" ,;:-.") if m else None
+
+
+def unique_short_names(titles: list[str]) -> list[str | None]:
+    """Each title's head when it has one, long enough, and no other title shares it."""
+    heads = [short_name(t) for t in titles]
+    keys = [fold(h) if h else "" for h in heads]
+    counts: dict[str, int] = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    return [h if h and counts[k] == 1 and len(k.split()) >= SHORT_MIN_SYLLABLES else None for h, k in zip(heads, keys)]
+
+
+def list_parts(name: str) -> list[str]:
+    """The comma- or semicolon-separated parts of a name ("Cấp lại", "đổi", "điều chỉnh … sổ BHXH", "thẻ BHYT")."""
+    parts = [p for p in RE_LIST_SEP.split(RE_NAME_BOILERPLATE.sub(" ", name)) if p.strip()]
+    return parts or [name]
+
+
+def written_words(text: str) -> list[str]:
+    """Lowercase words with their marks."""
+    return [t.raw for t in raw_tokens(text)]
