@@ -60,9 +60,12 @@ class Decider:
         self.policy = policy
         # Chunks of each section in reading order: a list answer quotes the whole section, not a fragment.
         self.sections: dict[tuple[str, str], list[int]] = {}
+        self.cards: dict[str, int] = {}  # each document's card: who signed it, its number and date
         for i, c in enumerate(searcher.chunks):
             if c.section != CARD_SECTION:
                 self.sections.setdefault((c.doc_id, c.section), []).append(i)
+            else:
+                self.cards.setdefault(c.doc_id, i)
         # Each document's sections with their heading's syllable pairs, for the evidence a heading brings in.
         self.doc_sections: dict[str, list[tuple[str, set[str]]]] = {}
         for doc, section in self.sections:
@@ -132,9 +135,12 @@ class Decider:
                             units=section[1], **{**base, "hits": [section[0]]})
         if u.asks_agency:
             hits = hits + self._agency_sections(hits)
-        hits = hits + self._named_sections(u, hits)
+        card = self._card(u, hits)
+        hits = card + hits + self._named_sections(u, hits)
         units = select_sentences(u.folded, hits, self.searcher.index.keyword.idf, need_number=u.asks_quantity,
                                  want_phone=u.asks_phone, want_agency=u.asks_agency)
+        if card and any(h == 0 for _, h in units):  # the card says who signed it: the rest would only distract
+            units = [(unit, h) for unit, h in units if h == 0]
         hits, units = self._complete_cut_sentences(hits, units)
         if not units:
             rule = "no_figure" if u.asks_quantity else "no_sentence"
@@ -154,6 +160,14 @@ class Decider:
         pairs = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])
                  if a not in STOPWORDS and b not in STOPWORDS and not {a, b} <= context}
         return self._sections_of_best(hits, lambda section, leaf_pairs: bool(pairs & leaf_pairs))
+
+    def _card(self, u: Understanding, hits: list[Hit]) -> list[Hit]:
+        """"Ai ký", "số hiệu", "ngày ban hành": the best document's card states them, though its text rarely does."""
+        if not u.asks_document or not hits or hits[0].chunk.doc_id not in self.cards:
+            return []
+        if any(h.chunk.doc_id == hits[0].chunk.doc_id and h.chunk.section == CARD_SECTION for h in hits):
+            return []
+        return [Hit(self.searcher.chunks[self.cards[hits[0].chunk.doc_id]], hits[0].score)]  # read first
 
     def _sections_of_best(self, hits: list[Hit], keep) -> list[Hit]:
         """The best document's sections that `keep(section, heading pairs)` accepts and no hit already quotes, as hits

@@ -10,6 +10,7 @@ import re
 from bot.procedure_names import RE_LEVEL_SUFFIX, RE_NAME_BOILERPLATE
 from index.chunk import display_date
 from index.procedure_record import Channel, Paper, ProcedureRecord
+from index.vietnamese import nfc
 
 MAX_BODY = 600
 PORTAL = "Cổng DVCQG"
@@ -94,7 +95,7 @@ def finish(lines: list[str], tail: list[str], limit: int = MAX_BODY, skip: bool 
             break
         out.append(line)
         used += len(line) + 1
-    text = "\n".join(out + tail).strip()
+    text = nfc("\n".join(out + tail).strip())  # a few portal pages spell marks decomposed
     text = re.sub(r"\s*(như sau|sau đây|gồm)\s*:\s*$", ".", text, flags=re.I)
     return text.rstrip(":").strip()
 
@@ -276,8 +277,48 @@ def online_text(rec: ProcedureRecord) -> str:
     return f"Theo {PORTAL}, thủ tục này chưa nộp trực tuyến được; {how} tại nơi tiếp nhận hồ sơ."
 
 
-def _online(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
+RE_HEREAFTER = re.compile(r"\s*\(sau đây (?:gọi tắt là|gọi là|viết tắt là)[^()]*\)", re.I)  # "(sau đây gọi tắt là …)"
+RE_ONLINE_STEP = re.compile(r"trực tuyến|qua mạng|định danh|vneid|ứng dụng", re.I)
+RE_IN_PERSON = re.compile(r"trực tiếp", re.I)
+RE_APPLICANT_ACTS = re.compile(r"\b(nộp|đăng nhập|truy cập|kê khai|khai báo|đăng ký|gửi)\b", re.I)  # the citizen acts
+RE_ONLINE_HOW = re.compile(r"định danh|vneid|ứng dụng|dịch vụ công|tài khoản|hộp thư điện tử|qua mạng|điện thoại", re.I)
+
+
+def online_how(rec: ProcedureRecord, secs: dict[str, str]) -> str | None:
+    """How it is done online, in the record's words: the first step of its online case ("đăng nhập bằng tài khoản
+    định danh mức độ 2 trên cổng dịch vụ công hoặc Ứng dụng định danh quốc gia"), else the online channel's note
+    or the first step that names the account, app or portal. "Làm online được không" is rarely the whole question."""
+    case, online_lines, all_lines = None, [], []
+    for ln in (ln.strip() for ln in secs.get("Trình tự thực hiện", "").splitlines()):
+        m = RE_STEP_CASE.match(ln)
+        if m:
+            case, ln = m.group(1), m.group(2)
+        ln = RE_STEP.sub("", ln.lstrip("-+* ")).strip()
+        if ln:
+            all_lines.append(ln)
+            if case and RE_ONLINE_CASE.search(case):
+                online_lines.append(ln)
+    channels = [c.description for c in rec.channels if c.channel == "Trực tuyến" and c.description]
+    # any step will do only if it is plainly about the online way (not "trực tiếp nộp … hoặc qua Cổng …")
+    steps = [ln for ln in all_lines if RE_ONLINE_STEP.search(ln) and RE_APPLICANT_ACTS.search(ln)
+             and not RE_IN_PERSON.search(ln)]
+    for text in [*online_lines, *channels, *steps]:
+        text = RE_HEREAFTER.sub("", " ".join(nfc(text).split())).lstrip("-+*) ")
+        if not RE_ONLINE_HOW.search(text):
+            continue
+        head, *items = re.split(r"\s\+\s", text)  # "khai báo qua: + Trực tiếp …; + Số điện thoại …": the online ways
+        ways = [i.rstrip(";. ") for i in items if RE_ONLINE_HOW.search(i)]
+        how = sentence("; ".join(ways) if ways else head, 300)
+        if RE_ONLINE_HOW.search(how):  # the sentence quoted, not only the line, says how
+            return how
+    return None
+
+
+def _online(rec: ProcedureRecord, name: str, secs: dict[str, str] | None = None) -> tuple[list[str], dict]:
     lines = [f"{name[0].upper()}{name[1:]}: " + online_text(rec)[0].lower() + online_text(rec)[1:]]
+    how = online_how(rec, secs or {}) if rec.online else None
+    if how:
+        lines.append(f"Cách làm trực tuyến: {how[0].lower()}{how[1:]}")
     others = [CHANNEL_PHRASE[c.channel] for c in sorted_channels(rec)
               if c.channel in ("Trực tiếp", "Dịch vụ bưu chính")]
     if rec.online and others:
@@ -375,7 +416,10 @@ def field_text(rec: ProcedureRecord, secs: dict[str, str], field: str, tail: lis
         return _conditions(rec, name, secs, tail, limit)
     if field == "result":
         return _result(rec, name, secs, tail, limit)
-    build = {"fee": _fee, "time": _time, "where": _where, "online": _online, "who": _who}.get(field)
+    if field == "online":
+        lines, facts = _online(rec, name, secs)
+        return finish(lines, tail, limit), facts
+    build = {"fee": _fee, "time": _time, "where": _where, "who": _who}.get(field)
     if build is None:
         return None
     lines, facts = build(rec, name)

@@ -86,6 +86,7 @@ class Understanding:
     asks_detail: bool = False  # one procedure's papers, fee, duration, conditions or place
     personal_file: bool = False  # about the asker's own file: only the office handling it knows
     asks_deadline: bool = False  # by when the citizen must do a procedure ("bao lâu thì phải khai tử")
+    asks_document: bool = False  # about the document itself: who signed it, its number, its date
     # syllable pairs of `asked` the citizen never wrote side by side: made at the edges of a synonym put in
     # ("làm khó thì báo" → "… phản ánh kiến nghị …") or of words taken out; coverage does not count them
     made_pairs: frozenset[str] = frozenset()
@@ -223,6 +224,7 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_detail = has_cue(said, LEXICON.strict_cues.get("procedure_detail", []))
     u.personal_file = has_cue(said, LEXICON.strict_cues.get("personal_file", []))
     u.asks_deadline = has_cue(said, LEXICON.strict_cues.get("deadline", []))
+    u.asks_document = has_cue(said, LEXICON.strict_cues.get("document_facts", []))
     return u
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from tqdm import tqdm
 
 from index import store
-from index.chunk import chunk_documents
+from index.chunk import CHUNKER_VERSION, chunk_documents
 from index.documents import document_hash, load_documents
 from index.ingest import superseded_by
 from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder, shipped_vectors_path
@@ -66,6 +66,7 @@ def _build_index(settings: Settings, rebuild: bool, embedder: Embedder | None, s
             analyzer = manifest.extra.get("analyzer")
             with using(lexicon):
                 same_words = analyzer == analyzer_version() and manifest.extra.get("lexicon") == lexicon_print
+                same_words = same_words and manifest.extra.get("chunker", 1) == CHUNKER_VERSION
             if same == _params(settings, embedder.model_id) and manifest.documents == hashes and same_words:
                 return BuildReport(live, len(docs), manifest.chunk_count, 0, time.perf_counter() - started, True)
         except (OSError, ValueError, TypeError):
@@ -88,7 +89,8 @@ def _build_index(settings: Settings, rebuild: bool, embedder: Embedder | None, s
         chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap, documents=hashes,
         chunk_count=len(chunks), built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         build_seconds=round(seconds, 2), embedded_now=embedded,
-        extra={"superseded_by": superseded_by(docs), "analyzer": analyzer, "lexicon": lexicon_print},
+        extra={"superseded_by": superseded_by(docs), "analyzer": analyzer, "lexicon": lexicon_print,
+               "chunker": CHUNKER_VERSION},
     )
     store.write_version(data_dir, version, manifest, chunks, vectors, keyword)
     snapshot(words, store.indexes_dir(data_dir) / version / SNAPSHOT_DIR)

@@ -17,6 +17,8 @@ HEADINGS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
 RE_SOURCE_LINE = re.compile(r"^>\s*Nguồn\s*:\s*(.+)$", re.M)
 CARD_SECTION = "Thông tin văn bản"
+# Changes whenever the passages made from the same documents change: `cchc index build` then builds anew.
+CHUNKER_VERSION = 2
 
 
 def display_date(value: str | None) -> str | None:
@@ -46,6 +48,8 @@ def document_card(doc: Document) -> str:
     lines = [f"{doc.title}."]
     if doc.number:
         lines.append(f"Số hiệu: {doc.number}.")
+    elif extra.get("number_note"):  # "what number is it": say honestly that the original leaves it blank
+        lines.append(f"Số hiệu: {extra['number_note'][0].lower()}{extra['number_note'][1:]}.")
     elif extra.get("attached_to"):
         lines.append(f"Ban hành kèm theo {extra['attached_to']}.")
     if doc.date:
@@ -56,11 +60,11 @@ def document_card(doc: Document) -> str:
         lines.append(f"Địa bàn: {place(doc)}.")
     if doc.period:
         lines.append(f"Thời gian thực hiện: {doc.period}.")
-    if doc.signer:
-        title = extra.get("signer_title")
-        lines.append(f"Người ký: {doc.signer}{f' ({title})' if title else ''}.")
     if extra.get("recipients"):
         lines.append("Nơi nhận: " + "; ".join(str(r) for r in extra["recipients"]) + ".")
+    if doc.signer:  # after the recipients, so that it stands as a sentence of its own
+        title = extra.get("signer_title")
+        lines.append(f"Người ký: {doc.signer}{f' ({title})' if title else ''}.")
     if extra.get("deadline_note"):
         lines.append(f"{extra['deadline_note']}.")
     if extra.get("last_reviewed"):

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from index import store
 from index.checks import check_counts, check_titles, eval_report
-from index.chunk import chunk_document
+from index.chunk import CHUNKER_VERSION, chunk_document
 from index.documents import document_hash, load_documents
 from index.embed import Embedder, EmbeddingCache, embed_passages_cached, load_embedder, shipped_vectors_path
 from index.ingest import superseded_by
@@ -338,7 +338,7 @@ def _build_and_check(settings: Settings, docs: list[Document], embedder: Embedde
             chunk_count=len(chunks), built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             build_seconds=round(time.perf_counter() - started, 2), embedded_now=embedded,
             extra={"previous_version": previous, "superseded_by": superseded_by(docs),
-                   "analyzer": analyzer_version(), "lexicon": fingerprint(active().directory),
+                   "analyzer": analyzer_version(), "lexicon": fingerprint(active().directory), "chunker": CHUNKER_VERSION,
                    "refresh": {"added": report.added, "changed": report.changed, "removed": report.removed}},
         )
         store.write_version(data_dir, version, manifest, chunks, vectors, keyword,

@@ -343,3 +343,19 @@ def test_a_complaint_about_an_officer_reaches_the_feedback_channels(assistant):
     answer = assistant.answer("cán bộ ở bộ phận một cửa gây khó dễ thì báo cho ai")
     assert answer.found is True
     assert answer.citations[0].doc_id in ("huong-dan-tong-dai", "huong-dan-dichvucong")
+
+
+@pytest.mark.parametrize("question, signer", [
+    ("Ai ký kế hoạch tuyên truyền cải cách hành chính của xã Phú Thái?", "Phạm Tiến Nhuận"),
+    ("ke hoach cchc phuong hung phu do ai ky", "Nguyễn Thị Trúc Linh"),
+])
+def test_who_signed_a_plan_is_answered_from_its_card(assistant, question, signer):
+    """The signature block is not in the plan's text; the document's card holds it, and answers alone."""
+    a = assistant.answer(question)
+    assert a.found and signer in a.body
+    assert "Người ký" in a.body.splitlines()[1] and len(a.body.splitlines()) == 2
+
+
+def test_a_plan_without_a_number_says_the_original_leaves_it_blank(assistant):
+    a = assistant.answer("kế hoạch tuyên truyền cchc xã phú thái số hiệu là gì")
+    assert a.found and "để trống trong bản gốc" in a.body

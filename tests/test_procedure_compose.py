@@ -105,6 +105,18 @@ def test_online_gives_the_portal_link_or_says_it_is_not_possible():
     assert "chưa nộp trực tuyến được" in no.text
 
 
+def test_online_says_how_in_the_records_words():
+    """"Làm online được không" is rarely all a citizen asks: which account, which app, which portal."""
+    birth = compose_field(DOCS["1.001193"], "online").text
+    assert "Cách làm trực tuyến:" in birth and "Ứng dụng định danh quốc gia" in birth
+    record = compose_field(DOCS["3.000333"], "online").text
+    assert "tài khoản định danh mức độ 2" in record and "sau đây gọi tắt" not in record
+    absence = compose_field(DOCS["1.003677"], "online").text
+    assert "Số điện thoại hoặc hộp thư điện tử" in absence.replace("số điện thoại", "Số điện thoại")
+    # a passport's steps are in person ("trực tiếp nộp hồ sơ … hoặc qua Cổng …"): no made-up online how
+    assert "Cách làm trực tuyến" not in compose_field(DOCS["1.001456"], "online").text
+
+
 def test_steps_are_numbered_and_shortened():
     a = compose_field(DOCS["1.004222"], "steps")
     lines = a.text.splitlines()
