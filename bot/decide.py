@@ -300,7 +300,10 @@ class Decider:
                  or (best.coverage >= p.procedure_whole_question and best.name_coverage >= p.procedure_whole_question_name)
                  or (best.name_coverage >= p.procedure_whole_name and best.coverage >= p.procedure_whole_name_question)
                  or (best.named_colloquially and best.coverage >= p.procedure_threshold))
-        if not named or best.coverage < self._rival_coverage(u, found.hits) - p.procedure_plan_margin:
+        # a question that holds a procedure's whole name and asks its fee, papers or time is about that procedure:
+        # guidance never states them, however many of the question's words it shares
+        whole = best.name_coverage >= p.procedure_whole_name and u.procedure_field is not None
+        if not named or (not whole and best.coverage < self._rival_coverage(u, found.hits) - p.procedure_plan_margin):
             return None
         if u.wards and plan_cov >= p.found_threshold and found.hits and found.hits[0].chunk.scope != "national":
             return None  # "phường Sơn Trà tập huấn … cho ai": a question naming a ward is about its own documents

@@ -97,7 +97,7 @@ def compose_fields(item, fields: list[str]) -> ProcedureAnswer:
     room = MAX_BODY - sum(len(t) + 1 for t in tail)
     for i, field in enumerate(fields):
         budget = room - sum(len(p) + 1 for p in parts)
-        text, part_facts = field_text(rec, secs, field, [], budget, online="online" in fields)
+        text, part_facts = field_text(rec, secs, field, [], budget, online="online" in fields, brief=len(fields) > 1)
         if i and len(text) + 1 > budget:
             continue
         parts.append(text)

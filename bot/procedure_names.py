@@ -79,3 +79,35 @@ def list_parts(name: str) -> list[str]:
 def written_words(text: str) -> list[str]:
     """Lowercase words with their marks."""
     return [t.raw for t in raw_tokens(text)]
+
+
+# "làm khai tử", "xin hộ chiếu": citizens say "làm" or "xin" for the action a name opens with ("Đăng ký khai tử",
+# "Cấp hộ chiếu phổ thông"). Read from the catalogue's own names: the two words after an opening action.
+NAME_ACTIONS = ("đăng ký", "cấp")
+GENERIC_VERBS = frozenset({"lam", "xin"})
+
+
+def action_heads(titles: list[str]) -> dict[tuple[str, str], str]:
+    """(folded first two words after the action) → the action, for names that open with one of NAME_ACTIONS; a
+    pair opened by different actions in different names is left out ("cấp" or "đăng ký" would be a guess)."""
+    heads: dict[tuple[str, str], set[str]] = {}
+    for title in titles:
+        text = " ".join(RE_PAREN.sub(" ", title).split())
+        text = re.sub(r"^thủ tục\s+", "", text, flags=re.I).lower()
+        for action in NAME_ACTIONS:
+            if text.startswith(action + " "):
+                rest = [fold(w) for w in re.findall(r"[\wđ]+", text[len(action):])][:2]
+                if len(rest) == 2:
+                    heads.setdefault((rest[0], rest[1]), set()).add(action)
+    return {k: next(iter(v)) for k, v in heads.items() if len(v) == 1}
+
+
+def with_action(question: str, heads: dict[tuple[str, str], str]) -> str:
+    """"đi làm khai tử" → "đi đăng ký khai tử" when a name reads "Đăng ký khai tử"; other questions unchanged."""
+    words = question.split()
+    folded = [re.sub(r"[^a-z0-9]", "", fold(w)) for w in words]
+    for i in range(len(words) - 2):
+        action = heads.get((folded[i + 1], folded[i + 2])) if folded[i] in GENERIC_VERBS else None
+        if action and fold(" ".join(words[max(0, i - 2):i])) != fold(action):
+            words[i] = action
+    return " ".join(words)

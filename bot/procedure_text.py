@@ -314,11 +314,15 @@ def online_how(rec: ProcedureRecord, secs: dict[str, str]) -> str | None:
     return None
 
 
-def _online(rec: ProcedureRecord, name: str, secs: dict[str, str] | None = None) -> tuple[list[str], dict]:
+def _online(rec: ProcedureRecord, name: str, secs: dict[str, str] | None = None,
+            brief: bool = False) -> tuple[list[str], dict]:
+    """`brief`: other fields are asked too (the fee, the time): the how in a line, room left for them."""
     lines = [f"{name[0].upper()}{name[1:]}: " + online_text(rec)[0].lower() + online_text(rec)[1:]]
     how = online_how(rec, secs or {}) if rec.online else None
     if how:
-        lines.append(f"Cách làm trực tuyến: {how[0].lower()}{how[1:]}")
+        lines.append(f"Cách làm trực tuyến: {how[0].lower()}{cut(how[1:], 150) if brief else how[1:]}")
+    if brief:
+        return lines, {"online": rec.online}
     others = [CHANNEL_PHRASE[c.channel] for c in sorted_channels(rec)
               if c.channel in ("Trực tiếp", "Dịch vụ bưu chính")]
     if rec.online and others:
@@ -405,8 +409,9 @@ def _result(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[st
 
 
 def field_text(rec: ProcedureRecord, secs: dict[str, str], field: str, tail: list[str],
-                limit: int = MAX_BODY, online: bool = False) -> tuple[str, dict] | None:
-    """`online`: the citizen asked about doing it online (steps then follow the online case)."""
+                limit: int = MAX_BODY, online: bool = False, brief: bool = False) -> tuple[str, dict] | None:
+    """`online`: the citizen asked about doing it online (steps then follow the online case); `brief`: other
+    fields are asked too."""
     name = short_name(rec)
     if field == "papers":
         return _papers(rec, name, tail, limit)
@@ -417,7 +422,7 @@ def field_text(rec: ProcedureRecord, secs: dict[str, str], field: str, tail: lis
     if field == "result":
         return _result(rec, name, secs, tail, limit)
     if field == "online":
-        lines, facts = _online(rec, name, secs)
+        lines, facts = _online(rec, name, secs, brief)
         return finish(lines, tail, limit), facts
     build = {"fee": _fee, "time": _time, "where": _where, "who": _who}.get(field)
     if build is None:

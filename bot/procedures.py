@@ -20,7 +20,8 @@ import numpy as np
 
 from bot.procedure_terms import (FIELDS, Analyzer, _folded_words, accent_key, asked_field, asked_fields,
                                  default_lexicon_dir, load_procedure_lexicon, raw_tokens, weighted_terms)
-from bot.procedure_names import (RE_FULL_ONLINE, RE_NAME_BOILERPLATE, RE_PAREN, base_title, core_name, level_of,
+from bot.procedure_names import (RE_FULL_ONLINE, RE_NAME_BOILERPLATE, RE_PAREN, action_heads, base_title, core_name,
+                                 level_of, with_action,
                                  list_parts, unique_short_names, written_words)
 from bot.procedure_text import sections
 from index.lexicon import Lexicon
@@ -144,6 +145,7 @@ class ProcedureCatalog:
         self.docs = docs
         self.records = records
         self.analyzer = Analyzer(lexicon)
+        self.actions = action_heads([r.title for r in records if r.status != "withdrawn"])
         names: list[tuple[int, str]] = []
         heads: list[bool] = []
         shorts = unique_short_names([r.title for r in records])
@@ -333,6 +335,9 @@ class ProcedureCatalog:
         named, used, _ = self.analyzer.tokens(question, with_names=True)
         if used:
             variants.append((weighted_terms(named), used))
+        acted = with_action(question, self.actions)  # "làm khai tử" read as "đăng ký khai tử" too
+        if acted != question:
+            variants.append((weighted_terms(self.analyzer.tokens(acted, with_names=False)[0]), []))
         best_score = np.zeros(len(self.records))
         best_cov = np.zeros(len(self.records))
         best_ncov = np.zeros(len(self.records))

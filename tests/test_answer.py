@@ -359,3 +359,12 @@ def test_who_signed_a_plan_is_answered_from_its_card(assistant, question, signer
 def test_a_plan_without_a_number_says_the_original_leaves_it_blank(assistant):
     a = assistant.answer("kế hoạch tuyên truyền cchc xã phú thái số hiệu là gì")
     assert a.found and "để trống trong bản gốc" in a.body
+
+
+def test_a_whole_procedure_name_with_a_fee_asked_is_not_taken_by_guidance(assistant):
+    """The portal guide shares "nộp hồ sơ", "trực tuyến", "cổng dịch vụ công" with the question, but never states a
+    procedure's fee; the question names the procedure whole, so the record answers."""
+    a = assistant.answer("nộp hồ sơ đăng ký tạm trú trực tuyến trên cổng dịch vụ công thì lệ phí bao nhiêu, "
+                         "nộp trực tiếp thì sao")
+    assert a.found and "1.004194" in [c.doc_id for c in a.citations]
+    assert "10.000 đồng" in a.body and "7.000 đồng" in a.body
