@@ -14,7 +14,7 @@ from bot.evidence import RE_PHONE_NUMBER, context_terms, is_agency_section, list
 from bot.policy import Policy
 from bot.procedure_detail import deadline_sentence, detail_sentence, who_sentence
 from bot.retrieve import Retrieved
-from bot.understand import Understanding
+from bot.understand import RE_YEAR, Understanding, ward_key
 from index.chunk import CARD_SECTION
 from index.search import Searcher
 from index.types import Hit
@@ -61,6 +61,14 @@ class Decider:
         # Chunks of each section in reading order: a list answer quotes the whole section, not a fragment.
         self.sections: dict[tuple[str, str], list[int]] = {}
         self.cards: dict[str, int] = {}  # each document's card: who signed it, its number and date
+        # the years each ward's documents are for or speak of: "kế hoạch năm 2026 của xã Phú Thái" when only its
+        # 2025 plan is here is not answered from the 2025 one
+        self.ward_years: dict[str, set[int]] = {}
+        for c in searcher.chunks:
+            if c.ward:
+                years = self.ward_years.setdefault(ward_key(c.ward), set())
+                years.update({c.year} if c.year else set())
+                years.update(int(y) for y in RE_YEAR.findall(c.passage))
         for i, c in enumerate(searcher.chunks):
             if c.section != CARD_SECTION:
                 self.sections.setdefault((c.doc_id, c.section), []).append(i)
@@ -94,6 +102,11 @@ class Decider:
         procedure = self._procedure(u, found, plan_cov)
         if procedure is not None:
             return procedure
+        missing = sorted(w for w in u.wards if w in self.ward_years and u.years and not u.years & self.ward_years[w])
+        if missing:
+            return Decision(False, NOT_FOUND, "year_not_in_knowledge", "Câu hỏi nêu một xã, phường và một năm mà kho "
+                            "tri thức chưa có văn bản nào của xã, phường đó nói tới; trợ lý không lấy văn bản năm khác "
+                            "để trả lời thay.", coverage=plan_cov, hits=found.hits)
         if u.asks_office and (not found.hits or found.hits[0].chunk.doc_type not in OFFICE_SOURCES):
             return Decision(False, NOT_FOUND, "office_info_not_in_plans", "Câu hỏi về giờ làm việc, trụ sở hoặc người "
                             "đang giữ chức vụ: kế hoạch, báo cáo không phải nguồn cho những điều này, nên trợ lý chỉ "

@@ -249,5 +249,10 @@ def _key(ward: str) -> str:
     return re.sub(r"^(phuong|xa|thi tran|dac khu)\s+", "", ward)
 
 
+def ward_key(ward: str) -> str:
+    """"phường An Hải" → "an hai": how a question's ward and a document's ward meet."""
+    return _key(" ".join(folded_words(ward)))
+
+
 def content_words(folded: str) -> list[str]:
     return [w for w in folded.split() if w not in STOPWORDS]

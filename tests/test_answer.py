@@ -368,3 +368,11 @@ def test_a_whole_procedure_name_with_a_fee_asked_is_not_taken_by_guidance(assist
                          "nộp trực tiếp thì sao")
     assert a.found and "1.004194" in [c.doc_id for c in a.citations]
     assert "10.000 đồng" in a.body and "7.000 đồng" in a.body
+
+
+def test_a_year_no_document_of_the_ward_speaks_of_is_not_answered_from_another_year(assistant):
+    """Only Hưng Phú's 2025 plan is here: its 2024 targets are not in it, and the 2025 ones are not an answer."""
+    other = assistant.answer("kế hoạch cchc năm 2024 của phường hưng phú đặt mục tiêu gì")
+    assert not other.found and other.decision.rule == "year_not_in_knowledge"
+    assert "1800.1096" in other.body
+    assert assistant.answer("kế hoạch cchc năm 2025 của phường hưng phú đặt mục tiêu gì").found
