@@ -98,7 +98,9 @@ def detail_sentence(question: str, folded_question: str, name: str, body: str,
     return _quote(best, folded_question, idf, need_number)
 
 
+DUTY_ACTION_SHARE = 0.5  # a duty clause names at least this share of the procedure's own words ("khai báo" of "khai báo tạm vắng")
 RE_DUTY = re.compile(r"có trách nhiệm|được (?:quyền|ủy quyền|yêu cầu)|có quyền|không phải có văn bản ủy quyền|thì phải|"
+                     r"người thực hiện[^.;,]{0,20}\blà\b|"  # "… thì người thực hiện khai báo là cha, mẹ hoặc người giám hộ"
                      r"(?:đại diện|người thân thích|ủy quyền)[^.;,]{0,40}\bthực hiện", re.I)
 OWN_WORDS = 3.0  # a clause saying the question's own words ("ông, bà", "người đại diện") outranks how it is phrased
 
@@ -117,7 +119,7 @@ def who_sentence(name: str, body: str, papers: list[str] = (), question: str = "
     for unit in _units(body, list(papers)):
         for clause in re.split(r"(?<=;)\s+", unit):
             words = set(normalized_tokens(clause))
-            if not RE_DUTY.search(clause) or len(action & words) < 0.8 * len(action):
+            if not RE_DUTY.search(clause) or len(action & words) < DUTY_ACTION_SHARE * len(action):
                 continue
             # "… có trách nhiệm đi đăng ký khai tử" says who does it; "người có trách nhiệm … ủy quyền" says less
             folded = " ".join(normalized_tokens(clause))

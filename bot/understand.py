@@ -9,11 +9,12 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot import replies
 import logging
 
-from index.lexicon import ANALYZER_FILES, LexiconError, active, load_lexicon
+from index.lexicon import ANALYZER_FILES, GAP, LexiconError, active, load_lexicon
 from index.vietnamese import STOPWORDS, abbreviations, fold, has_vietnamese_diacritics, nfc, normalized_tokens, syllables
 
 log = logging.getLogger(__name__)
@@ -179,8 +180,19 @@ def _without_connectors(folded: str, connectors: frozenset[str], pairs: frozense
 
 
 def has_cue(folded: str, cues: list[str]) -> bool:
+    """A cue phrase in the folded question; a cue with a gap ("bao lau xgapx phai") allows up to GAP_WORDS words
+    in between ("bao lâu gia đình phải")."""
     padded = f" {folded} "
-    return any(f" {c} " in padded for c in cues)
+    return any(_gap_pattern(c).search(padded) if GAP in c else f" {c} " in padded for c in cues)
+
+
+GAP_WORDS = 2  # "bao lâu gia đình phải"; more would join two questions ("bao lâu thì có, có phải …")
+
+
+@lru_cache(maxsize=512)
+def _gap_pattern(cue: str) -> re.Pattern:
+    parts = [re.escape(p.strip()) for p in cue.split(GAP) if p.strip()]
+    return re.compile(r" " + rf"(?: \S+){{0,{GAP_WORDS}}} ".join(parts) + r" ")
 
 
 def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,

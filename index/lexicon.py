@@ -29,6 +29,9 @@ class LexiconError(ValueError):
     """A lexicon file cannot be used; the message names the file, the entry and the fix."""
 
 
+GAP = "xgapx"  # a folded cue's gap marker (written "…" in strict_cues.yaml)
+
+
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFD", str(text).lower())
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn").replace("đ", "d")
@@ -164,7 +167,9 @@ def load_lexicon(directory: Path | None = None, files: tuple[str, ...] = TERM_FI
         for name, group in (_read(strict_path).get("groups") or {}).items():
             if not isinstance(group, dict) or not group.get("cues") or not group.get("note") or not group.get("example"):
                 raise LexiconError(f"strict_cues.yaml, nhóm {name}: cần cues, note và example.")
-            lex.strict_cues[str(name)] = [_fold(c) for c in group["cues"] if _fold(c)]
+            # "bao lâu … phải": "…" (or "...") stands for up to a few words the citizen puts in between
+            cues = [_fold(str(c).replace("…", f" {GAP} ").replace("...", f" {GAP} ")) for c in group["cues"]]
+            lex.strict_cues[str(name)] = [c for c in cues if c.replace(GAP, "").strip()]
     return lex
 
 

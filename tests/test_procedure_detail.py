@@ -92,3 +92,14 @@ def test_a_household_guest_is_reported_by_the_household():
             "điều trị nội trú và thực hiện thông báo lưu trú với cơ quan đăng ký cư trú.\n")
     quote = who_sentence("Thông báo lưu trú", body, question="nha co nguoi den o thi ai phai bao luu tru")
     assert quote and "đại diện hộ gia đình" in quote
+
+
+def test_who_files_for_a_minor_is_said_by_the_record():
+    """"… thì người thực hiện khai báo là cha, mẹ hoặc người giám hộ": a clause naming who files is a duty too,
+    though it repeats only part of the name ("khai báo", not "tạm vắng")."""
+    from bot.procedure_detail import who_sentence
+    body = ("## Trình tự thực hiện\nBước 1: Công dân khai báo tạm vắng với cơ quan đăng ký cư trú.\n"
+            "- Trường hợp người đi khỏi nơi cư trú là người chưa thành niên thì người thực hiện khai báo là cha, mẹ "
+            "hoặc người giám hộ.\n")
+    quote = who_sentence("Khai báo tạm vắng", body, question="con toi 16 tuoi di hoc xa thi ai khai bao tam vang")
+    assert quote and "cha, mẹ hoặc người giám hộ" in quote

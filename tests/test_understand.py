@@ -89,6 +89,10 @@ def test_the_connector_thi_is_not_measured_but_do_thi_and_cuoc_thi_are():
 def test_a_deadline_question_is_flagged():
     assert read("nguoi nha mat bao lau thi phai khai tu").asks_deadline
     assert not read("khai tu mat bao lau").asks_deadline
+    # "bao lâu … phải": a few words may sit between ("bao lâu gia đình phải", "bao lâu thì bắt buộc")
+    assert read("bo mat thi trong bao lau gia dinh phai xoa thuong tru").asks_deadline
+    assert read("sinh con được bao lâu thì bắt buộc phải khai sinh").asks_deadline
+    assert not read("lam can cuoc bao lau thi co, co phai chup anh khong nhi ban oi").asks_deadline
 
 
 def test_pairs_made_by_rewriting_are_known_so_coverage_can_skip_them():
