@@ -10,11 +10,12 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from bot.evidence import RE_PHONE_NUMBER, context_terms, is_agency_section, list_items, merge_passages, section_leaf, select_sentences, split_units
+from bot.evidence import (RE_PHONE_NUMBER, context_terms, is_agency_section, list_items, merge_passages, section_leaf,
+                          select_sentences, split_units, written_marks)
 from bot.policy import Policy
 from bot.procedure_detail import deadline_sentence, detail_sentence, who_sentence
 from bot.retrieve import Retrieved
-from bot.understand import RE_YEAR, Understanding, ward_key
+from bot.understand import RE_YEAR, Understanding, marked_content, ward_key
 from index.chunk import CARD_SECTION
 from index.search import Searcher
 from index.types import Hit
@@ -151,7 +152,8 @@ class Decider:
         card = self._card(u, hits)
         hits = card + hits + self._named_sections(u, hits)
         units = select_sentences(u.folded, hits, self.searcher.index.keyword.idf, need_number=u.asks_quantity,
-                                 want_phone=u.asks_phone, want_agency=u.asks_agency)
+                                 want_phone=u.asks_phone, want_agency=u.asks_agency, marks=written_marks(u.text),
+                                 marked_content=marked_content(u.text))
         if card and any(h == 0 for _, h in units):  # the card says who signed it: the rest would only distract
             units = [(unit, h) for unit, h in units if h == 0]
         hits, units = self._complete_cut_sentences(hits, units)

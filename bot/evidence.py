@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from index.chunk import CARD_SECTION, display_date
 from index.types import Hit
-from index.vietnamese import content_tokens, normalized_tokens
+from index.vietnamese import content_tokens, fold, nfc, normalized_tokens
 
 RE_SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[-–•A-ZĐÀ-Ỹ0-9(“\"])|\n+")
 MAX_SENTENCES = 4
@@ -128,15 +128,34 @@ def is_agency_section(section: str) -> bool:
     return bool(RE_AGENCY_SECTION.match(section_leaf(section)))
 
 
+def written_marks(text: str) -> dict[str, set[str]]:
+    """Folded syllable -> its accented spellings in `text` (words written without marks left out)."""
+    from bot.procedure_terms import accent_key  # the matcher's spelling-tolerant form ("hoà" = "hòa")
+
+    out: dict[str, set[str]] = {}
+    for w in RE_MARKED_WORD.findall(nfc(text).lower()):
+        if (f := fold(w)) != w:
+            out.setdefault(f, set()).add(accent_key(w))
+    return out
+
+
+RE_MARKED_WORD = re.compile(r"[0-9a-zà-ỹđ]+")
+
+
 def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float], need_number: bool = False,
-                     want_phone: bool = False, want_agency: bool = False) -> list[tuple[str, int]]:
+                     want_phone: bool = False, want_agency: bool = False,
+                     marks: dict[str, set[str]] | None = None,
+                     marked_content: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
     """Best (sentence, hit index) pairs, at most MAX_SENTENCES, in reading order per hit.
 
     `question` is the folded, corrected question. For "how many / when" questions only sentences
     with a number qualify: a plan that never states the figure does not answer the question.
+    `marks` are the spellings the citizen wrote (`written_marks`): a syllable written with marks counts only
+    where the sentence writes it so — "tài chính" is not "tại đơn vị", though both fold to "tai".
+    `marked_content`: stopwords the citizen wrote as content words ("tài", not "tại"), counted as topic.
     """
     tokens = normalized_tokens(question)
-    terms = set(content_tokens(tokens))
+    terms = set(content_tokens(tokens)) | (marked_content & set(tokens))
     bigrams = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])}
     framed = AGENCY_FRAME_WORDS if want_agency else frozenset()
     wants_basis = bool(RE_BASIS_QUESTION.search(question))
@@ -154,7 +173,13 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
             if not wants_basis and RE_BASIS_UNIT.match(unit):
                 continue
             # The section a list item sits under is part of what it says ("1. Phòng Văn hóa - Xã hội: a) chủ trì…").
-            score = score_unit(f"{leaf} {unit}", topical, idf, topical_bigrams)
+            said, said_bigrams = topical, topical_bigrams
+            if marks:
+                written = written_marks(f"{leaf} {unit}")
+                # a syllable the sentence has only through an abbreviation ("TTHC") is not written otherwise
+                said = {t for t in topical if t not in marks or t not in written or marks[t] & written[t]}
+                said_bigrams = {b for b in topical_bigrams if set(b.split("_")) & said}
+            score = score_unit(f"{leaf} {unit}", said, idf, said_bigrams)
             if want_phone and RE_PHONE_NUMBER.search(unit):
                 score *= 1.5
             if want_agency and is_agency_section(hit.chunk.section):
@@ -172,7 +197,8 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
             continue
         chosen.append((h, u, unit))
         length += len(unit)
-    chosen.sort(key=lambda c: (c[0], c[1]))
+    # "who is responsible": the office's own section first, then what else was found
+    chosen.sort(key=lambda c: (not (want_agency and is_agency_section(hits[c[0]].chunk.section)), c[0], c[1]))
     return [(unit, h) for h, _, unit in chosen]
 
 

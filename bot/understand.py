@@ -58,6 +58,7 @@ RE_QUANTITY = re.compile(
 # "Phòng nào chủ trì …", "ai phụ trách …": the answer is the agency a plan's "Tổ chức thực hiện" section names.
 RE_AGENCY_QUESTION = re.compile(
     r"\b(phong nao|co quan nao|don vi nao|bo phan nao|ban nao|to chuc nao)\b|"
+    r"\b(giao ai|ai lo|giao cho ai|do ai)\b|"  # "giao ai lo phần tài chính công", "việc này do ai làm"
     r"\bai\b.*\b(chu tri|phu trach|chiu trach nhiem|tham muu|dau moi|theo doi|duoc giao|giao cho)\b|"
     r"\b(chu tri|phu trach|chiu trach nhiem|tham muu|dau moi)\b.*\bai\b"
 )
@@ -264,6 +265,18 @@ def _key(ward: str) -> str:
 def ward_key(ward: str) -> str:
     """"phường An Hải" → "an hai": how a question's ward and a document's ward meet."""
     return _key(" ".join(folded_words(ward)))
+
+
+def marked_content(text: str) -> frozenset[str]:
+    """Folded words that are stopwords only unmarked: written with other marks than the function word's ("tài chính"
+    vs "tại", "mọi" vs "mới"), they carry the topic (stopwords.yaml, spelled)."""
+    spellings = LEXICON.stopword_spellings
+    out = set()
+    for w in re.findall(r"[0-9a-zà-ỹđ]+", nfc(text).lower()):
+        f = fold(w)
+        if f != w and f in STOPWORDS and f in spellings and w not in spellings[f]:
+            out.add(f)
+    return frozenset(out)
 
 
 def content_words(folded: str) -> list[str]:

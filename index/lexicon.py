@@ -59,6 +59,7 @@ class Lexicon:
     abbreviations: dict[str, str] = field(default_factory=dict)  # folded token -> folded expansion
     synonyms: list[tuple[str, str]] = field(default_factory=list)  # folded phrase -> folded replacement
     stopwords: frozenset[str] = frozenset()
+    stopword_spellings: dict[str, set[str]] = field(default_factory=dict)  # "tai" -> {"tại"}: "tài" is not one
     connectors: frozenset[str] = frozenset()  # "thi": a connector, not counted when measuring coverage …
     connector_pairs: frozenset[str] = frozenset()  # … unless in one of these pairs ("do thi", "cuoc thi")
     procedure_names: list[Entry] = field(default_factory=list)
@@ -154,6 +155,13 @@ def load_lexicon(directory: Path | None = None, files: tuple[str, ...] = TERM_FI
         data = _read(stop_path)
         words = data.get("words") or []
         lex.stopwords = frozenset(_fold(w) for w in words if _fold(w))
+        spelled = data.get("spelled") or {}
+        if spelled and (not isinstance(spelled, dict) or not spelled.get("note") or not spelled.get("example")):
+            raise LexiconError("stopwords.yaml, spelled: cần words, note và example.")
+        for w in spelled.get("words") or []:
+            written = unicodedata.normalize("NFC", str(w).strip().lower())
+            if _fold(written) in lex.stopwords:
+                lex.stopword_spellings.setdefault(_fold(written), set()).add(written)
         connectors = data.get("connectors") or {}
         if connectors and (not isinstance(connectors, dict) or not connectors.get("note") or not connectors.get("example")):
             raise LexiconError("stopwords.yaml, connectors: cần words, except_pairs, note và example.")

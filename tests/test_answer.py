@@ -376,3 +376,11 @@ def test_a_year_no_document_of_the_ward_speaks_of_is_not_answered_from_another_y
     assert not other.found and other.decision.rule == "year_not_in_knowledge"
     assert "1800.1096" in other.body
     assert assistant.answer("kế hoạch cchc năm 2025 của phường hưng phú đặt mục tiêu gì").found
+
+
+@pytest.mark.parametrize("question", ["hưng phú giao ai lo phần tài chính công trong cải cách hành chính",
+                                      "ở phường hưng phú phòng nào chủ trì cải cách tài chính công"])
+def test_who_is_responsible_names_the_office_first(assistant, question):
+    """"tài chính" is not "tại đơn vị" (both fold to "tai"): the office whose tasks say it is quoted first."""
+    a = assistant.answer(question)
+    assert a.found and a.body.splitlines()[1].startswith("Phòng Kinh tế, Hạ tầng và đô thị")

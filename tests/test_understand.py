@@ -101,3 +101,11 @@ def test_pairs_made_by_rewriting_are_known_so_coverage_can_skip_them():
                    rewrite=lambda folded: folded.replace("lam kho", "phan anh kien nghi"))
     assert "bo_phan" in u.made_pairs  # "cán bộ" + the synonym's first word
     assert "phan_anh" not in u.made_pairs and "can_bo" not in u.made_pairs
+
+
+def test_a_stopword_written_with_other_marks_is_a_content_word():
+    """"tài chính" folds to the stopword "tai" (tại) but is what the question is about; unmarked "tai" stays a stopword."""
+    from bot.understand import marked_content
+    assert marked_content("ai phụ trách cải cách tài chính công") == {"tai"}
+    assert marked_content("tại sao mọi người phải làm mới") == set()
+    assert marked_content("ai phu trach cai cach tai chinh cong") == set()
