@@ -318,7 +318,13 @@ class Decider:
         # a question that holds a procedure's whole name and asks its fee, papers or time is about that procedure:
         # guidance never states them, however many of the question's words it shares
         whole = best.name_coverage >= p.procedure_whole_name and u.procedure_field is not None
-        if not named or (not whole and best.coverage < self._rival_coverage(u, found.hits) - p.procedure_plan_margin):
+        rival = self._rival_coverage(u, found.hits)
+        if not named or (not whole and best.coverage < rival - p.procedure_plan_margin):
+            return None
+        # the question says only part of the name ("tài khoản định danh" of "Cấp tài khoản định danh điện tử cho cơ
+        # quan, tổ chức") and guidance covers it as well: the guidance answers, not a variant nobody described
+        if best.name_coverage < p.procedure_partial_name and rival >= max(best.coverage - p.procedure_plan_margin,
+                                                                            p.guidance_threshold):
             return None
         if u.wards and plan_cov >= p.found_threshold and found.hits and found.hits[0].chunk.scope != "national":
             return None  # "phường Sơn Trà tập huấn … cho ai": a question naming a ward is about its own documents

@@ -384,3 +384,10 @@ def test_who_is_responsible_names_the_office_first(assistant, question):
     """"tài chính" is not "tại đơn vị" (both fold to "tai"): the office whose tasks say it is quoted first."""
     a = assistant.answer(question)
     assert a.found and a.body.splitlines()[1].startswith("Phòng Kinh tế, Hạ tầng và đô thị")
+
+
+def test_part_of_a_procedure_name_does_not_take_a_question_guidance_answers(assistant):
+    """"tài khoản VNeID" is part of "Cấp tài khoản định danh điện tử cho cơ quan, tổ chức", but the question is the
+    portal guide's: which body issues the account."""
+    a = assistant.answer("tai khoan vneid la co quan nao cap")
+    assert a.found and a.citations[0].doc_id == "huong-dan-dichvucong" and "Bộ Công an" in a.body
