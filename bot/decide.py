@@ -153,7 +153,7 @@ class Decider:
         hits = card + hits + self._named_sections(u, hits)
         units = select_sentences(u.folded, hits, self.searcher.index.keyword.idf, need_number=u.asks_quantity,
                                  want_phone=u.asks_phone, want_agency=u.asks_agency, marks=written_marks(u.text),
-                                 marked_content=marked_content(u.text))
+                                 marked_content=marked_content(u.text), figure_kind=u.figure_kind)
         if card and any(h == 0 for _, h in units):  # the card says who signed it: the rest would only distract
             units = [(unit, h) for unit, h in units if h == 0]
         hits, units = self._complete_cut_sentences(hits, units)

@@ -102,10 +102,19 @@ RE_BASIS_QUESTION = re.compile(r"\b(can cu|thuc hien theo|theo (quyet dinh|cong 
 RE_FIGURE = re.compile(r"\d+(?:[.,/]\d+)*%?")
 
 
-def new_figures(unit: str, folded_question: str) -> list[str]:
-    """Figures in a sentence that could answer 'how many / when': not a bare year, not echoed from the question."""
+def new_figures(unit: str, folded_question: str, kind: str | None = None) -> list[str]:
+    """Figures in a sentence that could answer 'how many / when': not a bare year, not echoed from the question;
+    of the kind asked, if one is (`kind`: money or percent — "6 tháng" does not say how much money)."""
+    if kind and not FIGURE_KINDS[kind].search(unit):
+        return []
     asked = set(RE_FIGURE.findall(folded_question))
     return [f for f in RE_FIGURE.findall(unit) if not re.fullmatch(r"20\d\d", f) and f not in asked]
+
+
+FIGURE_KINDS = {
+    "money": re.compile(r"\d[\d.,]*\s*(?:đồng|triệu|tỷ|nghìn|ngàn|usd|vnđ|vnd)\b", re.I),
+    "percent": re.compile(r"\d+(?:[.,]\d+)?\s*%|\d\s*phần trăm", re.I),
+}
 
 
 RE_PHONE_NUMBER = re.compile(r"\b(1800[. ]?\d{4}|1900[. ]?\d{4}|1022|0\d{9,10})\b")
@@ -145,7 +154,8 @@ RE_MARKED_WORD = re.compile(r"[0-9a-zà-ỹđ]+")
 def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float], need_number: bool = False,
                      want_phone: bool = False, want_agency: bool = False,
                      marks: dict[str, set[str]] | None = None,
-                     marked_content: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
+                     marked_content: frozenset[str] = frozenset(),
+                     figure_kind: str | None = None) -> list[tuple[str, int]]:
     """Best (sentence, hit index) pairs, at most MAX_SENTENCES, in reading order per hit.
 
     `question` is the folded, corrected question. For "how many / when" questions only sentences
@@ -168,7 +178,7 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
         topical_bigrams = {b for b in bigrams if set(b.split("_")) & topical}
         leaf = section_leaf(hit.chunk.section)
         for u, unit in enumerate(split_units(hit.chunk.passage)):
-            if need_number and not new_figures(unit, question):
+            if need_number and not new_figures(unit, question, figure_kind):
                 continue
             if not wants_basis and RE_BASIS_UNIT.match(unit):
                 continue

@@ -55,6 +55,10 @@ RE_QUANTITY = re.compile(
     r"\b(bao nhieu|bao nhiu|so may|may (phan tram|ngay|thang|nam|gio|lan|nguoi)|ngay nao|ngay may|"
     r"khi nao|bao gio|bao lau|han chot|truoc ngay|phan tram|ty le|chi tieu)\b"
 )
+# The kind of figure asked: a sum of money or a percentage must be answered by one of that kind, not by a date.
+RE_MONEY_QUESTION = re.compile(r"\b(bao nhieu|bn|may|het|mat|ton) (tien|trieu|ty|nghin|ngan|dong)\b|"
+                               r"\b(kinh phi|ngan sach|chi phi)( la| het| duoc)? (bao nhieu|bn|may)\b")
+RE_PERCENT_QUESTION = re.compile(r"%|\b(phan tram|ty le)\b")
 # "Phòng nào chủ trì …", "ai phụ trách …": the answer is the agency a plan's "Tổ chức thực hiện" section names.
 RE_AGENCY_QUESTION = re.compile(
     r"\b(phong nao|co quan nao|don vi nao|bo phan nao|ban nao|to chuc nao)\b|"
@@ -81,6 +85,7 @@ class Understanding:
     cities: set[str] = field(default_factory=set)  # provinces or cities named ("hai phong")
     asks_list: bool = False
     asks_quantity: bool = False
+    figure_kind: str | None = None  # money | percent: the figure asked must be of that kind
     asks_phone: bool = False
     asks_agency: bool = False  # which office or unit is responsible for something
     asks_tasks: bool = False  # what an office named in the question has to do
@@ -226,6 +231,10 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.folded = rewrite(folded)
     u.asks_list = bool(RE_LIST.search(u.folded))
     u.asks_quantity = bool(RE_QUANTITY.search(u.folded))
+    if RE_MONEY_QUESTION.search(u.folded):
+        u.asks_quantity, u.figure_kind = True, "money"
+    elif RE_PERCENT_QUESTION.search(f"{u.folded} {u.text}"):
+        u.asks_quantity, u.figure_kind = True, "percent"
     u.asks_phone = bool(RE_PHONE_QUESTION.search(u.folded))
     u.asks_agency = bool(RE_AGENCY_QUESTION.search(u.folded))
     u.asks_tasks = bool(RE_TASK_QUESTION.search(u.folded))

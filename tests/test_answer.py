@@ -391,3 +391,9 @@ def test_part_of_a_procedure_name_does_not_take_a_question_guidance_answers(assi
     portal guide's: which body issues the account."""
     a = assistant.answer("tai khoan vneid la co quan nao cap")
     assert a.found and a.citations[0].doc_id == "huong-dan-dichvucong" and "Bộ Công an" in a.body
+
+
+def test_a_sum_of_money_no_plan_states_is_not_answered_with_another_figure(assistant):
+    """Phú Thái's plan says the budget is "bố trí" for "6 tháng cuối năm 2025", never how much: "6" is no sum."""
+    a = assistant.answer("xã phú thái chi bao nhiêu tiền cho tuyên truyền cải cách hành chính")
+    assert not a.found and a.decision.rule == "no_figure"

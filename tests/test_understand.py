@@ -109,3 +109,10 @@ def test_a_stopword_written_with_other_marks_is_a_content_word():
     assert marked_content("ai phụ trách cải cách tài chính công") == {"tai"}
     assert marked_content("tại sao mọi người phải làm mới") == set()
     assert marked_content("ai phu trach cai cach tai chinh cong") == set()
+
+
+def test_the_kind_of_figure_asked_is_read():
+    assert read("xã chi bao nhiêu tiền cho tuyên truyền").figure_kind == "money"
+    assert read("kinh phi la bao nhieu").figure_kind == "money"
+    assert read("tỷ lệ hồ sơ trực tuyến đạt bao nhiêu").figure_kind == "percent"
+    assert read("hạn nộp báo cáo là ngày nào").figure_kind is None
