@@ -103,6 +103,10 @@ class Decider:
         procedure = self._procedure(u, found, plan_cov)
         if procedure is not None:
             return procedure
+        if u.other_wards and not u.wards and found.hits and found.hits[0].chunk.scope == "ward":
+            return Decision(False, NOT_FOUND, "ward_not_in_knowledge", "Câu hỏi nêu một xã, phường mà kho tri thức "
+                            "chưa có văn bản nào; trợ lý không lấy kế hoạch của xã, phường khác để trả lời thay.",
+                            coverage=plan_cov, hits=found.hits)
         missing = sorted(w for w in u.wards if w in self.ward_years and u.years and not u.years & self.ward_years[w])
         if missing:
             return Decision(False, NOT_FOUND, "year_not_in_knowledge", "Câu hỏi nêu một xã, phường và một năm mà kho "

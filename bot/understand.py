@@ -81,6 +81,7 @@ class Understanding:
     folded: str = ""  # folded, synonyms applied, bounded: what keyword search reads
     asked: str = ""  # `folded` without how it is asked ("như thế nào", "xong thì"): what coverage measures
     wards: set[str] = field(default_factory=set)  # ward keys named ("an hai")
+    other_wards: set[str] = field(default_factory=set)  # wards named that the knowledge base has no profile or plan of
     years: set[int] = field(default_factory=set)
     cities: set[str] = field(default_factory=set)  # provinces or cities named ("hai phong")
     asks_list: bool = False
@@ -226,6 +227,7 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     words = folded_words(u.text)[:MAX_TERMS]
     folded = " ".join(words)
     u.wards, folded = _wards(folded, wards or {})
+    u.other_wards = _other_wards(u.text, wards or {})
     u.years = {int(y) for y in RE_YEAR.findall(folded)}
     u.cities = {c for c in cities if re.search(rf"\b{re.escape(c)}\b", folded)}
     u.folded = rewrite(folded)
@@ -265,6 +267,21 @@ def _wards(folded: str, wards: dict[str, str]) -> tuple[set[str], str]:
             found.add(_key(wards[name]))
             folded = pattern.sub(wards[name], folded)
     return found, folded
+
+
+# "phường Ninh Kiều", "Xã Tân Lập": a unit followed by a capitalised name (as typed with marks and capitals)
+RE_NAMED_UNIT = re.compile(r"\b(?:[Pp]hường|[Xx]ã|[Tt]hị trấn)\s+((?:[A-ZÀ-ỸĐ][a-zà-ỹđ]*)(?:\s+[A-ZÀ-ỸĐ][a-zà-ỹđ]*){0,2})")
+
+
+def _other_wards(text: str, wards: dict[str, str]) -> set[str]:
+    """Ward names written with capitals that match no ward, profile or former name known here."""
+    known = set(wards)
+    out = set()
+    for m in RE_NAMED_UNIT.finditer(text):
+        name = " ".join(folded_words(m.group(1)))
+        if name and not any(name == k or name.startswith(k + " ") for k in known):
+            out.add(name)
+    return out
 
 
 def _key(ward: str) -> str:

@@ -397,3 +397,11 @@ def test_a_sum_of_money_no_plan_states_is_not_answered_with_another_figure(assis
     """Phú Thái's plan says the budget is "bố trí" for "6 tháng cuối năm 2025", never how much: "6" is no sum."""
     a = assistant.answer("xã phú thái chi bao nhiêu tiền cho tuyên truyền cải cách hành chính")
     assert not a.found and a.decision.rule == "no_figure"
+
+
+def test_a_ward_the_knowledge_base_has_nothing_of_is_not_answered_from_another_ward(assistant):
+    """"phường Lê Chân" is not here: Hưng Phú's or An Hải's plan is no answer for it; a national procedure still is."""
+    plan = assistant.answer("Kế hoạch tuyên truyền cải cách hành chính của phường Lê Chân có những hình thức nào?")
+    assert not plan.found and plan.decision.rule == "ward_not_in_knowledge"
+    procedure = assistant.answer("tôi ở Phường Lê Chân, đăng ký thường trú mất bao nhiêu tiền")
+    assert procedure.found and "1.004222" in [c.doc_id for c in procedure.citations]

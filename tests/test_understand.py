@@ -116,3 +116,9 @@ def test_the_kind_of_figure_asked_is_read():
     assert read("kinh phi la bao nhieu").figure_kind == "money"
     assert read("tỷ lệ hồ sơ trực tuyến đạt bao nhiêu").figure_kind == "percent"
     assert read("hạn nộp báo cáo là ngày nào").figure_kind is None
+
+
+def test_a_capitalised_ward_not_known_here_is_noted():
+    u = understand("Kế hoạch của phường Ninh Kiều năm 2025", 2000, wards={"an hai": "phuong an hai"})
+    assert u.other_wards == {"ninh kieu"} and not u.wards
+    assert understand("Phường An Hải tuyên truyền gì", 2000, wards={"an hai": "phuong an hai"}).other_wards == set()
