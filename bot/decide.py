@@ -279,6 +279,7 @@ class Decider:
         tiêu nào") comes first; otherwise the best passage's section.
         """
         asked = set(content_tokens(normalized_tokens(u.folded)))
+        marks = written_marks(u.text)
         candidates = []
         for rank, hit in enumerate(hits[:5]):
             key = (hit.chunk.doc_id, hit.chunk.section)
@@ -288,8 +289,14 @@ class Decider:
                 continue
             text = merge_passages([self.searcher.chunks[i].passage for i in ids])
             intro, items = list_items(text)
+            topical = asked - context_terms(hit)  # "phường", the plan's own name: they say which document, not what
+            written = written_marks(f"{leaf} {text}")  # "gộp" is not "góp phần"
+            shared = {t for t in topical & set(content_tokens(normalized_tokens(f"{leaf} {text}")))
+                      if t not in marks or t not in written or marks[t] & written[t]}
+            if topical and not shared:
+                continue  # a list about something else ("những phường nào" gộp lại vs. a list of offices' tasks)
             if len(items) >= 2:
-                named = len(asked & set(content_tokens(normalized_tokens(leaf))))
+                named = len(topical & set(content_tokens(normalized_tokens(leaf))))
                 candidates.append((-named, rank, hit, (intro, items, text)))
         if not candidates:
             return None

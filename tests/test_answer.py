@@ -405,3 +405,11 @@ def test_a_ward_the_knowledge_base_has_nothing_of_is_not_answered_from_another_w
     assert not plan.found and plan.decision.rule == "ward_not_in_knowledge"
     procedure = assistant.answer("tôi ở Phường Lê Chân, đăng ký thường trú mất bao nhiêu tiền")
     assert procedure.found and "1.004222" in [c.doc_id for c in procedure.citations]
+
+
+def test_a_list_about_something_else_is_not_quoted_for_a_list_question(assistant):
+    """"gộp từ những phường nào": no section lists merged wards ("gộp" is not "góp phần"); quoting the plan's aims
+    as a list would be wrong — an honest "not found" is right."""
+    a = assistant.answer("hưng phú được gộp từ những phường nào vậy")
+    assert a.decision.rule != "list_section"
+    assert assistant.answer("phú thái tuyên truyền cchc qua những hình thức nào").decision.rule == "list_section"
