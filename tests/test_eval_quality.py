@@ -17,12 +17,12 @@ DEV_DIR, TEST_DIR, PROBE_DIR = EVAL_DIR / "dev", EVAL_DIR / "test", EVAL_DIR / "
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
 PROCEDURE_CODE = r"^\d\.\d{6}$"
 
-# Floors for the v2 dev split with the whole procedure catalogue indexed (measured 0.875 / 0.936 / 0.840 / 0.950 on
-# 3 December 2026, fifth session, 416 questions). They guard against regressions; the issue bars (≥ 0.92 on held-out
+# Floors for the v2 dev split with the whole procedure catalogue indexed (measured 0.892 / 0.942 / 0.883 / 0.959 on
+# 3 December 2026, sixth session, 416 questions). They guard against regressions; the issue bars (≥ 0.92 on held-out
 # plan questions) are higher.
-ANSWER_ACCURACY_FLOOR = 0.86
+ANSWER_ACCURACY_FLOOR = 0.875
 CITATION_ACCURACY_FLOOR = 0.91
-DECLINE_ACCURACY_FLOOR = 0.82
+DECLINE_ACCURACY_FLOOR = 0.86
 HIT_AT_5_FLOOR = 0.93
 PAIR_SAME_DECISION_FLOOR = 0.95  # same found/not-found decision with and without diacritics
 PAIR_SAME_SOURCE_FLOOR = 0.85  # same first source for pairs that are found
