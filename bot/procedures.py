@@ -54,6 +54,7 @@ LEVEL_ADJUST = {"huyện": -0.03, "trung ương": -0.01, "bộ": -0.01}
 # citizens' procedure unless the question names that group.
 AUDIENCE_FACTOR = 0.7
 AUDIENCE_TEXT = 600  # characters of the steps read for the audience
+OTHER_NAME_SAID = 0.6  # a rival whose name the question says no more of than this is no choice beside a name said whole
 
 
 
@@ -137,6 +138,8 @@ def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float 
     if a.name_words and a.name_words < b.name_words and (b.coverage <= a.coverage
                                                           or (words and not _extra_pairs(a, b) & words)):
         return False  # b is a special variant of a ("… lưu động", "… có yếu tố nước ngoài") nobody asked for
+    if a.name_coverage >= 0.95 and b.name_coverage <= OTHER_NAME_SAID:
+        return False  # the question says a's whole name and little of b's: b only shares words ("… để đăng ký thường trú")
     return not (a.coverage >= 0.95 and a.name_coverage >= named)
 
 

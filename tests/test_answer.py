@@ -413,3 +413,10 @@ def test_a_list_about_something_else_is_not_quoted_for_a_list_question(assistant
     a = assistant.answer("hưng phú được gộp từ những phường nào vậy")
     assert a.decision.rule != "list_section"
     assert assistant.answer("phú thái tuyên truyền cchc qua những hình thức nào").decision.rule == "list_section"
+
+
+def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
+    """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
+    phép lái xe" whole and only half of the other; no "which one?" for it."""
+    a = assistant.answer("đổi bằng lái ô tô hết hạn thì mấy ngày có bằng mới")
+    assert a.kind != "choice" and a.citations[0].doc_id == "3.000347"
