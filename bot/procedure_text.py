@@ -152,6 +152,9 @@ def fee_value(c: Channel) -> str | None:
     return c.fee + ("".join(c.fee_note.split()) if unit_note(c) else "")
 
 
+FEE_NOTE = "Ghi chú trên Cổng"
+
+
 def _fee(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
     chans = sorted_channels(rec)
     if not chans:
@@ -171,7 +174,7 @@ def _fee(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
             if note and note not in notes:
                 notes.append(note)
     for note in notes:
-        lines.append(f"Ghi chú trên Cổng: {cut(note, 220)}")
+        lines.append(f"{FEE_NOTE}: {cut(note, 220)}")
     return lines, {"fees": [(c.channel, c.fee, c.fee_note) for c in chans]}
 
 
@@ -428,4 +431,8 @@ def field_text(rec: ProcedureRecord, secs: dict[str, str], field: str, tail: lis
     if build is None:
         return None
     lines, facts = build(rec, name)
-    return finish(lines, tail, limit), facts
+    text = finish(lines, tail, limit)
+    if field == "fee" and any(ln.startswith(FEE_NOTE) for ln in lines) and FEE_NOTE not in text:
+        # no room for the fee's own notes (another field came first): never a figure without saying it has notes
+        text = finish([lines[0] + " Mức phí có ghi chú trên Cổng, hãy xem trước khi nộp."], tail, limit) or text
+    return text, facts

@@ -222,3 +222,12 @@ def test_steps_follow_the_channel_asked_and_name_the_other_way():
     in_person = compose_field(DOCS["1.001612"], "steps").text
     assert "trực tiếp" in in_person.split("\n")[0]
     assert "Các bước khác trên Cổng: Trường hợp đăng ký qua mạng thông tin điện tử." in in_person
+
+
+def test_a_fee_whose_notes_do_not_fit_says_it_has_notes():
+    """Another field came first and left no room for the fee's notes: the figure still says the portal notes it."""
+    from bot.procedure_text import field_text, sections
+    from index.procedure_record import procedure_fields
+    doc = DOCS["1.004194"]
+    short = field_text(procedure_fields(doc), sections(doc.body), "fee", [], 180)[0]
+    assert "10.000 đồng" in short and "có ghi chú trên Cổng" in short and "Ghi chú trên Cổng:" not in short
