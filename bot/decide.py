@@ -65,12 +65,11 @@ class Decider:
         # the years each ward's documents are for or speak of: "kế hoạch năm 2026 của xã Phú Thái" when only its
         # 2025 plan is here is not answered from the 2025 one
         self.ward_years: dict[str, set[int]] = {}
-        for c in searcher.chunks:
+        for i, c in enumerate(searcher.chunks):
             if c.ward:
                 years = self.ward_years.setdefault(ward_key(c.ward), set())
                 years.update({c.year} if c.year else set())
                 years.update(int(y) for y in RE_YEAR.findall(c.passage))
-        for i, c in enumerate(searcher.chunks):
             if c.section != CARD_SECTION:
                 self.sections.setdefault((c.doc_id, c.section), []).append(i)
             else:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from bot.procedure_terms import accent_key
 from index.chunk import CARD_SECTION, display_date
 from index.types import Hit
 from index.vietnamese import content_tokens, fold, nfc, normalized_tokens
@@ -137,15 +138,20 @@ def is_agency_section(section: str) -> bool:
     return bool(RE_AGENCY_SECTION.match(section_leaf(section)))
 
 
-def written_marks(text: str) -> dict[str, set[str]]:
-    """Folded syllable -> its accented spellings in `text` (words written without marks left out)."""
-    from bot.procedure_terms import accent_key  # the matcher's spelling-tolerant form ("hoà" = "hòa")
-
+def marks_of(words) -> dict[str, set[str]]:
+    """Folded syllable -> its accented spellings among `words` (words written without marks left out), in the
+    matcher's spelling-tolerant form ("hoà" = "hòa")."""
     out: dict[str, set[str]] = {}
-    for w in RE_MARKED_WORD.findall(nfc(text).lower()):
+    for w in words:
         if (f := fold(w)) != w:
             out.setdefault(f, set()).add(accent_key(w))
     return out
+
+
+@lru_cache(maxsize=8192)
+def written_marks(text: str) -> dict[str, set[str]]:
+    """`marks_of` the words of a text; passages recur across questions, so computed once each (read-only)."""
+    return marks_of(RE_MARKED_WORD.findall(nfc(text).lower()))
 
 
 RE_MARKED_WORD = re.compile(r"[0-9a-zà-ỹđ]+")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.evidence import excerpt, new_figures, split_units
-from bot.procedure_terms import _default_analyzer, accent_key
+from bot.evidence import excerpt, marks_of, new_figures, split_units, written_marks
+from bot.procedure_terms import _default_analyzer
 from bot.procedure_text import sections
-from index.vietnamese import STOPWORDS, fold, nfc, normalized_tokens
+from index.vietnamese import STOPWORDS, fold, normalized_tokens
 
 SKIP_SECTIONS = ("căn cứ pháp lý", "cơ quan thực hiện", "kết quả")  # list laws, agencies, documents: never "the rule"
 MIN_RESIDUAL = 4.0  # IDF mass the question must add beyond the name and field (≈ one rare or two common words)
@@ -26,16 +26,6 @@ MAX_CHARS = 300
 RE_HEADING = re.compile(r"^\s*#")
 
 
-RE_WORD = re.compile(r"[0-9a-zà-ỹđ]+")
-
-
-def _marks(words) -> dict[str, set[str]]:
-    """Folded syllable -> its accented spellings among `words` (only words written with marks)."""
-    out: dict[str, set[str]] = {}
-    for w in words:
-        if (f := fold(w)) != w:
-            out.setdefault(f, set()).add(accent_key(w))
-    return out
 
 
 def residual_terms(question_tokens: list, name: str) -> set[str]:
@@ -81,13 +71,13 @@ def detail_sentence(question: str, folded_question: str, name: str, body: str,
     total = sum(weights.values())
     if total < MIN_RESIDUAL:
         return None
-    marked = _marks(t.raw for t in tokens if t.kind == "q")
+    marked = marks_of(t.raw for t in tokens if t.kind == "q")
     best, best_score = None, 0.0
     for unit in _units(body, list(papers)):
         if RE_HEADING.match(unit) or (need_number and not new_figures(unit, folded_question)):
             continue
         present = set(normalized_tokens(unit))
-        written = _marks(RE_WORD.findall(nfc(unit).lower()))
+        written = written_marks(unit)
         # a word the citizen wrote with marks counts only where the record writes it so: "trọ" is not "trở",
         # "thuê" is not "thuế" (folding makes them one)
         score = sum(w for t, w in weights.items() if t in present and (t not in marked or marked[t] & written.get(t, set())))

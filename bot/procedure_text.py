@@ -291,16 +291,13 @@ def online_how(rec: ProcedureRecord, secs: dict[str, str]) -> str | None:
     """How it is done online, in the record's words: the first step of its online case ("đăng nhập bằng tài khoản
     định danh mức độ 2 trên cổng dịch vụ công hoặc Ứng dụng định danh quốc gia"), else the online channel's note
     or the first step that names the account, app or portal. "Làm online được không" is rarely the whole question."""
-    case, online_lines, all_lines = None, [], []
-    for ln in (ln.strip() for ln in secs.get("Trình tự thực hiện", "").splitlines()):
-        m = RE_STEP_CASE.match(ln)
-        if m:
-            case, ln = m.group(1), m.group(2)
-        ln = RE_STEP.sub("", ln.lstrip("-+* ")).strip()
-        if ln:
-            all_lines.append(ln)
-            if case and RE_ONLINE_CASE.search(case):
-                online_lines.append(ln)
+    online_lines, all_lines = [], []
+    for case, lines in case_lines(secs.get("Trình tự thực hiện", "")):
+        for ln in (RE_STEP.sub("", ln.lstrip("-+* ")).strip() for ln in lines):
+            if ln:
+                all_lines.append(ln)
+                if case and RE_ONLINE_CASE.search(case):
+                    online_lines.append(ln)
     channels = [c.description for c in rec.channels if c.channel == "Trực tuyến" and c.description]
     # any step will do only if it is plainly about the online way (not "trực tiếp nộp … hoặc qua Cổng …")
     steps = [ln for ln in all_lines if RE_ONLINE_STEP.search(ln) and RE_APPLICANT_ACTS.search(ln)
@@ -352,7 +349,12 @@ def _step_list(lines: list[str]) -> list[str]:
 def step_cases(raw: str) -> list[tuple[str | None, list[str]]]:
     """The steps by case ("Trường hợp đăng ký trực tiếp …", "Trường hợp đăng ký qua mạng …"); one unnamed case
     when the page has none."""
-    raw = re.split(r"\n\s*\*?\s*Lưu ý", raw)[0]
+    found = [(c, _step_list(lines)) for c, lines in case_lines(re.split(r"\n\s*\*?\s*Lưu ý", raw)[0])]
+    return [(c, steps) for c, steps in found if steps] or [(None, [])]
+
+
+def case_lines(raw: str) -> list[tuple[str | None, list[str]]]:
+    """The lines of "Trình tự thực hiện" by case, uncut; a case's first step on its own line ("- …")."""
     cases: list[tuple[str | None, list[str]]] = [(None, [])]
     for ln in (ln.strip() for ln in raw.splitlines()):
         m = RE_STEP_CASE.match(ln)
@@ -360,8 +362,7 @@ def step_cases(raw: str) -> list[tuple[str | None, list[str]]]:
             cases.append((m.group(1).strip(), [f"- {m.group(2).strip()}"] if m.group(2).strip() else []))
         else:
             cases[-1][1].append(f"- {ln.lstrip('* ').strip()}" if ln.startswith("*") else ln)
-    found = [(c, _step_list(lines)) for c, lines in cases]
-    return [(c, steps) for c, steps in found if steps] or [(None, [])]
+    return cases
 
 
 def _steps(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
