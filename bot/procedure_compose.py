@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field as dc_field
 
-from bot.procedure_text import (DISTRICT_WARNING, FIELD_LABELS, MAX_BODY, PORTAL, WITHDRAWN_WARNING, conditional,
-                                crawl_month, cut, fee_value, field_text, finish, grouped, online_text, paper_cases,
-                                paper_text, sections, short_name, sorted_channels, unit_note,
-                                where_text)
+from bot.procedure_steps import conditions_text, online_lines, steps_text
+from bot.procedure_text import (DISTRICT_WARNING, FEE_NOTE, FIELD_LABELS, MAX_BODY, PORTAL, WITHDRAWN_WARNING,
+                                conditional, crawl_month, cut, fee_lines, fee_value, finish, grouped, online_text,
+                                paper_cases, paper_text, papers_text, result_text, sections, short_name, sorted_channels,
+                                time_lines, unit_note, where_lines, where_text, who_lines)
 from bot.procedure_names import RE_FULL_ONLINE
 from bot.types import Citation
 from index.chunk import CARD_SECTION
@@ -33,6 +34,34 @@ class ProcedureAnswer:
     sources: list[str] = dc_field(default_factory=list)  # "[1] name (mã …) — cập nhật theo Cổng DVCQG, …: url"
     field: str | None = None  # the field answered; None for a card, "choice" for a choice
     options: list[dict] = dc_field(default_factory=list)  # choice: [{"code", "title"}] for buttons
+
+
+# -- one field ---------------------------------------------------------------------------------------
+def field_text(rec: ProcedureRecord, secs: dict[str, str], field: str, tail: list[str],
+                limit: int = MAX_BODY, online: bool = False, brief: bool = False) -> tuple[str, dict] | None:
+    """`online`: the citizen asked about doing it online (steps then follow the online case); `brief`: other
+    fields are asked too."""
+    name = short_name(rec)
+    if field == "papers":
+        return papers_text(rec, name, tail, limit)
+    if field == "steps":
+        return steps_text(rec, name, secs, tail, limit, online)
+    if field == "conditions":
+        return conditions_text(rec, name, secs, tail, limit)
+    if field == "result":
+        return result_text(rec, name, secs, tail, limit)
+    if field == "online":
+        lines, facts = online_lines(rec, name, secs, brief)
+        return finish(lines, tail, limit), facts
+    build = {"fee": fee_lines, "time": time_lines, "where": where_lines, "who": who_lines}.get(field)
+    if build is None:
+        return None
+    lines, facts = build(rec, name)
+    text = finish(lines, tail, limit)
+    if field == "fee" and any(ln.startswith(FEE_NOTE) for ln in lines) and FEE_NOTE not in text:
+        # no room for the fee's own notes (another field came first): never a figure without saying it has notes
+        text = finish([lines[0] + " Mức phí có ghi chú trên Cổng, hãy xem trước khi nộp."], tail, limit) or text
+    return text, facts
 
 
 # -- record access ----------------------------------------------------------------------------------

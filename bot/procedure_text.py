@@ -1,4 +1,5 @@
-"""The sentences of procedure answers, one builder per field, extractive from the record.
+"""The sentences of procedure answers: fee, time, papers, where, who and result, extractive from the record
+(steps, conditions and the online way are in `procedure_steps`; `procedure_compose.field_text` picks the builder).
 
 Each builder states only what the record says, and says plainly what it lacks ("Cổng DVCQG không ghi …").
 `finish` and `items_text` fit the result to a phone-sized body without cutting an item in half.
@@ -155,7 +156,7 @@ def fee_value(c: Channel) -> str | None:
 FEE_NOTE = "Ghi chú trên Cổng"
 
 
-def _fee(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
+def fee_lines(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
     chans = sorted_channels(rec)
     if not chans:
         return [f"{PORTAL} không ghi lệ phí của thủ tục {name}."], {"fees": []}
@@ -178,7 +179,7 @@ def _fee(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
     return lines, {"fees": [(c.channel, c.fee, c.fee_note) for c in chans]}
 
 
-def _time(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
+def time_lines(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
     chans = sorted_channels(rec)
     known = [c for c in chans if c.time]
     if not known:
@@ -242,7 +243,7 @@ def is_form(p: Paper) -> bool:
     return bool(p.form) or bool(re.match(r"\s*[-+]?\s*(tờ khai|đơn|mẫu|phiếu)", p.name, re.I))
 
 
-def _papers(rec: ProcedureRecord, name: str, tail: list[str], limit: int = MAX_BODY) -> tuple[str, dict]:
+def papers_text(rec: ProcedureRecord, name: str, tail: list[str], limit: int = MAX_BODY) -> tuple[str, dict]:
     cases = paper_cases(rec)
     if not cases:
         return finish([f"{PORTAL} không liệt kê thành phần hồ sơ của thủ tục {name}."], tail, limit), {"papers": []}
@@ -261,7 +262,7 @@ def where_text(rec: ProcedureRecord) -> str:
     return "Thực hiện ở " + (", ".join(places) if places else "cơ quan có thẩm quyền (Cổng không ghi cấp)")
 
 
-def _where(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
+def where_lines(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
     lines = [f"{name[0].upper()}{name[1:]}: " + where_text(rec)[0].lower() + where_text(rec)[1:] + "."]
     if rec.agency:
         lines.append(f"Cơ quan thực hiện: {cut(rec.agency, 160)}.")
@@ -280,129 +281,13 @@ def online_text(rec: ProcedureRecord) -> str:
     return f"Theo {PORTAL}, thủ tục này chưa nộp trực tuyến được; {how} tại nơi tiếp nhận hồ sơ."
 
 
-RE_HEREAFTER = re.compile(r"\s*\(sau đây (?:gọi tắt là|gọi là|viết tắt là)[^()]*\)", re.I)  # "(sau đây gọi tắt là …)"
-RE_ONLINE_STEP = re.compile(r"trực tuyến|qua mạng|định danh|vneid|ứng dụng", re.I)
-RE_IN_PERSON = re.compile(r"trực tiếp", re.I)
-RE_APPLICANT_ACTS = re.compile(r"\b(nộp|đăng nhập|truy cập|kê khai|khai báo|đăng ký|gửi)\b", re.I)  # the citizen acts
-RE_ONLINE_HOW = re.compile(r"định danh|vneid|ứng dụng|dịch vụ công|tài khoản|hộp thư điện tử|qua mạng|điện thoại", re.I)
-
-
-def online_how(rec: ProcedureRecord, secs: dict[str, str]) -> str | None:
-    """How it is done online, in the record's words: the first step of its online case ("đăng nhập bằng tài khoản
-    định danh mức độ 2 trên cổng dịch vụ công hoặc Ứng dụng định danh quốc gia"), else the online channel's note
-    or the first step that names the account, app or portal. "Làm online được không" is rarely the whole question."""
-    online_lines, all_lines = [], []
-    for case, lines in case_lines(secs.get("Trình tự thực hiện", "")):
-        for ln in (RE_STEP.sub("", ln.lstrip("-+* ")).strip() for ln in lines):
-            if ln:
-                all_lines.append(ln)
-                if case and RE_ONLINE_CASE.search(case):
-                    online_lines.append(ln)
-    channels = [c.description for c in rec.channels if c.channel == "Trực tuyến" and c.description]
-    # any step will do only if it is plainly about the online way (not "trực tiếp nộp … hoặc qua Cổng …")
-    steps = [ln for ln in all_lines if RE_ONLINE_STEP.search(ln) and RE_APPLICANT_ACTS.search(ln)
-             and not RE_IN_PERSON.search(ln)]
-    for text in [*online_lines, *channels, *steps]:
-        text = RE_HEREAFTER.sub("", " ".join(nfc(text).split())).lstrip("-+*) ")
-        if not RE_ONLINE_HOW.search(text):
-            continue
-        head, *items = re.split(r"\s\+\s", text)  # "khai báo qua: + Trực tiếp …; + Số điện thoại …": the online ways
-        ways = [i.rstrip(";. ") for i in items if RE_ONLINE_HOW.search(i)]
-        how = sentence("; ".join(ways) if ways else head, 300)
-        if RE_ONLINE_HOW.search(how):  # the sentence quoted, not only the line, says how
-            return how
-    return None
-
-
-def _online(rec: ProcedureRecord, name: str, secs: dict[str, str] | None = None,
-            brief: bool = False) -> tuple[list[str], dict]:
-    """`brief`: other fields are asked too (the fee, the time): the how in a line, room left for them."""
-    lines = [f"{name[0].upper()}{name[1:]}: " + online_text(rec)[0].lower() + online_text(rec)[1:]]
-    how = online_how(rec, secs or {}) if rec.online else None
-    if how:
-        lines.append(f"Cách làm trực tuyến: {how[0].lower()}{cut(how[1:], 150) if brief else how[1:]}")
-    if brief:
-        return lines, {"online": rec.online}
-    others = [CHANNEL_PHRASE[c.channel] for c in sorted_channels(rec)
-              if c.channel in ("Trực tiếp", "Dịch vụ bưu chính")]
-    if rec.online and others:
-        lines.append("Ngoài ra có thể " + " hoặc ".join(dict.fromkeys(others)) + ".")
-    return lines, {"online": rec.online}
-
-
-# "* Trường hợp đăng ký qua mạng thông tin điện tử: - Người nộp hồ sơ …": a case of the steps, often with its first
-# step on the same line; the portal lists each channel's steps under its own case.
-RE_STEP_CASE = re.compile(r"^\*\s*((?:trường hợp|đối với)[^:]{3,160}):\s*(?:-\s*)?(.*)$", re.I)
-RE_ONLINE_CASE = re.compile(r"qua mạng|trực tuyến|điện tử|cổng dịch vụ công|online", re.I)
-
-
-def _step_list(lines: list[str]) -> list[str]:
-    numbered = [ln for ln in lines if re.match(r"bước\s*\d", ln, re.I)]  # "Bước 1: …" when the page has them
-    steps = [sentence(RE_STEP.sub("", ln), 110) for ln in (numbered or [ln for ln in lines if RE_STEP.match(ln)])]
-    steps = [s for s in steps if len(s) > 10 and not s.endswith(":")]
-    if not steps:  # free text: its lines, minus sub-headings ("a) Trách nhiệm người khai:")
-        plain = [RE_STEP.sub("", re.sub(r"^[a-zđ]\)\s*", "", ln)) for ln in lines if ln and not NO_INFO.match(ln)]
-        steps = [sentence(ln, 160) for ln in plain if not ln.endswith(":") and len(ln) > 10]
-    return steps
-
-
-def step_cases(raw: str) -> list[tuple[str | None, list[str]]]:
-    """The steps by case ("Trường hợp đăng ký trực tiếp …", "Trường hợp đăng ký qua mạng …"); one unnamed case
-    when the page has none."""
-    found = [(c, _step_list(lines)) for c, lines in case_lines(re.split(r"\n\s*\*?\s*Lưu ý", raw)[0])]
-    return [(c, steps) for c, steps in found if steps] or [(None, [])]
-
-
-def case_lines(raw: str) -> list[tuple[str | None, list[str]]]:
-    """The lines of "Trình tự thực hiện" by case, uncut; a case's first step on its own line ("- …")."""
-    cases: list[tuple[str | None, list[str]]] = [(None, [])]
-    for ln in (ln.strip() for ln in raw.splitlines()):
-        m = RE_STEP_CASE.match(ln)
-        if m:
-            cases.append((m.group(1).strip(), [f"- {m.group(2).strip()}"] if m.group(2).strip() else []))
-        else:
-            cases[-1][1].append(f"- {ln.lstrip('* ').strip()}" if ln.startswith("*") else ln)
-    return cases
-
-
-def _steps(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
-           limit: int = MAX_BODY, online: bool = False) -> tuple[str, dict]:
-    cases = step_cases(secs.get("Trình tự thực hiện", ""))
-    named = [c for c in cases if c[0]]
-    if len(named) < 2:  # one way of doing it: every step, in order
-        steps = [s for _, group in cases for s in group]
-        if not steps:
-            return finish([f"{PORTAL} không ghi trình tự thực hiện thủ tục {name}."], tail, limit), {"steps": []}
-        items = [f"{i}) {s}" for i, s in enumerate(steps, 1)]
-        return items_text(f"Các bước {name}:", items, tail, "bước", limit), {"steps": steps}
-    # several ways (in person, online): the one asked about, else the first; the others named after it
-    chosen = next((c for c in named if online and RE_ONLINE_CASE.search(c[0])), named[0])
-    others = [cut(c[0], 80) for c in named if c is not chosen]
-    items = [f"{i}) {s}" for i, s in enumerate(chosen[1], 1)]
-    after = [f"Các bước khác trên Cổng: {'; '.join(others)}."] + tail
-    head = f"Các bước {name} — {cut(chosen[0][0].lower() + chosen[0][1:], 90)}:"
-    return items_text(head, items, after, "bước", limit), {"steps": chosen[1], "case": chosen[0]}
-
-
-def _conditions(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
-                limit: int = MAX_BODY) -> tuple[str, dict]:
-    raw = secs.get("Yêu cầu, điều kiện", "").strip()
-    if not raw or NO_INFO.match(raw):
-        text = finish([f"{PORTAL} không nêu yêu cầu, điều kiện riêng cho thủ tục {name}."], tail, limit)
-        return text, {"conditions": None}
-    lines = [sentence(RE_STEP.sub("", ln.strip(" +*")), 200) for ln in raw.splitlines() if ln.strip()]
-    lines = [ln for ln in lines if ln and not NO_INFO.match(ln)]
-    text = items_text(f"Yêu cầu, điều kiện để {name}:", [f"- {ln}" for ln in lines], tail, "ý", limit)
-    return text, {"conditions": raw}
-
-
-def _who(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
+def who_lines(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
     if not rec.applicants:
         return [f"{PORTAL} không ghi đối tượng thực hiện thủ tục {name}."], {"applicants": None}
     return [f"Đối tượng thực hiện {name}: {cut(rec.applicants, 300)}."], {"applicants": rec.applicants}
 
 
-def _result(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
+def result_text(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[str],
             limit: int = MAX_BODY) -> tuple[str, dict]:
     raw = secs.get("Kết quả", "")
     items = [ln.strip().lstrip("-+ ").strip() for ln in raw.splitlines() if ln.strip() and not NO_INFO.match(ln)]
@@ -410,30 +295,3 @@ def _result(rec: ProcedureRecord, name: str, secs: dict[str, str], tail: list[st
         return finish([f"{PORTAL} không ghi kết quả của thủ tục {name}."], tail, limit), {"results": []}
     text = items_text(f"Kết quả {name}:", [f"- {cut(i, 150)}" for i in items], tail, "kết quả", limit)
     return text, {"results": items}
-
-
-def field_text(rec: ProcedureRecord, secs: dict[str, str], field: str, tail: list[str],
-                limit: int = MAX_BODY, online: bool = False, brief: bool = False) -> tuple[str, dict] | None:
-    """`online`: the citizen asked about doing it online (steps then follow the online case); `brief`: other
-    fields are asked too."""
-    name = short_name(rec)
-    if field == "papers":
-        return _papers(rec, name, tail, limit)
-    if field == "steps":
-        return _steps(rec, name, secs, tail, limit, online)
-    if field == "conditions":
-        return _conditions(rec, name, secs, tail, limit)
-    if field == "result":
-        return _result(rec, name, secs, tail, limit)
-    if field == "online":
-        lines, facts = _online(rec, name, secs, brief)
-        return finish(lines, tail, limit), facts
-    build = {"fee": _fee, "time": _time, "where": _where, "who": _who}.get(field)
-    if build is None:
-        return None
-    lines, facts = build(rec, name)
-    text = finish(lines, tail, limit)
-    if field == "fee" and any(ln.startswith(FEE_NOTE) for ln in lines) and FEE_NOTE not in text:
-        # no room for the fee's own notes (another field came first): never a figure without saying it has notes
-        text = finish([lines[0] + " Mức phí có ghi chú trên Cổng, hãy xem trước khi nộp."], tail, limit) or text
-    return text, facts

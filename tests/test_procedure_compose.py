@@ -105,26 +105,6 @@ def test_online_gives_the_portal_link_or_says_it_is_not_possible():
     assert "chưa nộp trực tuyến được" in no.text
 
 
-def test_online_says_how_in_the_records_words():
-    """"Làm online được không" is rarely all a citizen asks: which account, which app, which portal."""
-    birth = compose_field(DOCS["1.001193"], "online").text
-    assert "Cách làm trực tuyến:" in birth and "Ứng dụng định danh quốc gia" in birth
-    record = compose_field(DOCS["3.000333"], "online").text
-    assert "tài khoản định danh mức độ 2" in record and "sau đây gọi tắt" not in record
-    absence = compose_field(DOCS["1.003677"], "online").text
-    assert "Số điện thoại hoặc hộp thư điện tử" in absence.replace("số điện thoại", "Số điện thoại")
-    # a passport's steps are in person ("trực tiếp nộp hồ sơ … hoặc qua Cổng …"): no made-up online how
-    assert "Cách làm trực tuyến" not in compose_field(DOCS["1.001456"], "online").text
-
-
-def test_steps_are_numbered_and_shortened():
-    a = compose_field(DOCS["1.004222"], "steps")
-    lines = a.text.splitlines()
-    assert lines[0] == "Các bước đăng ký thường trú:"
-    assert lines[1] == "1) Cá nhân, tổ chức chuẩn bị hồ sơ theo quy định của pháp luật."
-    assert lines[2] == "2) Cá nhân, tổ chức nộp hồ sơ đến Công an cấp xã."
-
-
 def test_conditions_who_and_result():
     assert "không nêu yêu cầu, điều kiện" in compose_field(DOCS["1.001193"], "conditions").text
     assert "Cơ sở dữ liệu quốc gia về dân cư" in compose_field(DOCS["1.004222"], "conditions").text
@@ -214,19 +194,9 @@ def test_the_form_to_fill_in_comes_first_even_when_the_page_lists_it_late():
     assert first.startswith("- Tờ khai đăng ký khai sinh")
 
 
-def test_steps_follow_the_channel_asked_and_name_the_other_way():
-    """The portal lists the household-business steps twice: in person or by post, and online."""
-    online = compose_fields(DOCS["1.001612"], ["steps", "online"]).text
-    assert "qua mạng thông tin điện tử:" in online.split("\n")[0]
-    assert "tài khoản định danh điện tử" in online
-    in_person = compose_field(DOCS["1.001612"], "steps").text
-    assert "trực tiếp" in in_person.split("\n")[0]
-    assert "Các bước khác trên Cổng: Trường hợp đăng ký qua mạng thông tin điện tử." in in_person
-
-
 def test_a_fee_whose_notes_do_not_fit_says_it_has_notes():
     """Another field came first and left no room for the fee's notes: the figure still says the portal notes it."""
-    from bot.procedure_text import field_text, sections
+    from bot.procedure_compose import field_text, sections
     from index.procedure_record import procedure_fields
     doc = DOCS["1.004194"]
     short = field_text(procedure_fields(doc), sections(doc.body), "fee", [], 180)[0]
