@@ -19,7 +19,7 @@ from bot.understand import RE_YEAR, Understanding, marked_content, ward_key
 from index.chunk import CARD_SECTION
 from index.search import Searcher
 from index.types import Hit
-from index.vietnamese import STOPWORDS, content_tokens, normalized_tokens
+from index.vietnamese import STOPWORDS, content_tokens, fold, normalized_tokens
 
 # Routes a decision can take; compose renders each.
 ANSWER, LIST, PROCEDURE, CHOICE = "answer", "list", "procedure", "choice"
@@ -36,6 +36,9 @@ CLOSE_SECTION = 0.8  # a section this close to the best passage may answer inste
 # Words in every office's name ("Phòng …", "Ủy ban nhân dân …"): they name no office in particular.
 OFFICE_WORDS = {"phong", "ban", "xa", "phuong", "co", "quan", "don", "vi", "uy", "nhan", "dan", "hoi", "dong"}
 NOT_FOUND, NO_PROCEDURE, FIXED, VAGUE, PERSONAL = "not_found", "no_procedure", "fixed", "vague", "personal"
+# another document named by its number: "1588/QĐ-TTg", "Quyết định số 03", "thông tư 26" (read on folded text)
+RE_DOCUMENT_NUMBER = re.compile(r"\b(\d{1,5})/[a-z]|\b(?:so|quyet dinh|thong tu|nghi dinh|nghi quyet|cong van|ke hoach|"
+                                r"chi thi|de an|qd|tt|nd|nq|kh|cv)\s+(?:so\s+)?(\d{1,5})\b")
 NO_FIGURE = "no_figure"  # a procedure is named, a figure none of its fields hold is asked, and no sentence states it
 
 
@@ -153,12 +156,18 @@ class Decider:
         if u.asks_agency:
             hits = hits + self._agency_sections(hits)
         card = self._card(u, hits)
-        hits = card + hits + self._named_sections(u, hits)
+        if card:  # "ai ký, chức vụ gì": the card says it; the text's "công chức", "công vụ" only look alike
+            # no figure required: "số hiệu bao nhiêu" may be answered "số văn bản để trống trong bản gốc"
+            units = select_sentences(u.folded, card, self.searcher.index.keyword.idf, marks=written_marks(u.text),
+                                     marked_content=marked_content(u.text))
+            if units:
+                return Decision(True, ANSWER, "document_card", "Câu hỏi hỏi về chính văn bản (người ký, số hiệu, ngày "
+                                "ban hành); trợ lý trả lời từ phần thông tin văn bản.", units=units,
+                                **{**base, "hits": card})
+        hits = hits + self._named_sections(u, hits)
         units = select_sentences(u.folded, hits, self.searcher.index.keyword.idf, need_number=u.asks_quantity,
                                  want_phone=u.asks_phone, want_agency=u.asks_agency, marks=written_marks(u.text),
                                  marked_content=marked_content(u.text), figure_kind=u.figure_kind)
-        if card and any(h == 0 for _, h in units):  # the card says who signed it: the rest would only distract
-            units = [(unit, h) for unit, h in units if h == 0]
         hits, units = self._complete_cut_sentences(hits, units)
         if not units:
             rule = "no_figure" if u.asks_quantity else "no_sentence"
@@ -180,12 +189,15 @@ class Decider:
         return self._sections_of_best(hits, lambda section, leaf_pairs: bool(pairs & leaf_pairs))
 
     def _card(self, u: Understanding, hits: list[Hit]) -> list[Hit]:
-        """"Ai ký", "số hiệu", "ngày ban hành": the best document's card states them, though its text rarely does."""
+        """"Ai ký", "số hiệu", "ngày ban hành": the best document's card states them, though its text rarely does.
+        Not when the question names another document's number ("Quyết định số 03 ban hành ngày nào")."""
         if not u.asks_document or not hits or hits[0].chunk.doc_id not in self.cards:
             return []
-        if any(h.chunk.doc_id == hits[0].chunk.doc_id and h.chunk.section == CARD_SECTION for h in hits):
+        card = self.searcher.chunks[self.cards[hits[0].chunk.doc_id]]
+        numbers = {a or b for a, b in RE_DOCUMENT_NUMBER.findall(fold(u.text))}
+        if any(f"{n}/" not in fold(card.text) for n in numbers):
             return []
-        return [Hit(self.searcher.chunks[self.cards[hits[0].chunk.doc_id]], hits[0].score)]  # read first
+        return [Hit(card, hits[0].score)]
 
     def _sections_of_best(self, hits: list[Hit], keep) -> list[Hit]:
         """The best document's sections that `keep(section, heading pairs)` accepts and no hit already quotes, as hits

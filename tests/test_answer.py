@@ -356,6 +356,21 @@ def test_who_signed_a_plan_is_answered_from_its_card(assistant, question, signer
     assert "Người ký" in a.body.splitlines()[1] and len(a.body.splitlines()) == 2
 
 
+@pytest.mark.parametrize("question, said", [
+    ("kế hoạch tuyên truyền cchc xã phú thái do ai ký, chức vụ gì", "Phó Chủ tịch"),  # "công chức", "công vụ" in the text
+    ("ke hoach cchc hung phu so hieu bao nhieu", "để trống trong bản gốc"),  # no figure to find: the card says so
+])
+def test_a_question_about_the_document_itself_is_answered_from_its_card_first(assistant, question, said):
+    a = assistant.answer(question)
+    assert a.found and said in a.body and a.decision.rule == "document_card"
+
+
+def test_a_date_asked_of_another_document_named_by_its_number_is_not_the_plans_own(assistant):
+    """"Quyết định số 03 ban hành ngày nào": the plan's card would give the plan's date, a wrong answer."""
+    a = assistant.answer("kế hoạch tuyên truyền cchc phường an hải 2026 bám sát quyết định số 03 ban hành ngày nào")
+    assert a.decision.rule != "document_card" and "Ngày ban hành: 26/01/2026" not in a.body
+
+
 def test_a_plan_without_a_number_says_the_original_leaves_it_blank(assistant):
     a = assistant.answer("kế hoạch tuyên truyền cchc xã phú thái số hiệu là gì")
     assert a.found and "để trống trong bản gốc" in a.body
