@@ -17,6 +17,9 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     else:
         print(f"Đã tạo chỉ mục {report.version}: {report.documents} văn bản, {report.chunks} đoạn, "
               f"nhúng mới {report.embedded_now} đoạn, {report.seconds:.1f} giây. Thư mục: {settings.data_dir}")
+    if report.lexicon_problem:
+        print(f"Cảnh báo: danh sách từ có lỗi, trợ lý tạm không dùng tên gọi thủ tục và cách hỏi về thủ tục: "
+              f"{report.lexicon_problem} Sửa xong hãy chạy lại `cchc index build`.", file=sys.stderr)
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from bot import replies
-from bot.decide import ANSWER, CHOICE, LIST, NO_FIGURE, NO_PROCEDURE, PERSONAL, PROCEDURE, VAGUE, Decision
+from bot.decide import ANSWER, CHOICE, LIST, NO_FIGURE, NO_PROCEDURE, PERSONAL, PROCEDURE, SANCTION, VAGUE, Decision
 from bot.evidence import compact, section_leaf
 from bot.policy import Policy
 from bot.types import Answer, Citation
@@ -70,7 +70,7 @@ class Composer:
                                                       "https://dichvucong.gov.vn")
             return Answer(question, text, False, kind="not_found", body=text)
         text = {NO_PROCEDURE: replies.NO_PROCEDURE_DETAILS, VAGUE: replies.TOO_VAGUE,
-                PERSONAL: replies.PERSONAL_FILE}.get(d.route, replies.NOT_FOUND)
+                PERSONAL: replies.PERSONAL_FILE, SANCTION: replies.NO_FINES}.get(d.route, replies.NOT_FOUND)
         return Answer(question, text, False, kind="not_found", body=text)
 
     # -- passages -------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from bot.types import Answer
 from bot.wards import WardProfiles, channel_ward
 
 MAX_BODY = 700  # characters of an answer before its sources: one phone screen
-MISSES = ("not_found", "no_procedure")  # decision routes that count towards offering a person
+MISSES = ("not_found", "no_procedure", "sanction")  # decision routes that count towards offering a person
 # A message that asks something is answered, even right after a 👎 (then it is no remark on the answer).
 _QUESTION = re.compile(r" (bao nhieu|gi|the nao|nhu the nao|o dau|khong|sao|nao|may|lam sao|co phai|can|thu tuc) ")
 

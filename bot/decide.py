@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from bot.evidence import (RE_PHONE_NUMBER, context_terms, is_agency_section, list_items, merge_passages, section_leaf,
+from bot.evidence import (FIGURE_KINDS, RE_PHONE_NUMBER, context_terms, is_agency_section, list_items, merge_passages, section_leaf,
                           select_sentences, split_units, written_marks)
 from bot.policy import Policy
 from bot.procedure_detail import deadline_sentence, detail_sentence, who_sentence
@@ -36,6 +36,7 @@ CLOSE_SECTION = 0.8  # a section this close to the best passage may answer inste
 # Words in every office's name ("Phòng …", "Ủy ban nhân dân …"): they name no office in particular.
 OFFICE_WORDS = {"phong", "ban", "xa", "phuong", "co", "quan", "don", "vi", "uy", "nhan", "dan", "hoi", "dong"}
 NOT_FOUND, NO_PROCEDURE, FIXED, VAGUE, PERSONAL = "not_found", "no_procedure", "fixed", "vague", "personal"
+SANCTION = "sanction"  # a fine is asked: records state fees, never fines
 # another document named by its number: "1588/QĐ-TTg", "Quyết định số 03", "thông tư 26" (read on folded text)
 RE_DOCUMENT_NUMBER = re.compile(r"\b(\d{1,5})/[a-z]|\b(?:so|quyet dinh|thong tu|nghi dinh|nghi quyet|cong van|ke hoach|"
                                 r"chi thi|de an|qd|tt|nd|nq|kh|cv)\s+(?:so\s+)?(\d{1,5})\b")
@@ -45,7 +46,7 @@ NO_FIGURE = "no_figure"  # a procedure is named, a figure none of its fields hol
 @dataclass
 class Decision:
     found: bool
-    route: str  # answer | list | procedure | choice | not_found | no_procedure | fixed
+    route: str  # answer | list | procedure | choice | not_found | no_procedure | no_figure | sanction | personal | fixed
     rule: str  # short id of the rule that fired, for eval and the console
     reason: str  # plain Vietnamese, for officers
     coverage: float = 0.0
@@ -102,6 +103,10 @@ class Decider:
             return Decision(False, PERSONAL, "personal_file", "Câu hỏi về hồ sơ riêng của người hỏi; chỉ cơ quan đang "
                             "giải quyết mới biết, nên trợ lý chỉ cách tra cứu và nơi hỏi.", hits=found.hits)
         plan_cov = self.coverage(u, found.hits)
+        if u.asks_sanction and not self._states_fines(found):
+            return Decision(False, SANCTION, "sanction_not_in_knowledge", "Câu hỏi hỏi mức xử phạt; hồ sơ thủ tục chỉ "
+                            "nêu lệ phí, không nêu tiền phạt, nên trợ lý không đưa lệ phí ra thay mà chỉ nơi hỏi.",
+                            coverage=plan_cov, hits=found.hits)
         procedure = self._procedure(u, found, plan_cov)
         if procedure is not None:
             return procedure
@@ -187,6 +192,17 @@ class Decider:
         pairs = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:])
                  if a not in STOPWORDS and b not in STOPWORDS and not {a, b} <= context}
         return self._sections_of_best(hits, lambda section, leaf_pairs: bool(pairs & leaf_pairs))
+
+    @staticmethod
+    def _states_fines(found: Retrieved) -> bool:
+        """A procedure about fines ("xử lý tiền phạt nộp thừa") or a passage that says "phạt" may answer."""
+        names = [m.title for m in (found.procedures or [])[:1]] + [h.chunk.passage for h in found.hits[:1]]
+        return any("phạt" in name.lower() for name in names)
+
+    @staticmethod
+    def _states_percent(match) -> bool:
+        fees = " ".join(f"{c.fee or ''} {c.fee_note or ''}" for c in match.record.channels)
+        return bool(FIGURE_KINDS["percent"].search(f"{match.doc.body} {fees}"))
 
     def _card(self, u: Understanding, hits: list[Hit]) -> list[Hit]:
         """"Ai ký", "số hiệu", "ngày ban hành": the best document's card states them, though its text rarely does.
@@ -371,6 +387,11 @@ class Decider:
         detail = detail_sentence(u.text, u.folded, best.title, best.doc.body,
                                  self.searcher.index.keyword.idf, u.asks_quantity,
                                  [p.name for p in best.record.papers])
+        if not detail and u.figure_kind == "percent" and not self._states_percent(best):
+            # "lệ phí trước bạ là mấy phần trăm giá xe": the record's fee is a sum, the rate asked is nowhere in it
+            return Decision(False, NO_FIGURE, "procedure_figure_missing", f"Nhận ra thủ tục “{best.title}”, nhưng "
+                            "câu hỏi cần một tỷ lệ phần trăm mà hồ sơ thủ tục không nêu; trợ lý nói rõ và chỉ nơi hỏi.",
+                            **{**base, "procedures": [best]})
         if not detail and u.asks_quantity and not u.procedure_fields:
             # "thành lập công ty TNHH cần vốn tối thiểu bao nhiêu": the record is found, the figure is not in it
             return Decision(False, NO_FIGURE, "procedure_figure_missing", f"Nhận ra thủ tục “{best.title}”, nhưng "

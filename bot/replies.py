@@ -77,6 +77,12 @@ NO_PROCEDURE_DETAILS = (
     "hay hỏi Trung tâm Phục vụ hành chính công của xã, phường nơi bạn làm thủ tục."
 )
 
+NO_FINES = (
+    "Hồ sơ thủ tục trên Cổng Dịch vụ công quốc gia nêu lệ phí, không nêu mức xử phạt, nên mình không muốn đoán. "
+    "Bạn hỏi Công an xã, phường hoặc Trung tâm Phục vụ hành chính công nơi bạn ở, hoặc gọi Tổng đài 1022 của tỉnh, "
+    "thành phố, Tổng đài 1800.1096."
+)
+
 UNAVAILABLE = "Xin lỗi, hệ thống đang bận hoặc đang bảo trì. Bạn vui lòng thử lại sau ít phút. " + HOTLINES
 
 

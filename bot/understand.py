@@ -93,6 +93,7 @@ class Understanding:
     asks_office: bool = False
     asks_detail: bool = False  # one procedure's papers, fee, duration, conditions or place
     personal_file: bool = False  # about the asker's own file: only the office handling it knows
+    asks_sanction: bool = False  # a fine for not doing a procedure: records state fees, not fines
     asks_deadline: bool = False  # by when the citizen must do a procedure ("bao lâu thì phải khai tử")
     asks_document: bool = False  # about the document itself: who signed it, its number, its date
     # syllable pairs of `asked` the citizen never wrote side by side: made at the edges of a synonym put in
@@ -247,6 +248,9 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_office = has_cue(said, LEXICON.strict_cues.get("office", []))
     u.asks_detail = has_cue(said, LEXICON.strict_cues.get("procedure_detail", []))
     u.personal_file = has_cue(said, LEXICON.strict_cues.get("personal_file", []))
+    # "phát thanh", "phát hiện" fold to "phat" too: a citizen who writes marks must have written "phạt"
+    u.asks_sanction = has_cue(said, LEXICON.strict_cues.get("sanction", [])) and (
+        "phạt" in u.text.lower() or fold(u.text) == u.text.lower())
     u.asks_deadline = has_cue(said, LEXICON.strict_cues.get("deadline", []))
     u.asks_document = has_cue(said, LEXICON.strict_cues.get("document_facts", []))
     return u

@@ -27,6 +27,7 @@ class BuildReport:
     embedded_now: int
     seconds: float
     up_to_date: bool = False
+    lexicon_problem: str | None = None  # a broken procedure word list, left out of this version
 
 
 def _params(settings: Settings, model_id: str) -> tuple:
@@ -68,7 +69,8 @@ def _build_index(settings: Settings, rebuild: bool, embedder: Embedder | None, s
                 same_words = analyzer == analyzer_version() and manifest.extra.get("lexicon") == lexicon_print
                 same_words = same_words and manifest.extra.get("chunker", 1) == CHUNKER_VERSION
             if same == _params(settings, embedder.model_id) and manifest.documents == hashes and same_words:
-                return BuildReport(live, len(docs), manifest.chunk_count, 0, time.perf_counter() - started, True)
+                return BuildReport(live, len(docs), manifest.chunk_count, 0, time.perf_counter() - started, True,
+                                   lexicon.problem)
         except (OSError, ValueError, TypeError):
             pass  # unreadable live index: build a fresh one
 
@@ -96,4 +98,4 @@ def _build_index(settings: Settings, rebuild: bool, embedder: Embedder | None, s
     snapshot(words, store.indexes_dir(data_dir) / version / SNAPSHOT_DIR)
     store.set_state(data_dir, version, "validated")  # an officer's explicit full build is its own check
     store.publish(data_dir, version)
-    return BuildReport(version, len(docs), len(chunks), embedded, seconds)
+    return BuildReport(version, len(docs), len(chunks), embedded, seconds, lexicon_problem=lexicon.problem)

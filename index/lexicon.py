@@ -69,6 +69,7 @@ class Lexicon:
     strict_cues: dict[str, list[str]] = field(default_factory=dict)  # group -> folded cue phrases
     entries: dict[str, list[Entry]] = field(default_factory=dict)  # file stem -> entries, for the console
     directory: Path | None = None  # where it was read from (an index version's copy, or knowledge/lexicon)
+    problem: str | None = None  # why the procedure lists were left out (a broken entry), if they were
 
     @property
     def version(self) -> str:
@@ -214,8 +215,9 @@ def load_complete(directory: Path) -> Lexicon:
     """Every list of a folder; without the procedure lists if those are broken (as bot.understand does)."""
     try:
         lex = load_lexicon(directory)
-    except LexiconError:
+    except LexiconError as exc:
         lex = load_lexicon(directory, files=ANALYZER_FILES)
+        lex.problem = str(exc)  # said by `cchc index build`: answers lose procedure names and fields until fixed
     lex.directory = Path(directory)
     return lex
 

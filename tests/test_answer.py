@@ -435,3 +435,46 @@ def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assist
     phép lái xe" whole and only half of the other; no "which one?" for it."""
     a = assistant.answer("đổi bằng lái ô tô hết hạn thì mấy ngày có bằng mới")
     assert a.kind != "choice" and a.citations[0].doc_id == "3.000347"
+
+
+@pytest.mark.parametrize("question", [
+    "không khai báo tạm vắng cho con đi học xa thì có bị phạt không",
+    "chu nha tro khong bao luu tru cho khach bi phat bao nhieu",
+])
+def test_a_fine_is_not_answered_with_the_procedures_fee(assistant, question):
+    """Records state fees, never fines: "bao nhiêu tiền" must not get "Lệ phí …: 10.000 đồng"."""
+    a = assistant.answer(question)
+    assert not a.found and "đồng" not in a.body and "mức xử phạt" in a.body and "1800.1096" in a.body
+
+
+def test_a_rate_the_record_never_states_is_said_to_be_missing(assistant):
+    a = assistant.answer("lệ phí trước bạ nhà đất là mấy phần trăm")
+    assert not a.found and "không nêu con số bạn hỏi" in a.body
+
+
+@pytest.mark.parametrize("question", [
+    "hồ sơ xin cấp sổ đỏ của tôi đang ở bước nào rồi",
+    "đơn xin cấp lại căn cước của em nộp tháng trước mà vẫn chưa có kết quả",
+])
+def test_the_state_of_ones_own_file_points_to_where_it_can_be_looked_up(assistant, question):
+    a = assistant.answer(question)
+    assert not a.found and "không xem được hồ sơ của riêng bạn" in a.body
+
+
+@pytest.mark.parametrize("question, said", [
+    ("bố mẹ đi vắng, ông bà đăng ký khai sinh thay cho cháu được không", "ông hoặc bà"),
+    ("con 17 tuổi đi làm xa thì ai khai báo tạm vắng", "cha, mẹ hoặc người giám hộ"),
+])
+def test_who_may_do_it_for_someone_else_is_quoted_from_the_record(assistant, question, said):
+    a = assistant.answer(question)
+    assert a.found and said in a.body
+
+
+@pytest.mark.parametrize("question, code", [
+    ("con sinh ở Nhật Bản về nước làm khai sinh cần giấy tờ gì", "2.000528"),  # a country: a foreign element
+    ("lấy chồng Hàn Quốc đăng ký kết hôn ở đâu", "2.000806"),
+    ("mua lại xe máy của hàng xóm thì mấy ngày có đăng ký", "1.013076"),  # buying a used vehicle: a change of owner
+])
+def test_how_citizens_name_a_situation_finds_its_procedure(assistant, question, code):
+    a = assistant.answer(question)
+    assert a.found and code in [c.doc_id for c in a.citations]

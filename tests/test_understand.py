@@ -122,3 +122,11 @@ def test_a_capitalised_ward_not_known_here_is_noted():
     u = understand("Kế hoạch của phường Ninh Kiều năm 2025", 2000, wards={"an hai": "phuong an hai"})
     assert u.other_wards == {"ninh kieu"} and not u.wards
     assert understand("Phường An Hải tuyên truyền gì", 2000, wards={"an hai": "phuong an hai"}).other_wards == set()
+
+
+def test_a_question_about_a_fine_is_flagged_but_not_a_broadcast_or_a_discovery():
+    assert read("không khai báo tạm vắng thì có bị phạt không").asks_sanction
+    assert read("khong dang ky tam tru cho nguoi thue tro bi phat bao nhieu").asks_sanction
+    # "phát thanh", "phát hiện" fold to "phat" as well: written with marks they are not a fine
+    assert not read("phường làm chuyên mục phát thanh về cải cách hành chính ở đâu").asks_sanction
+    assert not read("làm giả giấy tờ có bị phát hiện không").asks_sanction
