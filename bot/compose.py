@@ -10,7 +10,7 @@ import re
 
 from bot import replies
 from bot.decide import ANSWER, CHOICE, LIST, NO_FIGURE, NO_PROCEDURE, PERSONAL, PROCEDURE, SANCTION, VAGUE, Decision
-from bot.evidence import compact, section_leaf
+from bot.evidence import around_figure, compact, section_leaf
 from bot.policy import Policy
 from bot.types import Answer, Citation
 from index.chunk import display_date
@@ -37,10 +37,15 @@ def heading(section: str) -> str:
     return leaf
 
 
-def sentence(unit: str, limit: int = 320) -> str:
-    """A quoted unit that starts like a sentence and does not end on "như sau:"."""
+def sentence(unit: str, limit: int = 320, question: str | None = None) -> str:
+    """A quoted unit that starts like a sentence and does not end on "như sau:". `question` (folded): a figure or
+    number is asked, so a long unit is quoted around its first figure the question lacks, not cut before it."""
     text = re.sub(r"^[-–+•]\s*|^[a-zđ]\)\s*", "", " ".join(unit.split()))
     text = RE_DANGLING.sub("", text).rstrip(" ;,:")
+    if question is not None and len(text) > limit:
+        windowed = around_figure(text, question, limit=limit - 4)
+        if windowed != text:
+            return windowed
     if len(text) > limit:
         # Keep as much as fits: up to the last clause boundary, else the last whole word.
         cut = max(text.rfind(sep, 0, limit) for sep in (". ", "; "))
@@ -95,7 +100,8 @@ class Composer:
             head = title if title and fold(title) not in fold(unit) and fold(title) not in fold(hit.chunk.title) else ""
             # A long sentence keeps as much as the body has room for, so its answer is not cut off.
             room = budget - (len(head) + 2 if head else 0) - 8 - 60 * (len(d.units) - i - 1)
-            line = f"• {sentence(unit, max(220, min(room, 520)))} [{self._citation(citations, numbers, hit)}]"
+            asked = fold(question) if d.figure_asked else None
+            line = f"• {sentence(unit, max(220, min(room, 520)), asked)} [{self._citation(citations, numbers, hit)}]"
             cost = len(line) + (len(head) + 2 if head and head not in groups else 0)
             if budget - cost < 0 and groups:
                 continue

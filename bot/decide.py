@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from bot.evidence import (FIGURE_KINDS, RE_PHONE_NUMBER, context_terms, is_agency_section, list_items, merge_passages, section_leaf,
+from bot.evidence import (FIGURE_KINDS, RE_BASIS_QUESTION, RE_PHONE_NUMBER, context_terms, is_agency_section, list_items, merge_passages, section_leaf,
                           select_sentences, split_units, written_marks)
 from bot.policy import Policy
 from bot.procedure_detail import deadline_sentence, detail_sentence, who_sentence
@@ -57,6 +57,7 @@ class Decision:
     procedures: list = dc_field(default_factory=list)  # ProcedureMatch candidates (route procedure/choice)
     field: str | None = None  # the procedure field asked (the first, when several)
     fields: list[str] = dc_field(default_factory=list)
+    figure_asked: bool = False  # a figure or a decision's number is the answer: a long sentence is never cut before it
 
 
 class Decider:
@@ -180,7 +181,8 @@ class Decider:
                    if u.asks_quantity else "Các đoạn tìm được không có câu nào nói đúng điều được hỏi.")
             return Decision(False, NOT_FOUND, rule, why, **base)
         return Decision(True, ANSWER, "coverage", "Đoạn văn tìm được khớp phần chính của câu hỏi; trợ lý trích "
-                        "các câu trả lời kèm nguồn.", units=units, **{**base, "hits": hits})
+                        "các câu trả lời kèm nguồn.", units=units, **{**base, "hits": hits},
+                        figure_asked=u.asks_quantity or bool(RE_BASIS_QUESTION.search(u.folded)))
 
     def _named_sections(self, u: Understanding, hits: list[Hit]) -> list[Hit]:
         """Sections of the best document whose heading says what is asked in two words ("Tồn tại, hạn chế" for

@@ -218,6 +218,24 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
     return [(unit, h) for h, _, unit in chosen]
 
 
+FIGURE_WINDOW = 400  # a long sentence whose figure lies beyond this is quoted around the figure
+
+
+def around_figure(unit: str, question: str, kind: str | None = None, limit: int = FIGURE_WINDOW) -> str:
+    """"… Đề án “…” được Thủ tướng Chính phủ phê duyệt tại Quyết định số 1588/QĐ-TTg ngày 17/12/2024.": a long
+    sentence keeps its head unless the first figure the question lacks lies past it; then the window ends there."""
+    figures = new_figures(unit, question, kind) if len(unit) > limit else []
+    if not figures:
+        return unit
+    end = unit.find(figures[0]) + len(figures[0])
+    if end <= limit - 40:
+        return unit
+    stop = unit.find(" ", min(len(unit), end + 60))
+    stop = len(unit) if stop < 0 else stop
+    start = unit.find(" ", max(0, stop - limit)) + 1
+    return "… " + unit[start:stop].strip() + ("" if stop >= len(unit) else " …")
+
+
 def excerpt(unit: str, question: str, idf: Callable[[str], float], limit: int = 450) -> str:
     """A long sentence cut to the window of words that matches the question best."""
     if len(unit) <= limit:

@@ -478,3 +478,4 @@ def test_who_may_do_it_for_someone_else_is_quoted_from_the_record(assistant, que
 def test_how_citizens_name_a_situation_finds_its_procedure(assistant, question, code):
     a = assistant.answer(question)
     assert a.found and code in [c.doc_id for c in a.citations]
+

@@ -1,0 +1,31 @@
+"""Evidence is quoted, never invented: sentences are cut only where the answer is not."""
+from bot.evidence import around_figure, split_units
+
+LONG = ("Từ đó, góp phần thực hiện hiệu quả Đề án “Tuyên truyền, phổ biến, nâng cao chất lượng về cung cấp và sử dụng "
+        "hiệu quả dịch vụ công trực tuyến đến năm 2025, định hướng đến năm 2030” của cơ quan nhà nước các cấp, gắn với "
+        "việc hỗ trợ người dân, doanh nghiệp khai thác, sử dụng dịch vụ công trực tuyến, được Thủ tướng Chính phủ phê "
+        "duyệt tại Quyết định số 1588/QĐ-TTg ngày 17/12/2024.")
+
+
+def test_a_long_sentence_is_quoted_around_the_number_asked_not_cut_before_it():
+    quoted = around_figure(LONG, "de an duoc thu tuong phe duyet tai quyet dinh nao", limit=200)
+    assert "1588/QĐ-TTg" in quoted and quoted.startswith("… ") and len(quoted) <= 205
+    assert quoted in "… " + LONG or quoted[2:] in LONG  # every quoted word is the sentence's own
+
+
+def test_a_sentence_whose_figure_is_near_its_head_or_already_asked_stays_whole():
+    short = "Phấn đấu 90% hồ sơ được giải quyết đúng hạn."
+    assert around_figure(short, "bao nhieu phan tram", limit=200) == short
+    assert around_figure(LONG, "de an phe duyet tai quyet dinh nao", limit=1000) == LONG  # it fits whole
+
+
+def test_short_fragments_join_their_neighbour():
+    assert split_units("Mục tiêu. Phấn đấu 90% hồ sơ được giải quyết đúng hạn trên toàn phường.") == [
+        "Mục tiêu. Phấn đấu 90% hồ sơ được giải quyết đúng hạn trên toàn phường."]
+
+
+def test_a_reply_line_keeps_the_number_asked_when_the_body_has_little_room():
+    from bot.compose import sentence
+
+    assert "1588/QĐ-TTg" not in sentence(LONG, 220)  # room for the head only …
+    assert "1588/QĐ-TTg" in sentence(LONG, 220, "de an phe duyet tai quyet dinh nao")  # … unless a number is asked
