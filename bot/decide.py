@@ -16,7 +16,7 @@ from bot.policy import Policy
 from bot.procedure_detail import deadline_sentence, detail_sentence, who_sentence
 from bot.retrieve import Retrieved
 from bot.understand import RE_YEAR, Understanding, marked_content, ward_key
-from index.chunk import CARD_SECTION
+from index.chunk import CARD_LABELS, CARD_SECTION
 from index.search import Searcher
 from index.types import Hit
 from index.vietnamese import STOPWORDS, content_tokens, fold, normalized_tokens
@@ -58,6 +58,18 @@ class Decision:
     field: str | None = None  # the procedure field asked (the first, when several)
     fields: list[str] = dc_field(default_factory=list)
     figure_asked: bool = False  # a figure or a decision's number is the answer: a long sentence is never cut before it
+
+
+def card_lines(card: str, facts: list[str]) -> list[tuple[str, int]]:
+    """The card's sentences that state the facts asked ("Người ký: …" for the signer), in the card's order. A
+    sentence runs to the next label, so "Nơi nhận: …; TT. HĐND xã; …" stays whole."""
+    labels = tuple(label for fact in facts for label in CARD_LABELS.get(fact, ()))
+    sentences = RE_CARD_SENTENCE.split(card)
+    return [(text, 0) for text in sentences if labels and text.startswith(labels)]
+
+
+RE_CARD_SENTENCE = re.compile(r"(?<=\.)\s+(?=(?:%s)\b)" % "|".join(
+    re.escape(label) for labels in CARD_LABELS.values() for label in labels))
 
 
 class Decider:
@@ -142,6 +154,16 @@ class Decider:
             return Decision(False, NOT_FOUND, "low_coverage_strict" if strict else "low_coverage",
                             f"Không có đoạn văn nào {why}, nên trợ lý không trả lời để tránh đoán.", **base)
         hits = self._same_document(found.hits)
+        card = self._card(u, hits)
+        if card:  # "ai ký, chức vụ gì": the card says it; the text's "công chức", "công vụ" only look alike
+            units = card_lines(card[0].chunk.passage, u.document_facts)
+            # no figure required: "số hiệu bao nhiêu" may be answered "số văn bản để trống trong bản gốc"
+            units = units or select_sentences(u.folded, card, self.searcher.index.keyword.idf, clauses=False,
+                                              marks=written_marks(u.text), marked_content=marked_content(u.text))
+            if units:
+                return Decision(True, ANSWER, "document_card", "Câu hỏi hỏi về chính văn bản (người ký, số hiệu, ngày "
+                                "ban hành); trợ lý trả lời từ phần thông tin văn bản.", units=units,
+                                **{**base, "hits": card})
         if u.asks_tasks:
             section = self._office_tasks(u, hits)
             if section is not None:
@@ -161,15 +183,6 @@ class Decider:
                             units=section[1], **{**base, "hits": [section[0]]})
         if u.asks_agency:
             hits = hits + self._agency_sections(hits)
-        card = self._card(u, hits)
-        if card:  # "ai ký, chức vụ gì": the card says it; the text's "công chức", "công vụ" only look alike
-            # no figure required: "số hiệu bao nhiêu" may be answered "số văn bản để trống trong bản gốc"
-            units = select_sentences(u.folded, card, self.searcher.index.keyword.idf, marks=written_marks(u.text),
-                                     marked_content=marked_content(u.text))
-            if units:
-                return Decision(True, ANSWER, "document_card", "Câu hỏi hỏi về chính văn bản (người ký, số hiệu, ngày "
-                                "ban hành); trợ lý trả lời từ phần thông tin văn bản.", units=units,
-                                **{**base, "hits": card})
         hits = hits + self._named_sections(u, hits)
         units = select_sentences(u.folded, hits, self.searcher.index.keyword.idf, need_number=u.asks_quantity,
                                  want_phone=u.asks_phone, want_agency=u.asks_agency, marks=written_marks(u.text),

@@ -15,6 +15,7 @@ from index.types import Hit
 from index.vietnamese import content_tokens, fold, nfc, normalized_tokens
 
 RE_SENTENCE = re.compile(r"(?<=[.;!?])\s+(?=[-–•A-ZĐÀ-Ỹ0-9(“\"])|\n+")
+RE_FULL_STOP = re.compile(r"(?<=[.!?])\s+(?=[-–•A-ZĐÀ-Ỹ0-9(“\"])|\n+")  # sentences only, a list "A; B; C" kept whole
 MAX_SENTENCES = 4
 MAX_CHARS = 800
 RE_CLAUSE = re.compile(r"(?<=;)\s+|\s+(?=- [A-ZĐÀ-Ỹ])")
@@ -35,18 +36,19 @@ def _split_clauses(sentence: str) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
-def _pieces(passage: str):
-    for sentence in RE_SENTENCE.split(passage):
-        if len(sentence) > LONG_UNIT:
+def _pieces(passage: str, clauses: bool = True):
+    for sentence in (RE_SENTENCE if clauses else RE_FULL_STOP).split(passage):
+        if clauses and len(sentence) > LONG_UNIT:
             yield from _split_clauses(sentence)  # long list items: score each clause on its own
         else:
             yield sentence
 
 
-def split_units(passage: str) -> list[str]:
-    """Sentences and list items of a passage, short fragments merged into their neighbour."""
+def split_units(passage: str, clauses: bool = True) -> list[str]:
+    """Sentences and list items of a passage, short fragments merged into their neighbour; a long one split at its
+    clauses unless `clauses` is False (a card's "Nơi nhận: A; B; C." is one answer)."""
     units: list[str] = []
-    for piece in _pieces(passage):
+    for piece in _pieces(passage, clauses):
         piece = piece.strip()
         if not piece:
             continue
@@ -161,7 +163,7 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
                      want_phone: bool = False, want_agency: bool = False,
                      marks: dict[str, set[str]] | None = None,
                      marked_content: frozenset[str] = frozenset(),
-                     figure_kind: str | None = None) -> list[tuple[str, int]]:
+                     figure_kind: str | None = None, clauses: bool = True) -> list[tuple[str, int]]:
     """Best (sentence, hit index) pairs, at most MAX_SENTENCES, in reading order per hit.
 
     `question` is the folded, corrected question. For "how many / when" questions only sentences
@@ -183,7 +185,7 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
         topical = (terms - framed - context) or (terms - context) or terms
         topical_bigrams = {b for b in bigrams if set(b.split("_")) & topical}
         leaf = section_leaf(hit.chunk.section)
-        for u, unit in enumerate(split_units(hit.chunk.passage)):
+        for u, unit in enumerate(split_units(hit.chunk.passage, clauses)):
             if need_number and not new_figures(unit, question, figure_kind):
                 continue
             if not wants_basis and RE_BASIS_UNIT.match(unit):

@@ -96,6 +96,7 @@ class Understanding:
     asks_sanction: bool = False  # a fine for not doing a procedure: records state fees, not fines
     asks_deadline: bool = False  # by when the citizen must do a procedure ("bao lâu thì phải khai tử")
     asks_document: bool = False  # about the document itself: who signed it, its number, its date
+    document_facts: list[str] = field(default_factory=list)  # which: signer | number | date | recipients
     # syllable pairs of `asked` the citizen never wrote side by side: made at the edges of a synonym put in
     # ("làm khó thì báo" → "… phản ánh kiến nghị …") or of words taken out; coverage does not count them
     made_pairs: frozenset[str] = frozenset()
@@ -252,7 +253,9 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_sanction = has_cue(said, LEXICON.strict_cues.get("sanction", [])) and (
         "phạt" in u.text.lower() or fold(u.text) == u.text.lower())
     u.asks_deadline = has_cue(said, LEXICON.strict_cues.get("deadline", []))
-    u.asks_document = has_cue(said, LEXICON.strict_cues.get("document_facts", []))
+    u.document_facts = [name.removeprefix("document_") for name, cues in LEXICON.strict_cues.items()
+                        if name.startswith("document_") and has_cue(said, cues)]
+    u.asks_document = bool(u.document_facts)
     return u
 
 

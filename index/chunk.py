@@ -42,35 +42,44 @@ def header(doc: Document, section: str) -> str:
     return " | ".join(p for p in parts if p)
 
 
+# How a card names each fact about its document; the answer core reads a card's answer by these (a question
+# about the signer is answered by the "Người ký" sentence). The first label is the one the card writes.
+CARD_LABELS = {"signer": ("Người ký",), "number": ("Số hiệu", "Ban hành kèm theo"),
+               "date": ("Ngày ban hành", "Cập nhật", "Ban hành kèm theo"), "recipients": ("Nơi nhận",),
+               "issuer": ("Cơ quan ban hành",), "place": ("Địa bàn",), "period": ("Thời gian thực hiện",),
+               "reviewed": ("Rà soát lần cuối",)}
+
+
 def document_card(doc: Document) -> str:
     """One passage with the document's metadata, so 'who signed it', 'when' find an answer."""
     extra = doc.extra
     lines = [f"{doc.title}."]
     if doc.number:
-        lines.append(f"Số hiệu: {doc.number}.")
+        lines.append(f"{CARD_LABELS['number'][0]}: {doc.number}.")
     elif extra.get("number_note"):  # "what number is it": say honestly that the original leaves it blank
-        lines.append(f"Số hiệu: {extra['number_note'][0].lower()}{extra['number_note'][1:]}.")
+        lines.append(f"{CARD_LABELS['number'][0]}: {extra['number_note'][0].lower()}{extra['number_note'][1:]}.")
     elif extra.get("attached_to"):
-        lines.append(f"Ban hành kèm theo {extra['attached_to']}.")
+        lines.append(f"{CARD_LABELS['number'][1]} {extra['attached_to']}.")
     if doc.date:
-        lines.append(f"{'Cập nhật' if doc.type == PROFILE_TYPE else 'Ngày ban hành'}: {display_date(doc.date)}.")
+        lines.append(f"{CARD_LABELS['date'][1] if doc.type == PROFILE_TYPE else CARD_LABELS['date'][0]}: "
+                     f"{display_date(doc.date)}.")
     if doc.issuer:
-        lines.append(f"Cơ quan ban hành: {doc.issuer}.")
+        lines.append(f"{CARD_LABELS['issuer'][0]}: {doc.issuer}.")
     if place(doc):
-        lines.append(f"Địa bàn: {place(doc)}.")
+        lines.append(f"{CARD_LABELS['place'][0]}: {place(doc)}.")
     if doc.period:
-        lines.append(f"Thời gian thực hiện: {doc.period}.")
+        lines.append(f"{CARD_LABELS['period'][0]}: {doc.period}.")
     if extra.get("recipients"):
-        lines.append("Nơi nhận: " + "; ".join(str(r) for r in extra["recipients"]) + ".")
+        lines.append(f"{CARD_LABELS['recipients'][0]}: " + "; ".join(str(r) for r in extra["recipients"]) + ".")
     if doc.signer:  # after the recipients, so that it stands as a sentence of its own
         title = extra.get("signer_title")
-        lines.append(f"Người ký: {doc.signer}{f' ({title})' if title else ''}.")
+        lines.append(f"{CARD_LABELS['signer'][0]}: {doc.signer}{f' ({title})' if title else ''}.")
     if extra.get("deadline_note"):
         lines.append(f"{extra['deadline_note']}.")
     if extra.get("last_reviewed"):
         reviewed = extra["last_reviewed"]
         reviewed = reviewed.isoformat() if isinstance(reviewed, Date) else str(reviewed)
-        lines.append(f"Rà soát lần cuối: {display_date(reviewed)}.")
+        lines.append(f"{CARD_LABELS['reviewed'][0]}: {display_date(reviewed)}.")
     return " ".join(lines)
 
 

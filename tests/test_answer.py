@@ -359,6 +359,7 @@ def test_who_signed_a_plan_is_answered_from_its_card(assistant, question, signer
 @pytest.mark.parametrize("question, said", [
     ("kế hoạch tuyên truyền cchc xã phú thái do ai ký, chức vụ gì", "Phó Chủ tịch"),  # "công chức", "công vụ" in the text
     ("ke hoach cchc hung phu so hieu bao nhieu", "để trống trong bản gốc"),  # no figure to find: the card says so
+    ("kế hoạch tuyên truyền xã phú thái gửi tới những nơi nào", "TT. HĐND xã; Lãnh đạo UBND xã"),  # the list, whole
 ])
 def test_a_question_about_the_document_itself_is_answered_from_its_card_first(assistant, question, said):
     a = assistant.answer(question)

@@ -130,3 +130,17 @@ def test_a_question_about_a_fine_is_flagged_but_not_a_broadcast_or_a_discovery()
     # "phát thanh", "phát hiện" fold to "phat" as well: written with marks they are not a fine
     assert not read("phường làm chuyên mục phát thanh về cải cách hành chính ở đâu").asks_sanction
     assert not read("làm giả giấy tờ có bị phát hiện không").asks_sanction
+
+
+def test_what_is_asked_about_the_document_itself_is_named():
+    assert read("kế hoạch này do ai ký, ký ngày nào").document_facts == ["signer", "date"]
+    assert read("ke hoach tuyen truyen gui toi nhung noi nao").document_facts == ["recipients"]
+    assert not read("kế hoạch tuyên truyền qua những hình thức nào").asks_document
+
+
+def test_a_social_network_is_not_filing_online():
+    """"trên mạng" is "trực tuyến" (filing online), but "trên mạng xã hội" is Facebook, Zalo."""
+    from index.vietnamese import rewrite_query
+
+    assert "mang xa hoi" in rewrite_query("phuong tuyen truyen tren mang xa hoi nao")
+    assert "truc tuyen" in rewrite_query("lam ho chieu tren mang duoc khong")
