@@ -40,6 +40,7 @@ SANCTION = "sanction"  # a fine is asked: records state fees, never fines
 # another document named by its number: "1588/QĐ-TTg", "Quyết định số 03", "thông tư 26" (read on folded text)
 RE_DOCUMENT_NUMBER = re.compile(r"\b(\d{1,5})/[a-z]|\b(?:so|quyet dinh|thong tu|nghi dinh|nghi quyet|cong van|ke hoach|"
                                 r"chi thi|de an|qd|tt|nd|nq|kh|cv)\s+(?:so\s+)?(\d{1,5})\b")
+RE_PHONE_ASKED = re.compile(r"\b(so dien thoai|dien thoai|hotline|duong day nong)\b")  # folded; not "số mấy"
 NO_FIGURE = "no_figure"  # a procedure is named, a figure none of its fields hold is asked, and no sentence states it
 
 
@@ -188,6 +189,11 @@ class Decider:
                                  want_phone=u.asks_phone, want_agency=u.asks_agency, marks=written_marks(u.text),
                                  marked_content=marked_content(u.text), figure_kind=u.figure_kind)
         hits, units = self._complete_cut_sentences(hits, units)
+        if (units and RE_PHONE_ASKED.search(u.folded) and hits[0].chunk.doc_type not in OFFICE_SOURCES
+                and not any(RE_PHONE_NUMBER.search(unit) for unit, _ in units)):
+            # "số điện thoại trung tâm phục vụ hành chính công phường X": the plan names the centre, not its number
+            return Decision(False, NOT_FOUND, "no_phone", "Câu hỏi cần một số điện thoại, nhưng các đoạn tìm được "
+                            "không nêu số nào.", **base)
         if not units:
             rule = "no_figure" if u.asks_quantity else "no_sentence"
             why = ("Câu hỏi cần một con số hoặc ngày tháng, nhưng các đoạn tìm được không nêu."

@@ -277,7 +277,9 @@ def _wards(folded: str, wards: dict[str, str]) -> tuple[set[str], str]:
 
 
 # "phường Ninh Kiều", "Xã Tân Lập": a unit followed by a capitalised name (as typed with marks and capitals)
-RE_NAMED_UNIT = re.compile(r"\b(?:[Pp]hường|[Xx]ã|[Tt]hị trấn)\s+((?:[A-ZÀ-ỸĐ][a-zà-ỹđ]*)(?:\s+[A-ZÀ-ỸĐ][a-zà-ỹđ]*){0,2})")
+# "phường Ninh Kiều", "p. Bến Thành", "X.Tân Lập" (not the "P." of "TP.HCM"): a unit and a capitalised name
+RE_NAMED_UNIT = re.compile(r"(?:\b(?:[Pp]hường|[Xx]ã|[Tt]hị trấn)\s+|(?<![\w.])[PpXx]\.\s*)"
+                           r"((?:[A-ZÀ-ỸĐ][a-zà-ỹđ]*\b)(?:\s+[A-ZÀ-ỸĐ][a-zà-ỹđ]*\b){0,2})")
 
 
 def _other_wards(text: str, wards: dict[str, str]) -> set[str]:

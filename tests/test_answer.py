@@ -480,3 +480,12 @@ def test_how_citizens_name_a_situation_finds_its_procedure(assistant, question, 
     a = assistant.answer(question)
     assert a.found and code in [c.doc_id for c in a.citations]
 
+
+
+@pytest.mark.parametrize("question", [
+    "số điện thoại trung tâm phục vụ hành chính công phường hưng phú là gì",  # the plan names the centre, no number
+    "Nguyễn Thị Trúc Linh hiện còn làm chủ tịch ở Hưng Phú nữa không",  # the plan names its signer, not her post today
+])
+def test_what_the_plans_name_but_never_state_is_declined(assistant, question):
+    a = assistant.answer(question)
+    assert not a.found and "1800.1096" in a.body

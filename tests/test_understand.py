@@ -122,6 +122,10 @@ def test_a_capitalised_ward_not_known_here_is_noted():
     u = understand("Kế hoạch của phường Ninh Kiều năm 2025", 2000, wards={"an hai": "phuong an hai"})
     assert u.other_wards == {"ninh kieu"} and not u.wards
     assert understand("Phường An Hải tuyên truyền gì", 2000, wards={"an hai": "phuong an hai"}).other_wards == set()
+    # the unit abbreviated ("p.", "X.") counts; the "P." of "TP.HCM" does not
+    assert understand("p. Tan Dinh TP.HCM co ke hoach cchc gi", 2000, {"an hai": "phuong an hai"}).other_wards == {
+        "tan dinh"}
+    assert understand("TP.HCM có tổng đài 1022 không", 2000, {"an hai": "phuong an hai"}).other_wards == set()
 
 
 def test_a_question_about_a_fine_is_flagged_but_not_a_broadcast_or_a_discovery():
