@@ -14,6 +14,7 @@ from bot.evidence import (FIGURE_KINDS, RE_BASIS_QUESTION, RE_PHONE_NUMBER, cont
                           select_sentences, split_units, written_marks)
 from bot.policy import Policy
 from bot.procedure_detail import deadline_sentence, detail_sentence, who_sentence
+from bot.procedure_names import head_said
 from bot.retrieve import Retrieved
 from bot.understand import RE_YEAR, Understanding, marked_content, ward_key
 from index.chunk import CARD_LABELS, CARD_SECTION
@@ -373,7 +374,8 @@ class Decider:
         named = ((best.coverage >= p.procedure_threshold and best.name_coverage >= p.procedure_name_coverage)
                  or (best.coverage >= p.procedure_whole_question and best.name_coverage >= p.procedure_whole_question_name)
                  or (best.name_coverage >= p.procedure_whole_name and best.coverage >= p.procedure_whole_name_question)
-                 or (best.named_colloquially and best.coverage >= p.procedure_threshold))
+                 or (best.named_colloquially and best.coverage >= p.procedure_threshold)
+                 or (head_said(u.folded, best.title) >= p.procedure_name_head and best.coverage >= p.procedure_threshold))
         # a question that holds a procedure's whole name and asks its fee, papers or time is about that procedure:
         # guidance never states them, however many of the question's words it shares
         whole = best.name_coverage >= p.procedure_whole_name and u.procedure_field is not None
@@ -390,6 +392,9 @@ class Decider:
         base = dict(coverage=best.coverage, threshold=p.procedure_threshold, procedures=matches,
                     field=u.procedure_field, fields=list(u.procedure_fields), hits=found.hits)
         close = [m for m in matches if best.score - m.score <= p.procedure_choice_margin]
+        heads = [head_said(u.folded, m.title) >= p.procedure_name_head for m in close]
+        if heads[0] and not any(heads[1:]):
+            close = close[:1]  # "chứng thực bản sao từ bản chính …": the question says this name's head, no other's
         if len(close) > 1 and getattr(matches, "ambiguous", False):
             if u.procedure_field is None and self._rival_coverage(u, found.hits) >= best.coverage - p.procedure_plan_margin:
                 return None  # no field asked and a guidance note covers it as well: answer it, don't ask which procedure

@@ -34,6 +34,7 @@ class Policy:
     procedure_whole_name_question: float = 0.4
     procedure_plan_margin: float = 0.05
     procedure_partial_name: float = 0.75
+    procedure_name_head: int = 5
     procedure_choice_margin: float = 0.05
     min_information: float = 1.5
     max_body_chars: int = 700

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from bot.procedure_terms import raw_tokens
-from index.vietnamese import fold
+from index.vietnamese import fold, normalized_tokens
 
 RE_PAREN = re.compile(r"\(([^()]*)\)")
 # How and where a procedure is filed, repeated across hundreds of names ("… bằng dịch vụ công trực tuyến một phần
@@ -111,3 +111,14 @@ def with_action(question: str, heads: dict[tuple[str, str], str]) -> str:
         if action and fold(" ".join(words[max(0, i - 2):i])) != fold(action):
             words[i] = action
     return " ".join(words)
+
+
+def head_said(folded_question: str, name: str) -> int:
+    """How many of the name's first syllables the question says in a row: a citizen says the head of a long
+    official name ("chứng thực bản sao từ bản chính") and never its tail ("… do cơ quan, tổ chức có thẩm quyền …")."""
+    words = normalized_tokens(re.sub(r"^thủ tục\s+", "", name, flags=re.I))
+    text = f" {' '.join(normalized_tokens(folded_question))} "
+    k = 0
+    while k < len(words) and f" {' '.join(words[:k + 1])} " in text:
+        k += 1
+    return k

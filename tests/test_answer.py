@@ -489,3 +489,10 @@ def test_how_citizens_name_a_situation_finds_its_procedure(assistant, question, 
 def test_what_the_plans_name_but_never_state_is_declined(assistant, question):
     a = assistant.answer(question)
     assert not a.found and "1800.1096" in a.body
+
+
+def test_a_long_official_name_said_by_its_head_is_answered_without_a_choice(assistant):
+    """Citizens say "chứng thực bản sao từ bản chính", never the rest of its 30-word name, and add where they
+    go ("ở ubnd xã") and how it is charged ("mỗi trang"): the fee is answered, not a list to choose from."""
+    a = assistant.answer("chứng thực bản sao từ bản chính ở ubnd xã mỗi trang tính bao nhiêu tiền")
+    assert a.found and "2.000815" in [c.doc_id for c in a.citations] and "2.000 đồng" in a.body

@@ -201,3 +201,10 @@ def test_a_fee_whose_notes_do_not_fit_says_it_has_notes():
     doc = DOCS["1.004194"]
     short = field_text(procedure_fields(doc), sections(doc.body), "fee", [], 180)[0]
     assert "10.000 đồng" in short and "có ghi chú trên Cổng" in short and "Ghi chú trên Cổng:" not in short
+
+
+def test_a_time_the_channel_table_lacks_is_quoted_from_the_steps():
+    """The household-business page leaves every channel's time blank; its steps say "trong thời hạn 03 ngày làm
+    việc". The citizen gets that sentence, with where it comes from, rather than "not stated"."""
+    text = compose_field(DOCS["1.001612"], "time").text
+    assert "03 ngày làm việc" in text and "trình tự thực hiện ghi" in text
