@@ -76,6 +76,8 @@ def test_how_a_question_is_asked_is_not_what_it_asks():
     assert "xong" not in asked.split() and "luu lai" in asked
     assert "the" in read("làm thẻ bhyt như thế nào").asked.split()  # "thẻ" is the topic, "thế nào" the frame
     assert read("như thế nào").asked == "nhu the nao"  # nothing else asked: the question stays whole
+    # calling on a group chat ("… không mọi người?") asks nothing either
+    assert "moi nguoi" not in read("nộp hồ sơ qua bưu điện được không mọi người").asked
 
 
 def test_the_connector_thi_is_not_measured_but_do_thi_and_cuoc_thi_are():
