@@ -496,3 +496,12 @@ def test_a_long_official_name_said_by_its_head_is_answered_without_a_choice(assi
     go ("ở ubnd xã") and how it is charged ("mỗi trang"): the fee is answered, not a list to choose from."""
     a = assistant.answer("chứng thực bản sao từ bản chính ở ubnd xã mỗi trang tính bao nhiêu tiền")
     assert a.found and "2.000815" in [c.doc_id for c in a.citations] and "2.000 đồng" in a.body
+
+
+@pytest.mark.parametrize("question, code", [
+    ("xin bản sao khai sinh cho con đi học thì phí bao nhiêu", "2.000635"),  # a copy from the civil-status book
+    ("chứng thực bản sao giấy khai sinh ở đâu", "2.000815"),  # certifying a photocopy is another procedure
+])
+def test_a_copy_of_a_birth_certificate_is_told_apart_from_certifying_one(assistant, question, code):
+    a = assistant.answer(question)
+    assert a.found and code in [c.doc_id for c in a.citations]
