@@ -212,6 +212,9 @@ def test_coverage_drops_with_words_no_name_has(catalog):
     ("cấp đổi căn cước nộp onl đc ko", "online"),
     ("xac nhan cu tru lam online duoc khong", "online"),
     ("ai được đi khai tử cho người mất", "who"),
+    ("nhờ chị gái đi đăng ký kết hôn thay có được không", "who"),  # someone else doing it
+    ("đăng ký tạm trú cho người thuê trọ thì khai mẫu gì", "papers"),  # which form
+    ("đổi căn cước có phải mang bản gốc giấy khai sinh không", "papers"),
     ("đăng ký thường trú xong thì nhận được giấy gì", "result"),
     ("đăng ký thường trú", None),
 ])
