@@ -485,6 +485,7 @@ def test_how_citizens_name_a_situation_finds_its_procedure(assistant, question, 
 @pytest.mark.parametrize("question", [
     "số điện thoại trung tâm phục vụ hành chính công phường hưng phú là gì",  # the plan names the centre, no number
     "Nguyễn Thị Trúc Linh hiện còn làm chủ tịch ở Hưng Phú nữa không",  # the plan names its signer, not her post today
+    "chủ tịch ubnd xã phú thái hiện tại tên gì",  # who holds a post today: no plan is the source
 ])
 def test_what_the_plans_name_but_never_state_is_declined(assistant, question):
     a = assistant.answer(question)
