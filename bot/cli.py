@@ -9,6 +9,7 @@ from typing import Iterator
 
 from index.documents import KnowledgeError
 from index.embed import EmbeddingError
+from index.lexicon import LexiconError
 from index.settings import get_settings
 from index.store import IndexUnavailable
 from bot.cli_eval import _is_test_split, cmd_eval  # noqa: F401 - re-exported
@@ -246,4 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (IndexUnavailable, KnowledgeError, EmbeddingError, DatabaseSetupError) as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+    except LexiconError as exc:  # a word list an officer broke: nothing is built or published until it is fixed
+        print(f"Lỗi trong danh sách từ (knowledge/lexicon): {exc} Chỉ mục đang chạy không đổi.", file=sys.stderr)
         return 2

@@ -14,15 +14,15 @@ from functools import lru_cache
 from bot import replies
 import logging
 
-from index.lexicon import ANALYZER_FILES, GAP, LexiconError, active, load_lexicon
+from index.lexicon import GAP, LexiconError, active, load_or_published
 from index.vietnamese import STOPWORDS, abbreviations, fold, has_vietnamese_diacritics, nfc, normalized_tokens, syllables
 
 log = logging.getLogger(__name__)
-try:  # analyzer lists plus procedure names and field cues, validated once per process
-    LEXICON = load_lexicon()
+try:  # analyzer lists plus procedure names and field cues, validated once per process (else the live index's copy)
+    LEXICON = load_or_published()
 except LexiconError as exc:  # a broken officer edit must not stop the bot: serve without colloquial names
     log.error("Từ điển (knowledge/lexicon) có lỗi, tạm bỏ qua tên gọi thủ tục: %s", exc)
-    LEXICON = load_lexicon(files=ANALYZER_FILES)
+    from index.vietnamese import LEXICON  # the analyzer lists this process already fell back to
 
 RE_TAG = re.compile(r"<[^>]{0,200}>")
 RE_MARKDOWN = re.compile(r"[*_`~#>\[\]]+")

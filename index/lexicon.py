@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -189,6 +190,39 @@ def load_lexicon(directory: Path | None = None, files: tuple[str, ...] = TERM_FI
 # core reads the lists through `active()`: the assistant answering sets its version's lexicon for the
 # duration of one answer (a context variable, so other threads, and other versions, are not affected).
 _ACTIVE: ContextVar["Lexicon | None"] = ContextVar("cchc_lexicon", default=None)
+
+
+def load_or_published(files: tuple[str, ...] = TERM_FILES) -> Lexicon:
+    """This process's word lists: knowledge/lexicon, or, when an edit there broke them, the copy the live index
+    version keeps (validated when it was published), so a typo in a word list stops nothing; the fault is said on
+    stderr once, with what to fix. With no published copy the error stands."""
+    try:
+        return load_lexicon(files=files)
+    except LexiconError as exc:
+        for copy in _published_copies():
+            try:
+                lex = load_lexicon(copy, files=files)
+            except LexiconError:
+                continue
+            if str(exc) not in _WARNED:
+                _WARNED.add(str(exc))
+                print(f"Cảnh báo: {exc} Tạm dùng danh sách từ của chỉ mục đang chạy cho tới khi sửa.", file=sys.stderr)
+            lex.problem = str(exc)
+            return lex
+        raise
+
+
+_WARNED: set[str] = set()
+
+
+def _published_copies() -> list[Path]:
+    """The word lists kept by the live index version first, then by the newer versions."""
+    from index.settings import get_settings  # settings import nothing of the index: no cycle
+
+    data_dir = get_settings().data_dir
+    live = (data_dir / "CURRENT").read_text(encoding="utf-8").strip() if (data_dir / "CURRENT").exists() else ""
+    versions = sorted((p for p in (data_dir / "indexes").glob("*") if (p / SNAPSHOT_DIR).is_dir()), reverse=True)
+    return [p / SNAPSHOT_DIR for p in sorted(versions, key=lambda p: p.name != live)]
 
 
 def lexicon_dir() -> Path:

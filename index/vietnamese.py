@@ -12,12 +12,15 @@ _WORD = re.compile(r"[0-9a-zA-ZÀ-ỹđĐ]+(?:[./,][0-9]+)*", re.UNICODE)
 # Toll-free and service hotlines are written "1800.1096", "1800 1096", "1800-1096" or "18001096": one number.
 _HOTLINE = re.compile(r"(?<![0-9])(1[89]00)[\s.\-]?([0-9]{4})(?![0-9])")
 
-from index.lexicon import ANALYZER_FILES, active, load_lexicon  # noqa: E402
+from index.lexicon import ANALYZER_FILES, Lexicon, LexiconError, active, load_or_published  # noqa: E402
 
 # The word lists are data (knowledge/lexicon/*.yaml), loaded and validated once per process: the defaults.
 # While an assistant answers, its index version's own lists are `active()` and used instead (abbreviations,
 # synonyms; stopwords stay the process's: a stopword change needs `cchc index build --rebuild`).
-LEXICON = load_lexicon(files=ANALYZER_FILES)
+try:
+    LEXICON = load_or_published(ANALYZER_FILES)
+except LexiconError as _exc:  # broken and never published: every command still starts, `cchc index build` refuses
+    LEXICON = Lexicon(problem=str(_exc))
 ABBREVIATIONS: dict[str, str] = LEXICON.abbreviations
 STOPWORDS: frozenset[str] = LEXICON.stopwords
 

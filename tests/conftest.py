@@ -182,10 +182,12 @@ def run_cli(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("cli-cwd")  # no .env here
 
     def run(*args: str, data_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR, stdin: str | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess:
+            timeout: float = 300, lexicon_dir: Path | None = None) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CCHC_")}
         env.update(CCHC_DATA_DIR=str(data_dir), CCHC_KNOWLEDGE_DIR=str(knowledge_dir),
                    HF_HUB_OFFLINE="1", PYTHONIOENCODING="utf-8")
+        if lexicon_dir is not None:
+            env["CCHC_LEXICON_DIR"] = str(lexicon_dir)
         return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True,
                               text=True, encoding="utf-8", env=env, cwd=workdir, timeout=timeout)
 

@@ -124,6 +124,23 @@ def test_index_build_reports_broken_knowledge(run_cli, small_knowledge, tmp_path
     assert proc.stderr.startswith("Lỗi:") and "hong.md" in proc.stderr
 
 
+def test_index_build_refuses_a_broken_word_list_without_a_traceback(run_cli, small_knowledge, tmp_path):
+    """An officer's duplicate entry in synonyms.yaml: the build says which entry, builds nothing, publishes nothing."""
+    from pathlib import Path
+
+    words = tmp_path / "lexicon"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "knowledge" / "lexicon", words)
+    synonyms = words / "synonyms.yaml"
+    synonyms.write_text(synonyms.read_text(encoding="utf-8") + '  - {term: bưu điện, means: x, note: x, example: '
+                        '"bưu điện"}\n', encoding="utf-8")
+    data = tmp_path / "data"
+    proc = run_cli("index", "build", "--quiet", data_dir=data, knowledge_dir=small_knowledge, lexicon_dir=words)
+    assert proc.returncode == 2
+    assert_no_traceback(proc)
+    assert "Lỗi trong danh sách từ" in proc.stderr and "synonyms.yaml" in proc.stderr
+    assert not store.current_version(data)
+
+
 def test_knowledge_add_writes_a_plan_and_reports_missing_fields(run_cli, small_knowledge, tmp_path):
     text = ("KẾ HOẠCH\nTuyên truyền cải cách hành chính xã Tân Hòa năm 2026\n"
             "Căn cứ Kế hoạch của Ủy ban nhân dân thành phố Hải Phòng, Ủy ban nhân dân xã ban hành như sau:\n"

@@ -83,3 +83,33 @@ def test_a_broken_procedure_list_is_left_out_and_said_by_the_build(tmp_path, cap
     assert cmd_index_build(argparse.Namespace(rebuild=False, quiet=True)) == 0
     err = capsys.readouterr().err
     assert "Cảnh báo: danh sách từ có lỗi" in err and "procedure_names.yaml" in err
+
+
+def test_a_broken_draft_list_falls_back_to_the_live_index_copy(tmp_path, monkeypatch, capsys):
+    """A typo in knowledge/lexicon must not stop the bot: the live index version's copy (validated when it was
+    published) is used, and the officer is told what to fix. With no copy, the error stands."""
+    import shutil
+    from pathlib import Path
+
+    from index.lexicon import load_or_published
+    from index.settings import get_settings
+
+    project = Path(__file__).resolve().parents[1] / "knowledge" / "lexicon"
+    draft, data = tmp_path / "draft", tmp_path / "data"
+    shutil.copytree(project, draft)
+    synonyms = draft / "synonyms.yaml"
+    synonyms.write_text(synonyms.read_text(encoding="utf-8") + '  - {term: bưu điện, means: x, note: x, example: '
+                        '"bưu điện"}\n', encoding="utf-8")
+    monkeypatch.setenv("CCHC_LEXICON_DIR", str(draft))
+    monkeypatch.setenv("CCHC_DATA_DIR", str(data))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(LexiconError):
+            load_or_published()  # nothing published yet
+        shutil.copytree(project, data / "indexes" / "v1" / "lexicon")
+        (data / "CURRENT").write_text("v1", encoding="utf-8")
+        lex = load_or_published()
+        assert lex.problem and "synonyms.yaml" in lex.problem and lex.abbreviations["cccd"] == "can cuoc cong dan"
+        assert "Tạm dùng danh sách từ của chỉ mục đang chạy" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
