@@ -10,17 +10,18 @@ import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from bot.evidence import (FIGURE_KINDS, RE_BASIS_QUESTION, RE_PHONE_NUMBER, context_terms, is_agency_section, list_items, merge_passages, section_leaf,
-                          select_sentences, split_units, written_marks)
+from bot.document_card import card_answer, names_other_document
+from bot.evidence import (FIGURE_KINDS, RE_BASIS_QUESTION, RE_PHONE_NUMBER, context_terms, is_agency_section,
+                          list_items, merge_passages, section_leaf, select_sentences, split_units, written_marks)
 from bot.policy import Policy
 from bot.procedure_detail import deadline_sentence, detail_sentence, who_sentence
 from bot.procedure_names import head_said
 from bot.retrieve import Retrieved
 from bot.understand import RE_YEAR, Understanding, marked_content, ward_key
-from index.chunk import CARD_LABELS, CARD_SECTION
+from index.chunk import CARD_SECTION
 from index.search import Searcher
 from index.types import Hit
-from index.vietnamese import STOPWORDS, content_tokens, fold, normalized_tokens
+from index.vietnamese import STOPWORDS, content_tokens, normalized_tokens
 
 # Routes a decision can take; compose renders each.
 ANSWER, LIST, PROCEDURE, CHOICE = "answer", "list", "procedure", "choice"
@@ -38,9 +39,6 @@ CLOSE_SECTION = 0.8  # a section this close to the best passage may answer inste
 OFFICE_WORDS = {"phong", "ban", "xa", "phuong", "co", "quan", "don", "vi", "uy", "nhan", "dan", "hoi", "dong"}
 NOT_FOUND, NO_PROCEDURE, FIXED, VAGUE, PERSONAL = "not_found", "no_procedure", "fixed", "vague", "personal"
 SANCTION = "sanction"  # a fine is asked: records state fees, never fines
-# another document named by its number: "1588/QĐ-TTg", "Quyết định số 03", "thông tư 26" (read on folded text)
-RE_DOCUMENT_NUMBER = re.compile(r"\b(\d{1,5})/[a-z]|\b(?:so|quyet dinh|thong tu|nghi dinh|nghi quyet|cong van|ke hoach|"
-                                r"chi thi|de an|qd|tt|nd|nq|kh|cv)\s+(?:so\s+)?(\d{1,5})\b")
 RE_PHONE_ASKED = re.compile(r"\b(so dien thoai|dien thoai|hotline|duong day nong)\b")  # folded; not "số mấy"
 NO_FIGURE = "no_figure"  # a procedure is named, a figure none of its fields hold is asked, and no sentence states it
 
@@ -61,17 +59,6 @@ class Decision:
     fields: list[str] = dc_field(default_factory=list)
     figure_asked: bool = False  # a figure or a decision's number is the answer: a long sentence is never cut before it
 
-
-def card_lines(card: str, facts: list[str]) -> list[tuple[str, int]]:
-    """The card's sentences that state the facts asked ("Người ký: …" for the signer), in the card's order. A
-    sentence runs to the next label, so "Nơi nhận: …; TT. HĐND xã; …" stays whole."""
-    labels = tuple(label for fact in facts for label in CARD_LABELS.get(fact, ()))
-    sentences = RE_CARD_SENTENCE.split(card)
-    return [(text, 0) for text in sentences if labels and text.startswith(labels)]
-
-
-RE_CARD_SENTENCE = re.compile(r"(?<=\.)\s+(?=(?:%s)\b)" % "|".join(
-    re.escape(label) for labels in CARD_LABELS.values() for label in labels))
 
 
 class Decider:
@@ -158,10 +145,7 @@ class Decider:
         hits = self._same_document(found.hits)
         card = self._card(u, hits)
         if card:  # "ai ký, chức vụ gì": the card says it; the text's "công chức", "công vụ" only look alike
-            units = card_lines(card[0].chunk.passage, u.document_facts)
-            # no figure required: "số hiệu bao nhiêu" may be answered "số văn bản để trống trong bản gốc"
-            units = units or select_sentences(u.folded, card, self.searcher.index.keyword.idf, clauses=False,
-                                              marks=written_marks(u.text), marked_content=marked_content(u.text))
+            units = card_answer(u, card[0], self.searcher.index.keyword.idf)
             if units:
                 return Decision(True, ANSWER, "document_card", "Câu hỏi hỏi về chính văn bản (người ký, số hiệu, ngày "
                                 "ban hành); trợ lý trả lời từ phần thông tin văn bản.", units=units,
@@ -232,10 +216,7 @@ class Decider:
         if not u.asks_document or not hits or hits[0].chunk.doc_id not in self.cards:
             return []
         card = self.searcher.chunks[self.cards[hits[0].chunk.doc_id]]
-        numbers = {a or b for a, b in RE_DOCUMENT_NUMBER.findall(fold(u.text))}
-        if any(f"{n}/" not in fold(card.text) for n in numbers):
-            return []
-        return [Hit(card, hits[0].score)]
+        return [] if names_other_document(u.text, card.text) else [Hit(card, hits[0].score)]
 
     def _sections_of_best(self, hits: list[Hit], keep) -> list[Hit]:
         """The best document's sections that `keep(section, heading pairs)` accepts and no hit already quotes, as hits
