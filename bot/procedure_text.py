@@ -188,10 +188,11 @@ def step_time(secs: dict[str, str]) -> str | None:
     """The first sentence of the steps (else the result) that states a time in days or hours."""
     for heading in ("Trình tự thực hiện", "Kết quả"):
         for line in secs.get(heading, "").splitlines():
-            m = RE_STEP_TIME.search(line)
+            text = " ".join(line.lstrip("-+*• ").split())
+            m = RE_STEP_TIME.search(text)
             if m:
-                text = " ".join(line.lstrip("-+*• ").split())
-                start = max(text.rfind(". ", 0, m.start()) + 2, text.rfind("; ", 0, m.start()) + 2, 0)
+                before = max(text.rfind(". ", 0, m.start()), text.rfind("; ", 0, m.start()))
+                start = before + 2 if before >= 0 else 0
                 end = min([i for i in (text.find(". ", m.end()), text.find("; ", m.end())) if i > 0] or [len(text)])
                 return cut(text[start:end].rstrip(" .;"), 260)
     return None

@@ -208,3 +208,13 @@ def test_a_time_the_channel_table_lacks_is_quoted_from_the_steps():
     việc". The citizen gets that sentence, with where it comes from, rather than "not stated"."""
     text = compose_field(DOCS["1.001612"], "time").text
     assert "03 ngày làm việc" in text and "trình tự thực hiện ghi" in text
+
+
+def test_a_step_time_is_quoted_from_its_own_clause_whole():
+    from bot.procedure_text import step_time
+
+    assert step_time({"Trình tự thực hiện": "- Cơ quan giải quyết trong thời hạn 05 ngày làm việc kể từ ngày nhận."}) \
+        == "Cơ quan giải quyết trong thời hạn 05 ngày làm việc kể từ ngày nhận"
+    assert step_time({"Trình tự thực hiện": "- Bước 1: nộp hồ sơ. Cơ quan trả kết quả trong 3 ngày làm việc; sau đó"}) \
+        == "Cơ quan trả kết quả trong 3 ngày làm việc"
+    assert step_time({"Trình tự thực hiện": "- Nộp hồ sơ tại bộ phận một cửa."}) is None
