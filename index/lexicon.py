@@ -70,7 +70,7 @@ class Lexicon:
     strict_cues: dict[str, list[str]] = field(default_factory=dict)  # group -> folded cue phrases
     entries: dict[str, list[Entry]] = field(default_factory=dict)  # file stem -> entries, for the console
     directory: Path | None = None  # where it was read from (an index version's copy, or knowledge/lexicon)
-    problem: str | None = None  # why the procedure lists were left out (a broken entry), if they were
+    problem: str | None = None  # a broken entry of the draft lists: why they were left out or replaced by the published copy
 
     @property
     def version(self) -> str:
