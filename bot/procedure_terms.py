@@ -64,6 +64,7 @@ class _Tok:
     raw: str  # as written (lowercase NFC); equals `folded` for expansions and lexicon words
     kind: str = "q"  # q: question word, lex: from a lexicon 'means', cue: part of a field cue
     factor: float = 1.0  # lexicon words: a long 'means' must not outweigh the rest of the question
+    proper: bool = False  # part of a place or person's name the citizen capitalised ("ở trọ tại Hà Nội")
 
 
 RE_FINAL_Y = re.compile(r"^([bcdghklmnprstvx]+)y$")
@@ -84,13 +85,35 @@ def accent_key(raw: str) -> str:
 
 
 def raw_tokens(text: str) -> list[_Tok]:
+    written = _WORD.findall(nfc(text))
+    proper = proper_names(written)
     out = []
-    for raw in _WORD.findall(nfc(text).lower()):
+    for i, word in enumerate(written):
+        raw = word.lower()
         folded = _fy(fold(raw))
         if folded.isdigit():
             folded = folded.lstrip("0") or "0"
-        out.append(_Tok(folded, raw))
+        out.append(_Tok(folded, raw, proper=i in proper))
     return out
+
+
+def proper_names(words: list[str]) -> set[int]:
+    """Positions of capitalised runs of two or more words after the first ("ở trọ tại Hà Nội, thường trú ở Nghệ An"):
+    where the citizen lives or who they are, never what a procedure is called. Not when most words are capitalised
+    (a title-cased question) and not abbreviations ("CCCD")."""
+    caps = [len(w) > 1 and w[0].isupper() and not w.isupper() for w in words]
+    if sum(caps) * 2 > len(words):
+        return set()
+    found: set[int] = set()
+    i = 1
+    while i < len(words):
+        j = i
+        while j < len(words) and caps[j]:
+            j += 1
+        if j - i >= 2:
+            found.update(range(i, j))
+        i = j + 1
+    return found
 
 
 def _expand(toks: list[_Tok], abbreviations: dict[str, str]) -> list[_Tok]:
@@ -255,7 +278,7 @@ def weighted_terms(toks: list[_Tok]) -> dict[str, tuple[float, bool, str | None]
             keep.append(None)
         else:
             # a figure is the citizen's situation ("1 bản", "6 tuổi", "năm 2024"): it counts only if a name has it
-            optional = t.kind == "cue" or t.folded.isdigit() or i in family or (t.kind == "q" and (t.folded in OPTIONAL_ALWAYS or (
+            optional = t.kind == "cue" or t.folded.isdigit() or i in family or t.proper or (t.kind == "q" and (t.folded in OPTIONAL_ALWAYS or (
                 t.raw == t.folded and t.folded in OPTIONAL_FOLDED)))
             accent = accent_key(t.raw) if t.kind != "lex" and t.raw != t.folded else None
             keep.append((t.folded, optional, t.factor, accent))

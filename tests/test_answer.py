@@ -506,3 +506,9 @@ def test_a_long_official_name_said_by_its_head_is_answered_without_a_choice(assi
 def test_a_copy_of_a_birth_certificate_is_told_apart_from_certifying_one(assistant, question, code):
     a = assistant.answer(question)
     assert a.found and code in [c.doc_id for c in a.citations]
+
+
+def test_where_the_citizen_lives_does_not_hide_the_procedure(assistant):
+    """"Bố tôi ở Hải Dương mất rồi, tôi ở Hà Nội…": the places weigh like topic words the names never have."""
+    a = assistant.answer("Bố tôi ở Hải Dương mất rồi, tôi ở Hà Nội có đi khai tử được không")
+    assert a.found and "1.000656" in [c.doc_id for c in a.citations]

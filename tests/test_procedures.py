@@ -375,3 +375,17 @@ def test_the_head_of_a_long_name_said_in_a_row_is_counted():
     assert head_said("chung thuc ban sao tu ban chinh o ubnd xa moi trang bao nhieu", name) == 7
     assert head_said("ban sao tu ban chinh co chung thuc", name) == 2  # out of order: only "chứng thực" is its head
     assert head_said("thu tuc dang ky khai sinh", "Thủ tục đăng ký khai sinh") == 4  # "Thủ tục" is not the name
+
+
+def test_capitalised_place_names_are_the_citizens_situation_not_the_procedure():
+    from bot.procedure_terms import _WORD, proper_names
+
+    def names(q):
+        words = _WORD.findall(q)
+        return [words[i] for i in sorted(proper_names(words))]
+
+    assert names("Tôi quê Thanh Hóa, đang làm ở Bình Dương, xin lý lịch tư pháp ở đâu") == [
+        "Thanh", "Hóa", "Bình", "Dương"]
+    assert names("Đăng Ký Khai Sinh Cho Con Ở Đâu") == []  # a title-cased question names nothing
+    assert names("đổi CCCD ở Hà Nội") == ["Hà", "Nội"]  # an abbreviation is not a name
+    assert names("Khai sinh cho con") == []  # the first word is capitalised by habit
