@@ -84,9 +84,10 @@ def accent_key(raw: str) -> str:
     return letters + tone
 
 
-def raw_tokens(text: str) -> list[_Tok]:
+def raw_tokens(text: str, proper_marks: bool = False) -> list[_Tok]:
+    """`proper_marks`: a citizen's question (never a procedure's name) — mark the place names they capitalised."""
     written = _WORD.findall(nfc(text))
-    proper = proper_names(written)
+    proper = proper_names(written) if proper_marks else set()
     out = []
     for i, word in enumerate(written):
         raw = word.lower()
@@ -246,10 +247,12 @@ class Analyzer:
             end = max(end, i + n)
         return found
 
-    def tokens(self, question: str, with_names: bool) -> tuple[list[_Tok], list, list[tuple[int, str]]]:
-        """Tokens (cue words marked), the lexicon entries used, and the (position, field) cues found."""
+    def tokens(self, question: str, with_names: bool,
+               proper: bool = False) -> tuple[list[_Tok], list, list[tuple[int, str]]]:
+        """Tokens (cue words marked), the lexicon entries used, and the (position, field) cues found. `proper`: a
+        citizen's question, whose capitalised place names are marked (`proper_names`)."""
         used: list = []
-        toks = self._fuse_compounds(raw_tokens(question))
+        toks = self._fuse_compounds(raw_tokens(question, proper))
         if with_names:
             toks = self._replace_names(toks, used)
         toks = _expand(toks, self.abbreviations)

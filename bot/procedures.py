@@ -333,14 +333,16 @@ class ProcedureCatalog:
     def match(self, question: str, k: int = 3) -> Matches:
         """The k likeliest procedures for a question, best first (withdrawn ones never)."""
         variants = []
-        plain, _, _ = self.analyzer.tokens(question, with_names=False)
+        named, used, _ = self.analyzer.tokens(question, with_names=True, proper=True)
+        # capitalised places are optional (`proper_names`), but not where a lexicon term names them ("Hàn Quốc" is a
+        # foreign element): then only the variant that read the term marks them
+        plain, _, _ = self.analyzer.tokens(question, with_names=False, proper=not used)
         variants.append((weighted_terms(plain), []))
-        named, used, _ = self.analyzer.tokens(question, with_names=True)
         if used:
             variants.append((weighted_terms(named), used))
         acted = with_action(question, self.actions)  # "làm khai tử" read as "đăng ký khai tử" too
         if acted != question:
-            variants.append((weighted_terms(self.analyzer.tokens(acted, with_names=False)[0]), []))
+            variants.append((weighted_terms(self.analyzer.tokens(acted, with_names=False, proper=not used)[0]), []))
         best_score = np.zeros(len(self.records))
         best_cov = np.zeros(len(self.records))
         best_ncov = np.zeros(len(self.records))
