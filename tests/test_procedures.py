@@ -215,6 +215,7 @@ def test_coverage_drops_with_words_no_name_has(catalog):
     ("nhờ chị gái đi đăng ký kết hôn thay có được không", "who"),  # someone else doing it
     ("đăng ký tạm trú cho người thuê trọ thì khai mẫu gì", "papers"),  # which form
     ("đổi căn cước có phải mang bản gốc giấy khai sinh không", "papers"),
+    ("cấp lại thẻ căn cước bị mất, thẻ mới có gửi về tận nhà không", "online"),  # delivered home by post
     ("đăng ký thường trú xong thì nhận được giấy gì", "result"),
     ("đăng ký thường trú", None),
 ])
