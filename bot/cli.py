@@ -249,5 +249,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Lỗi: {exc}", file=sys.stderr)
         return 2
     except LexiconError as exc:  # a word list an officer broke: nothing is built or published until it is fixed
-        print(f"Lỗi trong danh sách từ (knowledge/lexicon): {exc} Chỉ mục đang chạy không đổi.", file=sys.stderr)
+        print(f"Lỗi trong danh sách từ (knowledge/lexicon): {exc} Chỉ mục đang chạy không đổi.",
+              file=sys.stderr)
         return 2

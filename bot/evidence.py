@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from bot.procedure_terms import accent_key
-from index.chunk import CARD_SECTION, display_date
+from index.chunk import CARD_SECTION
 from index.types import Hit
 from index.vietnamese import content_tokens, fold, nfc, normalized_tokens
 
