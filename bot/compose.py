@@ -94,13 +94,13 @@ class Composer:
         groups: dict[str, list[str]] = {}
         first = d.hits[d.units[0][1]]
         budget = self.policy.max_body_chars - len(lead_in(first))
+        asked = fold(question) if d.figure_asked else None  # the figure asked: never cut a sentence before it
         for i, (unit, h) in enumerate(d.units):
             hit = d.hits[h]
             title = heading(hit.chunk.section)
             head = title if title and fold(title) not in fold(unit) and fold(title) not in fold(hit.chunk.title) else ""
             # A long sentence keeps as much as the body has room for, so its answer is not cut off.
             room = budget - (len(head) + 2 if head else 0) - 8 - 60 * (len(d.units) - i - 1)
-            asked = fold(question) if d.figure_asked else None
             line = f"• {sentence(unit, max(220, min(room, 520)), asked)} [{self._citation(citations, numbers, hit)}]"
             cost = len(line) + (len(head) + 2 if head and head not in groups else 0)
             if budget - cost < 0 and groups:

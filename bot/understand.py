@@ -251,7 +251,7 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.personal_file = has_cue(said, LEXICON.strict_cues.get("personal_file", []))
     # "phát thanh", "phát hiện" fold to "phat" too: a citizen who writes marks must have written "phạt"
     u.asks_sanction = has_cue(said, LEXICON.strict_cues.get("sanction", [])) and (
-        "phạt" in u.text.lower() or fold(u.text) == u.text.lower())
+        "phạt" in u.text.lower() or not has_vietnamese_diacritics(u.text))
     u.asks_deadline = has_cue(said, LEXICON.strict_cues.get("deadline", []))
     u.document_facts = [name.removeprefix("document_") for name, cues in LEXICON.strict_cues.items()
                         if name.startswith("document_") and has_cue(said, cues)]

@@ -141,6 +141,24 @@ def test_index_build_refuses_a_broken_word_list_without_a_traceback(run_cli, sma
     assert not store.current_version(data)
 
 
+def test_index_build_says_a_broken_procedure_list_was_left_out(run_cli, small_knowledge, tmp_path):
+    """The index is built (plans answer with the other lists), and the officer who ran it is told what broke:
+    silently losing every procedure name and field cue would look like a much worse assistant."""
+    from pathlib import Path
+
+    words = tmp_path / "lexicon"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "knowledge" / "lexicon", words)
+    names = words / "procedure_names.yaml"
+    names.write_text(names.read_text(encoding="utf-8").replace('example: "bằng lái hết hạn', 'example: "giấy phép',
+                                                                 1), encoding="utf-8")
+    data = tmp_path / "data"
+    proc = run_cli("index", "build", "--quiet", data_dir=data, knowledge_dir=small_knowledge, lexicon_dir=words)
+    assert proc.returncode == 0, proc.stderr
+    assert_no_traceback(proc)
+    assert "Cảnh báo: danh sách từ có lỗi" in proc.stderr and "procedure_names.yaml" in proc.stderr
+    assert store.current_version(data)
+
+
 def test_knowledge_add_writes_a_plan_and_reports_missing_fields(run_cli, small_knowledge, tmp_path):
     text = ("KẾ HOẠCH\nTuyên truyền cải cách hành chính xã Tân Hòa năm 2026\n"
             "Căn cứ Kế hoạch của Ủy ban nhân dân thành phố Hải Phòng, Ủy ban nhân dân xã ban hành như sau:\n"
