@@ -35,7 +35,10 @@ GENERIC = (("thu", "tuc", "hanh", "chinh"), ("thu", "tuc"), ("bao", "nhieu"), ("
 # who the citizen does it for rarely names the procedure.
 OPTIONAL_ALWAYS = frozenset("con be chau bo me ong ba vo chong nguoi".split())
 # "người nhà", "người thân": a family member, however written ("nhà" alone names houses: "cấp phép xây nhà").
-FAMILY = (("nguoi", "nha"), ("nguoi", "than"))
+FAMILY = (("nguoi", "nha"), ("nguoi", "than"), ("gia", "dinh"), ("ong", "noi"), ("ba", "noi"), ("ong", "ngoai"),
+          ("ba", "ngoai"), ("anh", "trai"), ("chi", "gai"), ("em", "trai"), ("em", "gai"), ("con", "trai"),
+          ("con", "gai"), ("chau", "noi"), ("chau", "ngoai"), ("bo", "chong"), ("me", "chong"), ("bo", "vo"),
+          ("me", "vo"), ("bo", "de"), ("me", "de"))
 # Accented fillers dropped only when written with these exact diacritics ("cần" ≠ "căn", "mình" ≠ "minh").
 ACCENTED_FILLERS = frozenset("""cần có mà thì là gì đâu mấy tôi mình muốn làm được phải của thế vậy thôi đó
     đã tại chị bạn hỏi nhé ạ à ơi nhá hả phường""".split())

@@ -475,6 +475,8 @@ def test_who_may_do_it_for_someone_else_is_quoted_from_the_record(assistant, que
     ("con sinh ở Nhật Bản về nước làm khai sinh cần giấy tờ gì", "2.000528"),  # a country: a foreign element
     ("lấy chồng Hàn Quốc đăng ký kết hôn ở đâu", "2.000806"),
     ("mua lại xe máy của hàng xóm thì mấy ngày có đăng ký", "1.013076"),  # buying a used vehicle: a change of owner
+    ("ông nội mất thì gia đình đi khai tử ở đâu ạ", "1.000656"),  # kin are who it is for, not what it is
+    ("em gái tôi sắp lấy chồng, đăng ký kết hôn ở đâu", "1.000894"),
 ])
 def test_how_citizens_name_a_situation_finds_its_procedure(assistant, question, code):
     a = assistant.answer(question)
