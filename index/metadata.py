@@ -36,6 +36,13 @@ RE_UNIT_TEXT = re.compile(rf"\b(phường|xã|thị trấn|đặc khu)\s+({NAME}
 RE_CITY = re.compile(rf"\b(?:thành phố|tỉnh)\s+({NAME})")
 RE_PERIOD = re.compile(r"(6 tháng (?:đầu|cuối) năm \d{4}|giai đoạn \d{4}\s*-\s*\d{4}|năm \d{4})", re.IGNORECASE)
 RE_PERSON = re.compile(rf"^{NAME}$")
+# The wards merged into this one in 2025, as plans write them: "của 03 phường cũ: Hưng Phú, Phú Thứ và Tân Phú",
+# "trên cơ sở sắp xếp (toàn bộ diện tích …) các xã Tân Lập, Tân Hòa và thị trấn Cát Hải". Citizens still say them.
+_OLD_UNIT = r"(?:phường|xã|thị trấn)"
+_NAME_LIST = rf"{NAME}(?:\s*(?:,|và)\s*(?:{_OLD_UNIT}\s+)?{NAME})*"
+RE_FORMER = re.compile(
+    rf"\b{_OLD_UNIT}\s+cũ\s*[:(]?\s*({_NAME_LIST})"
+    rf"|\b(?:sắp xếp|sáp nhập|hợp nhất|nhập)\b[^.;:\n]{{0,80}}?\b(?:các\s+)?{_OLD_UNIT}\s+({_NAME_LIST})")
 RE_SUBJECT = re.compile(r"^V/v\s*:?\s*(.+)$", re.IGNORECASE)
 # The national motto in any spelling offices use ('HÒA'/'HOÀ', hyphen or en dash): never part of a name.
 RE_MOTTO_ANY = re.compile(r"C[ỘộO]NG\s+H(?:ÒA|OÀ|òa|oà)\s+X[ÃA]\s+H[ỘO]I\s+CH[ỦU]\s+NGH[ĨI]A\s+VI[ỆE]T\s+NAM|"
@@ -194,6 +201,8 @@ def propose(cleaned: CleanedText, source: str | None = None) -> ProposedMetadata
     else:
         values["issuer"] = f"{AGENCY} {values['ward']}" if values["ward"] else None
     values["scope"] = issuer.scope or ("ward" if values["ward"] or values["issuer"] else None)
+    if values["scope"] == "ward" and values["ward"]:
+        values["former_names"] = former_names(body, values["ward"]) or None
 
     # City/province: the issuer's, else the most named one in the text.
     full = "\n".join([header, subject, body])
@@ -228,6 +237,18 @@ def propose(cleaned: CleanedText, source: str | None = None) -> ProposedMetadata
     if RE_NUMBER_BLANK.search(header) and not number:
         values["number_note"] = "Số văn bản để trống trong bản gốc"
     return ProposedMetadata(values, missing)
+
+
+def former_names(body: str, ward: str | None) -> list[str]:
+    """The names a ward went by before the 2025 mergers, as its own document lists them (its own name left out)."""
+    own = ward_key(ward)
+    out: list[str] = []
+    for m in RE_FORMER.finditer(body):
+        for name in re.split(rf"\s*(?:,|\bvà\b)\s*", m.group(1) or m.group(2)):
+            name = re.sub(rf"^{_OLD_UNIT}\s+", "", name.strip())
+            if name and ward_key(name) != own and name not in out:
+                out.append(name)
+    return out
 
 
 def recipients(signature: list[str]) -> list[str]:

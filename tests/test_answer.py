@@ -415,6 +415,12 @@ def test_a_sum_of_money_no_plan_states_is_not_answered_with_another_figure(assis
     assert not a.found and a.decision.rule == "no_figure"
 
 
+def test_a_ward_named_as_before_the_2025_mergers_is_the_ward_it_became(assistant):
+    """Hưng Phú's plan lists the wards it was made of; citizens still say "phường Phú Thứ"."""
+    a = assistant.answer("kế hoạch CCHC 2025 của phường Phú Thứ giao cơ quan nào làm thường trực")
+    assert a.found and a.citations[0].doc_id == "kh-cchc-hung-phu-2025"
+
+
 def test_a_ward_the_knowledge_base_has_nothing_of_is_not_answered_from_another_ward(assistant):
     """"phường Lê Chân" is not here: Hưng Phú's or An Hải's plan is no answer for it; a national procedure still is."""
     plan = assistant.answer("Kế hoạch tuyên truyền cải cách hành chính của phường Lê Chân có những hình thức nào?")

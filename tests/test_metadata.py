@@ -2,7 +2,7 @@
 import pytest
 
 from index.clean import clean
-from index.metadata import propose, ward_key
+from index.metadata import former_names, propose, ward_key
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,17 @@ def test_hung_phu_plan(proposed):
     assert v["number"] is None
     assert v["year"] == 2025
     assert v["issuer"] == "Ủy ban nhân dân phường Hưng Phú"
+    assert v["former_names"] == ["Phú Thứ", "Tân Phú"]  # "03 phường cũ: Hưng Phú, Phú Thứ và Tân Phú"
+
+
+@pytest.mark.parametrize("text, ward, former", [
+    ("Phường Tân Lập được thành lập trên cơ sở sắp xếp toàn bộ diện tích tự nhiên của các xã Tân Hòa, Tân Bình "
+     "và thị trấn Cát Hải.", "phường Tân Lập", ["Tân Hòa", "Tân Bình", "Cát Hải"]),
+    ("Kế thừa kết quả của 02 xã cũ: Đông Sơn và Đông Hưng.", "xã Đông Sơn", ["Đông Hưng"]),
+    ("Nghị quyết về sắp xếp đơn vị hành chính cấp huyện, cấp xã giai đoạn 2023 - 2030.", "phường A", []),
+])
+def test_the_wards_merged_in_2025_are_read_from_the_text(text, ward, former):
+    assert former_names(text, ward) == former
 
 
 def test_an_hai_2026_plan_dated_by_its_decision(proposed):
