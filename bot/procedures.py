@@ -21,8 +21,9 @@ import numpy as np
 from bot.procedure_terms import (FIELDS, Analyzer, _folded_words, accent_key, asked_field, asked_fields,
                                  default_lexicon_dir, load_procedure_lexicon, raw_tokens, weighted_terms)
 from bot.procedure_names import (RE_FULL_ONLINE, RE_NAME_BOILERPLATE, RE_PAREN, action_heads, base_title, core_name,
-                                 level_of, with_action,
+                                 head_said, level_of, with_action,
                                  list_parts, unique_short_names, written_words)
+from bot.procedure_record_words import RecordWords, lexicon_terms
 from bot.procedure_text import sections
 from index.lexicon import Lexicon
 from index.procedure_record import PROCEDURE_TYPE, ProcedureRecord, procedure_fields
@@ -55,7 +56,12 @@ LEVEL_ADJUST = {"huyện": -0.03, "trung ương": -0.01, "bộ": -0.01}
 AUDIENCE_FACTOR = 0.7
 AUDIENCE_TEXT = 600  # characters of the steps read for the audience
 OTHER_NAME_SAID = 0.6  # a rival whose name the question says no more of than this is no choice beside a name said whole
-
+# A citizen's question names the procedure and then their situation; words the record's own text has count too
+# (`procedure_record_words`), for the best-named candidates only: those whose name the question says most of ("Nhật
+# Bản" alone names no marriage) or whose long name's head it says.
+BODY_NAME_MIN = 0.6
+BODY_CANDIDATES = 12
+HEAD_SAID = 5  # syllables of a long name's head said in a row that name it (as Policy.procedure_name_head)
 
 
 # -- catalogue ------------------------------------------------------------------------------------
@@ -148,6 +154,8 @@ class ProcedureCatalog:
         self.docs = docs
         self.records = records
         self.analyzer = Analyzer(lexicon)
+        self.record_words = RecordWords(docs)
+        self._name_terms_cache: dict[int, dict] = {}
         self.actions = action_heads([r.title for r in records if r.status != "withdrawn"])
         names: list[tuple[int, str]] = []
         heads: list[bool] = []
@@ -259,6 +267,39 @@ class ProcedureCatalog:
             if hidden:
                 self.audiences[i] = hidden
 
+    def _add_record_words(self, question, variants, best_score, best_cov, best_ncov, best_name, best_variant) -> None:
+        """Raise, in place, the coverage and score of the best-named candidates by the question's words their
+        record's text has (`procedure_record_words.BODY_FACTOR`)."""
+        top = [int(i) for i in np.argsort(-best_score, kind="stable")[:BODY_CANDIDATES] if best_score[i] > 0]
+        folded = fold(question)
+        # a long official name said by its head ("chứng thực bản sao từ bản chính …") is named, however little
+        # of its tail the question says: its words are no other record's situation words
+        heads = {i for i in top if head_said(folded, self.records[i].title) >= HEAD_SAID}
+        named = [i for i in top if best_ncov[i] >= BODY_NAME_MIN or i in heads]
+        terms_of = {i: self._cached_name_terms(int(best_name[i])) for i in named}
+        headed = set().union(*(terms_of[j] for j in heads))
+        for i in named:
+            if best_cov[i] >= 1.0:
+                continue
+            # a word another candidate's name says names that procedure ("công chứng bản sao sổ đỏ": the sổ đỏ
+            # record's papers say "bản sao", the certification's name says it) when the question says as much of that
+            # name as of this one's: it is no situation word of this one
+            others = set().union(*(t for j, t in terms_of.items() if j != i and best_ncov[j] >= best_ncov[i]))
+            if i not in heads:
+                others |= headed
+            terms, _, lexicon = variants[best_variant[i]]
+            gain = self.record_words.gain(i, terms, self.idf, terms_of[i], others | lexicon)
+            if gain > 0 and best_cov[i] > 0:
+                cov = min(1.0, best_cov[i] + gain)
+                best_score[i] *= cov / best_cov[i]
+                best_cov[i] = cov
+
+    def _cached_name_terms(self, name: int) -> dict:
+        terms = self._name_terms_cache.get(name)
+        if terms is None:
+            terms = self._name_terms_cache[name] = self._name_terms(self.name_text[name])
+        return terms
+
     def _name_terms(self, name: str) -> dict[str, tuple[float, bool, str | None]]:
         name = RE_NAME_BOILERPLATE.sub(" ", name)
         outside = weighted_terms(self.analyzer.tokens(RE_PAREN.sub(" , ", name), with_names=False)[0])
@@ -337,18 +378,19 @@ class ProcedureCatalog:
         # capitalised places are optional (`proper_names`), but not where a lexicon term names them ("Hàn Quốc" is a
         # foreign element): then only the variant that read the term marks them
         plain, _, _ = self.analyzer.tokens(question, with_names=False, proper=not used)
-        variants.append((weighted_terms(plain), []))
+        variants.append((weighted_terms(plain), [], set()))
         if used:
-            variants.append((weighted_terms(named), used))
+            # the catalogue's wording of a colloquial name: name words, never the citizen's situation
+            variants.append((weighted_terms(named), used, lexicon_terms(named)))
         acted = with_action(question, self.actions)  # "làm khai tử" read as "đăng ký khai tử" too
         if acted != question:
-            variants.append((weighted_terms(self.analyzer.tokens(acted, with_names=False, proper=not used)[0]), []))
+            variants.append((weighted_terms(self.analyzer.tokens(acted, with_names=False, proper=not used)[0]), [], set()))
         best_score = np.zeros(len(self.records))
         best_cov = np.zeros(len(self.records))
         best_ncov = np.zeros(len(self.records))
         best_name = np.full(len(self.records), -1)
         best_variant = np.zeros(len(self.records), dtype=np.int64)
-        for v, (terms, _) in enumerate(variants):
+        for v, (terms, _, _) in enumerate(variants):
             scored = self._score(terms)
             if scored is None:
                 continue
@@ -360,6 +402,7 @@ class ProcedureCatalog:
             r = self.name_record[idx]
             best_score[r], best_cov[r], best_name[r], best_variant[r] = score[idx], cov[idx], idx, v
             best_ncov[r] = name_cov[idx]
+        self._add_record_words(question, variants, best_score, best_cov, best_ncov, best_name, best_variant)
         final = np.where(self.active & (best_score > 0), best_score + self.ward, 0.0)
         if self.audiences:
             asked = f" {' '.join(_folded_words(question))} "
