@@ -409,6 +409,22 @@ def test_part_of_a_procedure_name_does_not_take_a_question_guidance_answers(assi
     assert a.found and a.citations[0].doc_id == "huong-dan-dichvucong" and "Bộ Công an" in a.body
 
 
+@pytest.mark.parametrize("question, said", [
+    ("dạo này vào cổng dịch vụ công quốc gia thì đăng nhập bằng cái gì", "VNeID"),  # "now": the rule in force
+    ("gọi tổng đài hỏi thủ tục có tính tiền không", "không phải trả cước"),
+])
+def test_how_citizens_frame_a_guidance_question_does_not_hide_it(assistant, question, said):
+    a = assistant.answer(question)
+    assert a.found and said in a.body
+
+
+@pytest.mark.parametrize("question", ["bây giờ chủ tịch phường An Hải là ai",
+                                      "chủ tịch xã Phú Thái hiện nay tên là gì vậy"])
+def test_who_holds_a_post_now_is_not_answered_from_a_plans_signature(assistant, question):
+    a = assistant.answer(question)
+    assert not a.found and a.decision.rule == "office_info_not_in_plans"
+
+
 def test_a_sum_of_money_no_plan_states_is_not_answered_with_another_figure(assistant):
     """Phú Thái's plan says the budget is "bố trí" for "6 tháng cuối năm 2025", never how much: "6" is no sum."""
     a = assistant.answer("xã phú thái chi bao nhiêu tiền cho tuyên truyền cải cách hành chính")
