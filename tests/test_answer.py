@@ -478,6 +478,8 @@ def test_a_rate_the_record_never_states_is_said_to_be_missing(assistant):
 @pytest.mark.parametrize("question", [
     "hồ sơ xin cấp sổ đỏ của tôi đang ở bước nào rồi",
     "đơn xin cấp lại căn cước của em nộp tháng trước mà vẫn chưa có kết quả",
+    "đơn đăng ký tạm trú nộp online hôm qua được duyệt chưa vậy",  # the state of one's own file
+    "giấy xác nhận tình trạng hôn nhân mình nộp từ thứ sáu tuần trước đã có kết quả chưa",
 ])
 def test_the_state_of_ones_own_file_points_to_where_it_can_be_looked_up(assistant, question):
     a = assistant.answer(question)
