@@ -22,13 +22,21 @@ RE_CLAUSE = re.compile(r"(?<=;)\s+|\s+(?=- [A-ZĐÀ-Ỹ])")
 LONG_UNIT = 300  # sentences longer than this are scored clause by clause
 
 
+def _name_before(text: str) -> bool:
+    """One of the two words before a hyphen is capitalised: the hyphen joins a name ("Văn hóa - Xã hội")."""
+    return any(w[:1].isupper() for w in text.split()[-2:])
+
+
 def _split_clauses(sentence: str) -> list[str]:
-    """Split a long list item at '; ' and ' - ', but never inside a quotation (“…; …”)."""
+    """Split a long list item at '; ' and ' - ', but never inside a quotation (“…; …”) or parentheses, nor at the
+    hyphen of a name ("Phòng Văn hóa - Xã hội", "HĐND - UBND": a capitalised word just before it)."""
     pieces, start, depth = [], 0, 0
     for i, ch in enumerate(sentence):
-        depth += ch == "“"
-        depth -= ch == "”" and depth > 0
+        depth += ch in "“("
+        depth -= ch in "”)" and depth > 0
         m = RE_CLAUSE.match(sentence, i) if depth == 0 else None
+        if m and m.end() > i and sentence[m.end():m.end() + 2] == "- " and _name_before(sentence[max(0, i - 40):i]):
+            m = None
         if m and m.end() > i:
             pieces.append(sentence[start:i])
             start = m.end()

@@ -1,5 +1,7 @@
 """Evidence is quoted, never invented: sentences are cut only where the answer is not."""
-from bot.evidence import around_figure, split_units
+import pytest
+
+from bot.evidence import _split_clauses, around_figure, split_units
 
 LONG = ("Từ đó, góp phần thực hiện hiệu quả Đề án “Tuyên truyền, phổ biến, nâng cao chất lượng về cung cấp và sử dụng "
         "hiệu quả dịch vụ công trực tuyến đến năm 2025, định hướng đến năm 2030” của cơ quan nhà nước các cấp, gắn với "
@@ -29,3 +31,14 @@ def test_a_reply_line_keeps_the_number_asked_when_the_body_has_little_room():
 
     assert "1588/QĐ-TTg" not in sentence(LONG, 220)  # room for the head only …
     assert "1588/QĐ-TTg" in sentence(LONG, 220, "de an phe duyet tai quyet dinh nao")  # … unless a number is asked
+
+
+@pytest.mark.parametrize("sentence, pieces", [
+    ("báo cáo về Ủy ban nhân dân xã (qua Phòng Văn hoá - Xã hội, cơ quan thường trực) để tổng hợp; rồi gửi Sở",
+     ["báo cáo về Ủy ban nhân dân xã (qua Phòng Văn hoá - Xã hội, cơ quan thường trực) để tổng hợp;", "rồi gửi Sở"]),
+    ("giao Phòng Kinh tế - Hạ tầng chủ trì - Tuyên truyền trên loa; - Phổ biến qua bảng tin",
+     ["giao Phòng Kinh tế - Hạ tầng chủ trì", "- Tuyên truyền trên loa;", "- Phổ biến qua bảng tin"]),
+])
+def test_a_long_sentence_splits_at_list_dashes_not_at_the_hyphen_of_a_name(sentence, pieces):
+    """An answer never begins "Xã hội, cơ quan thường trực …": the office's name is one piece."""
+    assert _split_clauses(sentence) == pieces
