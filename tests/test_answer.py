@@ -501,6 +501,9 @@ def test_who_may_do_it_for_someone_else_is_quoted_from_the_record(assistant, que
     ("mua lại xe máy của hàng xóm thì mấy ngày có đăng ký", "1.013076"),  # buying a used vehicle: a change of owner
     ("ông nội mất thì gia đình đi khai tử ở đâu ạ", "1.000656"),  # kin are who it is for, not what it is
     ("em gái tôi sắp lấy chồng, đăng ký kết hôn ở đâu", "1.000894"),
+    ("làm gks cho bé mới sinh cần mang những gì", "1.001193"),  # chat abbreviations: gks, lltp
+    ("xin lltp số 2 ở đâu", "3.000333"),
+    ("nhà em làm giấy phép xây dựng nhà ở riêng lẻ cần giấy tờ gì", "1.013225"),  # "nhà em làm …" is no own file
 ])
 def test_how_citizens_name_a_situation_finds_its_procedure(assistant, question, code):
     a = assistant.answer(question)
