@@ -418,6 +418,15 @@ def test_how_citizens_frame_a_guidance_question_does_not_hide_it(assistant, ques
     assert a.found and said in a.body
 
 
+@pytest.mark.parametrize("question, said", [
+    ("ở xã Phú Thái ai lo việc tuyên truyền trên bảng tin của thôn", "Bí thư chi bộ"),  # "ai lo" = ai phụ trách
+    ("bên Cần Thơ, phường Hưng Phú ai lo mảng cải cách thể chế", "Văn phòng"),
+])
+def test_who_looks_after_a_task_is_who_the_plan_puts_in_charge(assistant, question, said):
+    a = assistant.answer(question)
+    assert a.found and said in a.body
+
+
 @pytest.mark.parametrize("question", ["bây giờ chủ tịch phường An Hải là ai",
                                       "chủ tịch xã Phú Thái hiện nay tên là gì vậy"])
 def test_who_holds_a_post_now_is_not_answered_from_a_plans_signature(assistant, question):

@@ -66,7 +66,7 @@ def test_an_editor_adds_changes_and_deletes_an_entry(console, words, served):  #
 
 
 @pytest.mark.parametrize("term, example, message", [
-    ("gks", "xin giấy khai sinh", "không chứa"),
+    ("gcs", "xin giấy chứng sinh", "không chứa"),
     ("giấy ks", "xin giấy ks", "một chữ"),
     ("cccd", "làm cccd", "Đã có mục"),
 ])

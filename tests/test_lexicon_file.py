@@ -24,13 +24,13 @@ def _changed(before: str, after: str) -> tuple[list[str], list[str]]:
 
 def test_adding_and_editing_a_one_line_entry_touches_only_its_line(folder):
     before = (folder / "abbreviations.yaml").read_text(encoding="utf-8")
-    assert save(folder, "abbreviations", None, Draft("gks", "giấy khai sinh", "Viết tắt khi nhắn tin", "xin gks")) == "add"
-    assert save(folder, "abbreviations", "GKS", Draft("gks", "giấy khai sinh", "Nhắn tin: viết tắt, gõ nhanh",
-                                                     "xin bản sao gks cho con")) == "edit"
+    assert save(folder, "abbreviations", None, Draft("gcs", "giấy chứng sinh", "Viết tắt khi nhắn tin", "xin gcs")) == "add"
+    assert save(folder, "abbreviations", "GCS", Draft("gcs", "giấy chứng sinh", "Nhắn tin: viết tắt, gõ nhanh",
+                                                     "mất gcs của bé thì sao")) == "edit"
     after = (folder / "abbreviations.yaml").read_text(encoding="utf-8")
-    assert _changed(before, after) == ([], ['  - {term: gks, means: giấy khai sinh, note: "Nhắn tin: viết tắt, gõ nhanh", '
-                                            'example: "xin bản sao gks cho con"}'])
-    assert load_lexicon(folder).abbreviations["gks"] == "giay khai sinh"
+    assert _changed(before, after) == ([], ['  - {term: gcs, means: giấy chứng sinh, note: "Nhắn tin: viết tắt, gõ nhanh", '
+                                            'example: "mất gcs của bé thì sao"}'])
+    assert load_lexicon(folder).abbreviations["gcs"] == "giay chung sinh"
 
 
 def test_deleting_the_last_entry_of_a_section_keeps_the_next_section_heading(folder):
