@@ -53,7 +53,7 @@ def field_text(rec: ProcedureRecord, secs: dict[str, str], field: str, tail: lis
     if field == "online":
         lines, facts = online_lines(rec, name, secs, brief)
         return finish(lines, tail, limit), facts
-    build = {"fee": fee_lines, "time": lambda r, n: time_lines(r, n, secs), "where": where_lines,
+    build = {"fee": fee_lines, "time": lambda r, n: time_lines(r, n, secs), "where": lambda r, n: where_lines(r, n, secs),
              "who": who_lines}.get(field)
     if build is None:
         return None

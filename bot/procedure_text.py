@@ -11,7 +11,7 @@ import re
 from bot.procedure_names import RE_LEVEL_SUFFIX, RE_NAME_BOILERPLATE
 from index.chunk import display_date
 from index.procedure_record import Channel, Paper, ProcedureRecord
-from index.vietnamese import nfc
+from index.vietnamese import fold, nfc
 
 MAX_BODY = 600
 PORTAL = "Cổng DVCQG"
@@ -285,12 +285,29 @@ def where_text(rec: ProcedureRecord) -> str:
     return "Thực hiện ở " + (", ".join(places) if places else "cơ quan có thẩm quyền (Cổng không ghi cấp)")
 
 
-def where_lines(rec: ProcedureRecord, name: str) -> tuple[list[str], dict]:
+# "… gửi hồ sơ đăng ký thành lập hộ kinh doanh đến Cơ quan đăng ký kinh doanh cấp xã": where the steps say to file
+RE_FILED_AT = re.compile(r"\b(?:nộp|gửi)\s+(?:\S+\s+){0,12}?(?:tại|đến|cho|về)\s+((?:Cơ quan|Ủy ban|UBND|Bộ phận|Trung tâm|"
+                         r"Phòng|Sở|Công an|Văn phòng|Chi nhánh|Chi cục|Cục)[^.;:]{5,300})")
+
+
+def step_place(secs: dict[str, str]) -> str | None:
+    """The office the steps say the file is sent or handed to, when the record has no receiving address."""
+    for line in secs.get("Trình tự thực hiện", "").splitlines():
+        m = RE_FILED_AT.search(" ".join(line.split()))
+        if m:
+            return cut(m.group(1).rstrip(" ,"), 180)
+    return None
+
+
+def where_lines(rec: ProcedureRecord, name: str, secs: dict[str, str] | None = None) -> tuple[list[str], dict]:
     lines = [f"{name[0].upper()}{name[1:]}: " + where_text(rec)[0].lower() + where_text(rec)[1:] + "."]
-    if rec.agency:
-        lines.append(f"Cơ quan thực hiện: {cut(rec.agency, 160)}.")
+    agency = (rec.agency or "").rstrip(" .;,")
+    if agency:
+        lines.append(f"Cơ quan thực hiện: {cut(agency, 160)}.")
     if rec.receiving_address:
         lines.append(f"Địa chỉ tiếp nhận: {cut(rec.receiving_address, 160)}.")
+    elif (place := step_place(secs or {})) and fold(place) != fold(agency):
+        lines.append(f"Theo trình tự thực hiện, hồ sơ nộp tới: {place}" + ("" if place.endswith("…") else "."))
     if rec.online:
         lines.append(f"Có thể nộp trực tuyến tại {PORTAL_FULL}: {rec.source}")
     return lines, {"levels": rec.levels, "agency": rec.agency}

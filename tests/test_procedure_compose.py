@@ -98,6 +98,14 @@ def test_where_names_the_level_and_the_agency():
     assert "cấp tỉnh" in passport.text and "cấp xã" not in passport.text
 
 
+def test_where_quotes_the_office_the_steps_send_the_file_to_when_no_address_is_given():
+    """"Cơ quan thực hiện: Ủy ban nhân dân cấp xã" — but the steps say the file goes to the business registry."""
+    a = compose_field(DOCS["1.001612"], "where")
+    assert "hồ sơ nộp tới: Cơ quan đăng ký kinh doanh cấp xã" in a.text
+    assert ".." not in a.text and "…." not in a.text
+    assert "hồ sơ nộp tới" not in compose_field(DOCS["1.004222"], "where").text  # its receiving address says it
+
+
 def test_online_gives_the_portal_link_or_says_it_is_not_possible():
     yes = compose_field(DOCS["1.010041"], "online")
     assert f"Cổng Dịch vụ công quốc gia: {DOCS['1.010041'].source}" in yes.text
