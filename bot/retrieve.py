@@ -69,8 +69,12 @@ class Retriever:
             key = ward_key(c.ward)
             if key:
                 names[key] = fold(c.ward)  # the document's own wording: "xa phu thai"
+                # a former name counts only with its unit ("phường Phú Thứ"): bare, it may be a common phrase
+                # ("phụ thu" folds to "phu thu")
                 for former in (c.meta or {}).get("former_names") or []:
-                    names[ward_key(fold(str(former))) or ""] = fold(c.ward)
+                    old = ward_key(fold(str(former)))
+                    for unit in ("phuong", "xa", "thi tran", "p") if old else ():
+                        names[f"{unit} {old}"] = fold(c.ward)
         names.pop("", None)
         return names
 

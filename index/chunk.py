@@ -18,7 +18,7 @@ SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
 RE_SOURCE_LINE = re.compile(r"^>\s*Nguồn\s*:\s*(.+)$", re.M)
 CARD_SECTION = "Thông tin văn bản"
 # Changes whenever the passages made from the same documents change: `cchc index build` then builds anew.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 
 
 def display_date(value: str | None) -> str | None:
@@ -47,7 +47,7 @@ def header(doc: Document, section: str) -> str:
 CARD_LABELS = {"signer": ("Người ký",), "number": ("Số hiệu", "Ban hành kèm theo"),
                "date": ("Ngày ban hành", "Cập nhật", "Ban hành kèm theo"), "recipients": ("Nơi nhận",),
                "issuer": ("Cơ quan ban hành",), "place": ("Địa bàn",), "period": ("Thời gian thực hiện",),
-               "reviewed": ("Rà soát lần cuối",), "former": ("Trước sắp xếp năm 2025 gồm cả",)}
+               "reviewed": ("Rà soát lần cuối",)}
 
 
 def document_card(doc: Document) -> str:
@@ -67,8 +67,6 @@ def document_card(doc: Document) -> str:
         lines.append(f"{CARD_LABELS['issuer'][0]}: {doc.issuer}.")
     if place(doc):
         lines.append(f"{CARD_LABELS['place'][0]}: {place(doc)}.")
-    if extra.get("former_names"):  # "phường Phú Thứ cũ giờ thuộc đâu": the ward's names before the mergers
-        lines.append(f"{CARD_LABELS['former'][0]}: " + ", ".join(str(n) for n in extra["former_names"]) + ".")
     if doc.period:
         lines.append(f"{CARD_LABELS['period'][0]}: {doc.period}.")
     if extra.get("recipients"):
