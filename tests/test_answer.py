@@ -446,6 +446,12 @@ def test_a_ward_named_as_before_the_2025_mergers_is_the_ward_it_became(assistant
     assert a.found and a.citations[0].doc_id == "kh-cchc-hung-phu-2025"
 
 
+def test_a_former_ward_name_counts_only_with_its_unit(assistant):
+    """"phụ thu" folds to "phu thu", the old ward Phú Thứ: bare, it is a surcharge, not a place."""
+    assert assistant.understand("nộp hồ sơ online có bị phụ thu phí không").wards == set()
+    assert assistant.understand("nhà em ở phường Phú Thứ cũ").wards == {"hung phu"}
+
+
 def test_a_ward_the_knowledge_base_has_nothing_of_is_not_answered_from_another_ward(assistant):
     """"phường Lê Chân" is not here: Hưng Phú's or An Hải's plan is no answer for it; a national procedure still is."""
     plan = assistant.answer("Kế hoạch tuyên truyền cải cách hành chính của phường Lê Chân có những hình thức nào?")
