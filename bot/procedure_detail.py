@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from bot.evidence import excerpt, marks_of, new_figures, split_units, written_marks
-from bot.procedure_terms import _default_analyzer
+from bot.procedure_terms import ACCENTED_FILLERS, _default_analyzer
 from bot.procedure_text import sections
 from index.vietnamese import STOPWORDS, fold, normalized_tokens
 
@@ -32,7 +32,9 @@ def residual_terms(question_tokens: list, name: str) -> set[str]:
     """Topic syllables of the question that are neither the procedure's name nor part of a field cue found in
     it ("bao lâu", "cần gì"); `question_tokens` are the procedure analyzer's tokens, cue words marked."""
     name_words = set(normalized_tokens(name))
-    words = {w for t in question_tokens if t.kind == "q" for w in normalized_tokens(t.raw)}
+    # fillers written with their marks ("thì", "cần", "mà") say nothing the record could carry
+    words = {w for t in question_tokens if t.kind == "q" and not (t.raw in ACCENTED_FILLERS and t.raw != t.folded)
+             for w in normalized_tokens(t.raw)}
     return {t for t in words if t not in STOPWORDS and t not in name_words and not t[0].isdigit()}
 
 

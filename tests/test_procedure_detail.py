@@ -103,3 +103,12 @@ def test_who_files_for_a_minor_is_said_by_the_record():
             "hoặc người giám hộ.\n")
     quote = who_sentence("Khai báo tạm vắng", body, question="con toi 16 tuoi di hoc xa thi ai khai bao tam vang")
     assert quote and "cha, mẹ hoặc người giám hộ" in quote
+
+
+def test_fillers_written_with_their_marks_are_not_what_the_question_adds():
+    """"Mua xe cũ … thì người mua cần nộp những giấy tờ gì": "thì", "cần" match any step ("… thì đăng ký với …")."""
+    from bot.procedure_detail import residual_terms
+    from bot.procedure_terms import _default_analyzer
+    tokens, _, _ = _default_analyzer().tokens("bán xe thì người mua cần nộp những giấy tờ gì", with_names=True)
+    terms = residual_terms(tokens, "Cấp chứng nhận đăng ký xe, biển số xe trong trường hợp thay đổi chủ xe")
+    assert "thi" not in terms and "can" not in terms and "mua" in terms
