@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 
 from bot.procedure_terms import accent_key
 from index.types import Document
@@ -63,6 +64,9 @@ class RecordWords:
         self._words: dict[int, frozenset[str]] = {}
         self._df: dict[str, int] | None = None
         self._n = 1
+        # the frequencies take about a second for the whole catalogue: counted in the background at start-up, so the
+        # first citizen asking about a procedure does not wait for them
+        threading.Thread(target=self.idf, args=("",), name="record-words", daemon=True).start()
 
     def words(self, i: int) -> frozenset[str]:
         words = self._words.get(i)
