@@ -20,6 +20,9 @@ MAX_SENTENCES = 4
 MAX_CHARS = 800
 RE_CLAUSE = re.compile(r"(?<=;)\s+|\s+(?=- [A-ZĐÀ-Ỹ])")
 LONG_UNIT = 300  # sentences longer than this are scored clause by clause
+# "Số đường dây nóng của mỗi xã, phường là khác nhau": a figure asked that honestly has no single value is answered
+# by the sentence that says so (and where to look), not declined as missing
+RE_VARIES = re.compile(r"\b(?:mỗi|từng) (?:xã|phường|nơi|tỉnh|địa phương)\b[^.;]{0,60}\bkhác nhau\b", re.I)
 
 
 def _name_before(text: str) -> bool:
@@ -194,7 +197,7 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
         topical_bigrams = {b for b in bigrams if set(b.split("_")) & topical}
         leaf = section_leaf(hit.chunk.section)
         for u, unit in enumerate(split_units(hit.chunk.passage, clauses)):
-            if need_number and not new_figures(unit, question, figure_kind):
+            if need_number and not new_figures(unit, question, figure_kind) and not RE_VARIES.search(unit):
                 continue
             if not wants_basis and RE_BASIS_UNIT.match(unit):
                 continue
@@ -223,6 +226,12 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
             continue
         chosen.append((h, u, unit))
         length += len(unit)
+    for h, u, unit in list(chosen):  # "… là khác nhau": the next sentence says where to look it up
+        if need_number and RE_VARIES.search(unit) and not any(c[0] == h and c[1] == u + 1 for c in chosen):
+            after = split_units(hits[h].chunk.passage, clauses)[u + 1:u + 2]
+            if after and length + len(after[0]) <= MAX_CHARS:
+                chosen.append((h, u + 1, after[0]))
+                length += len(after[0])
     # "who is responsible": the office's own section first, then what else was found
     chosen.sort(key=lambda c: (not (want_agency and is_agency_section(hits[c[0]].chunk.section)), c[0], c[1]))
     return [(unit, h) for h, _, unit in chosen]

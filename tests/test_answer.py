@@ -427,6 +427,12 @@ def test_who_looks_after_a_task_is_who_the_plan_puts_in_charge(assistant, questi
     assert a.found and said in a.body
 
 
+def test_a_number_that_differs_by_ward_is_answered_with_where_to_find_it(assistant):
+    """The guidance says each ward's hotline number differs and where it is posted: that answers "số mấy"."""
+    a = assistant.answer("số đường dây nóng của phường là số mấy vậy")
+    assert a.found and "khác nhau" in a.body and "Trung tâm Phục vụ hành chính công" in a.body
+
+
 @pytest.mark.parametrize("question", ["bây giờ chủ tịch phường An Hải là ai",
                                       "chủ tịch xã Phú Thái hiện nay tên là gì vậy"])
 def test_who_holds_a_post_now_is_not_answered_from_a_plans_signature(assistant, question):

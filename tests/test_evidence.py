@@ -42,3 +42,9 @@ def test_a_reply_line_keeps_the_number_asked_when_the_body_has_little_room():
 def test_a_long_sentence_splits_at_list_dashes_not_at_the_hyphen_of_a_name(sentence, pieces):
     """An answer never begins "Xã hội, cơ quan thường trực …": the office's name is one piece."""
     assert _split_clauses(sentence) == pieces
+
+
+def test_a_figure_that_varies_by_place_is_answered_by_the_sentence_that_says_so():
+    from bot.evidence import RE_VARIES
+    assert RE_VARIES.search("Số đường dây nóng của mỗi xã, phường là khác nhau.")
+    assert not RE_VARIES.search("Các phường có cách làm khác nhau để tuyên truyền.")
