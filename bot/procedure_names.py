@@ -6,6 +6,7 @@ Pure text functions over the portal's names, shared by matching (bot.procedures)
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.procedure_terms import raw_tokens
 from index.vietnamese import fold, normalized_tokens
@@ -113,11 +114,16 @@ def with_action(question: str, heads: dict[tuple[str, str], str]) -> str:
     return " ".join(words)
 
 
+@lru_cache(maxsize=256)
+def _padded(folded_question: str) -> str:
+    return f" {' '.join(normalized_tokens(folded_question))} "
+
+
 def head_said(folded_question: str, name: str) -> int:
     """How many of the name's first syllables the question says in a row: a citizen says the head of a long
     official name ("chứng thực bản sao từ bản chính") and never its tail ("… do cơ quan, tổ chức có thẩm quyền …")."""
     words = normalized_tokens(re.sub(r"^thủ tục\s+", "", name, flags=re.I))
-    text = f" {' '.join(normalized_tokens(folded_question))} "
+    text = _padded(folded_question)
     k = 0
     while k < len(words) and f" {' '.join(words[:k + 1])} " in text:
         k += 1

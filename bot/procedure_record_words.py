@@ -12,17 +12,15 @@ import math
 import re
 import threading
 
-from bot.procedure_terms import accent_key
+from bot.procedure_terms import UNKNOWN_WEIGHT, _fy, accent_key
 from index.types import Document
 from index.vietnamese import fold
 
 BODY_FACTOR = 0.8
 CACHE = 512  # records kept read
 SAMPLE = 8  # document frequencies over every SAMPLE-th record (a few hundred: enough for common words)
-UNKNOWN_WEIGHT = 2.0  # as `procedures.UNKNOWN_WEIGHT`: a syllable no name has
 RE_WORD = re.compile(r"[0-9a-z]+")
 RE_RAW = re.compile(r"[0-9a-zà-ỹđ]+")
-RE_FINAL_Y = re.compile(r"\b([bcdghklmnprstvx]+)y\b")  # "ký" = "kí", as `procedure_terms.raw_tokens` reads it
 
 
 def lexicon_terms(toks) -> set[str]:
@@ -53,7 +51,9 @@ def record_text(doc: Document) -> str:
 def read_words(text: str) -> frozenset[str]:
     """Folded syllables, adjacent pairs and, marked "=", each syllable's accented form (`accent_key`), so that a
     question's "tối" is not the record's "tôi"."""
-    w = RE_WORD.findall(RE_FINAL_Y.sub(r"\1i", fold(text.lower())))
+    w = RE_WORD.findall(fold(text.lower()))
+    spelled = {x: _fy(x) for x in set(w)}  # "ký" = "kí", as `procedure_terms.raw_tokens` reads names and questions
+    w = [spelled[x] for x in w]
     marked = {"=" + accent_key(raw) for raw in set(RE_RAW.findall(text.lower()))}
     return frozenset(w) | frozenset(map("_".join, zip(w, w[1:]))) | frozenset(marked)
 
@@ -64,6 +64,7 @@ class RecordWords:
         self._words: dict[int, frozenset[str]] = {}
         self._df: dict[str, int] | None = None
         self._n = 1
+        self._counting = threading.Lock()  # counted once, by the start-up thread or the first question
         # the frequencies take about a second for the whole catalogue: counted in the background at start-up, so the
         # first citizen asking about a procedure does not wait for them
         threading.Thread(target=self.idf, args=("",), name="record-words", daemon=True).start()
@@ -78,12 +79,14 @@ class RecordWords:
 
     def idf(self, term: str) -> float:
         if self._df is None:
-            df: dict[str, int] = {}
-            sample = self.docs[::SAMPLE]
-            for doc in sample:
-                for t in read_words(record_text(doc)):
-                    df[t] = df.get(t, 0) + 1
-            self._df, self._n = df, max(len(sample), 1)
+            with self._counting:
+                if self._df is None:
+                    df: dict[str, int] = {}
+                    sample = self.docs[::SAMPLE]
+                    for doc in sample:
+                        for t in read_words(record_text(doc)):
+                            df[t] = df.get(t, 0) + 1
+                    self._n, self._df = max(len(sample), 1), df
         d = self._df.get(term, 0)
         return math.log(1 + (self._n - d + 0.5) / (d + 0.5))
 

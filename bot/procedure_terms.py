@@ -16,6 +16,7 @@ from index.lexicon import Lexicon, active, lexicon_dir, load_lexicon
 from index.vietnamese import ABBREVIATIONS, fold, nfc
 
 FIELDS = ("fee", "time", "papers", "where", "steps", "conditions", "online", "who", "result")
+UNKNOWN_WEIGHT = 2.0  # a question syllable no procedure name has: likely a topic the catalogue lacks
 BIGRAM_FACTOR = 0.5  # a syllable pair counts half its IDF: it confirms order, the syllables carry the topic
 # "sổ đỏ" → 13 catalogue words: each counts about a third, so "công chứng bản sao sổ đỏ" stays chứng thực
 LEX_MIN_FACTOR = 0.35

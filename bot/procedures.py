@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.procedure_terms import (FIELDS, Analyzer, _folded_words, accent_key, asked_field, asked_fields,
-                                 default_lexicon_dir, load_procedure_lexicon, raw_tokens, weighted_terms)
+from bot.procedure_terms import (FIELDS, UNKNOWN_WEIGHT, Analyzer, _folded_words, accent_key, asked_field,
+                                 asked_fields, default_lexicon_dir, load_procedure_lexicon, raw_tokens, weighted_terms)
 from bot.procedure_names import (RE_FULL_ONLINE, RE_NAME_BOILERPLATE, RE_PAREN, action_heads, base_title, core_name,
                                  head_said, level_of, with_action,
                                  list_parts, unique_short_names, written_words)
@@ -35,7 +35,6 @@ __all__ = ["FIELDS", "ProcedureCatalog", "ProcedureMatch", "Matches", "ambiguous
            "default_lexicon_dir", "document_from_meta", "load_procedure_lexicon"]
 
 WARD_LEVEL = "Cấp xã"
-UNKNOWN_WEIGHT = 2.0  # a question syllable no procedure name has: likely a topic the catalogue lacks
 WARD_BONUS = 0.02  # ward-level variants win ties: citizens mostly do procedures at their ward
 CITIZEN_BONUS = 0.03  # so do procedures citizens file themselves (not "theo yêu cầu của cơ quan …")
 CITIZENS = re.compile(r"công dân|cá nhân|hộ gia đình", re.I)

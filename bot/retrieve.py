@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.policy import Policy
-from bot.understand import Understanding
+from bot.understand import WARD_UNITS, Understanding
 from index.chunk import PROCEDURE_TYPE, PROFILE_TYPE
 from index.metadata import ward_key
 
@@ -73,7 +73,7 @@ class Retriever:
                 # ("phụ thu" folds to "phu thu")
                 for former in (c.meta or {}).get("former_names") or []:
                     old = ward_key(fold(str(former)))
-                    for unit in ("phuong", "xa", "thi tran", "p") if old else ():
+                    for unit in WARD_UNITS if old else ():
                         names[f"{unit} {old}"] = fold(c.ward)
         names.pop("", None)
         return names

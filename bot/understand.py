@@ -259,7 +259,8 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     return u
 
 
-RE_UNIT = r"(?:(?:phuong|xa|thi tran|p)\s+)?"
+WARD_UNITS = ("phuong", "xa", "thi tran", "p")  # folded unit words a ward's name may follow ("p" of "p. An Hải")
+RE_UNIT = rf"(?:(?:{'|'.join(WARD_UNITS)})\s+)?"
 
 
 def _wards(folded: str, wards: dict[str, str]) -> tuple[set[str], str]:
