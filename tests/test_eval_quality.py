@@ -14,7 +14,7 @@ from index.documents import load_documents
 
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
 DEV_DIR, TEST_DIR = EVAL_DIR / "dev", EVAL_DIR / "test"
-PROBE_DIRS = [EVAL_DIR / "probe", EVAL_DIR / "probe2", EVAL_DIR / "probe3", EVAL_DIR / "probe4"]  # fresh sets, each read once unseen
+PROBE_DIRS = [EVAL_DIR / "probe", EVAL_DIR / "probe2", EVAL_DIR / "probe3", EVAL_DIR / "probe4", EVAL_DIR / "probe5"]  # fresh sets, each read once unseen
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
 PROCEDURE_CODE = r"^\d\.\d{6}$"
 
