@@ -158,7 +158,7 @@ class Decider:
                                 section=section[1], **{**base, "hits": [section[0]]})
         if u.asks_list:
             section = self._list_section(u, hits)
-            if section is not None:
+            if section is not None and not self._sentence_names_more(u, hits, section):
                 return Decision(True, LIST, "list_section", "Câu hỏi hỏi một danh sách; trợ lý trích cả mục "
                                 "liệt kê trong văn bản, theo đúng thứ tự.", section=section[1],
                                 **{**base, "hits": [section[0]]})
@@ -332,6 +332,27 @@ class Decider:
             return None
         _, _, hit, section = min(candidates, key=lambda c: (c[0], c[1]))
         return hit, section
+
+    @staticmethod
+    def _sentence_names_more(u: Understanding, hits: list[Hit], section) -> bool:
+        """"Nguyên tắc '4 tại chỗ' gồm những khâu gì": the centre's list of tasks shares "trung tâm", but a sentence
+        names the principle itself. Two words the question says together, which the list never does and one sentence
+        of the passages does, mean that sentence, not the list, is about what is asked."""
+        hit, (_, _, text) = section
+        context, content = context_terms(hit), set(content_tokens(normalized_tokens(u.folded)))
+        words = normalized_tokens(f"{section_leaf(hit.chunk.section)} {text}")
+        listed = set(zip(words, words[1:]))
+        tokens = normalized_tokens(u.folded)
+        pairs = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:]) if a in content and b in content
+                 and (a, b) not in listed and not {a, b} <= context}
+        if not pairs:
+            return False
+        for other in hits[:5]:
+            for unit in split_units(other.chunk.passage):
+                words = normalized_tokens(unit)
+                if pairs & {f"{a}_{b}" for a, b in zip(words, words[1:])}:
+                    return True
+        return False
 
     def _rival_coverage(self, u: Understanding, hits: list[Hit]) -> float:
         """How well passages that could answer instead of a procedure cover the question: national guidance, and

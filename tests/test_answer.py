@@ -474,6 +474,14 @@ def test_a_list_about_something_else_is_not_quoted_for_a_list_question(assistant
     assert assistant.answer("phú thái tuyên truyền cchc qua những hình thức nào").decision.rule == "list_section"
 
 
+def test_a_sentence_naming_what_a_list_question_asks_beats_a_list_that_only_shares_its_place(assistant):
+    """"nghị định 118 … nói những gì": the centre's list of tasks shares "trung tâm phục vụ", but only one sentence
+    says "Nghị định số 118"; that sentence answers, not the list. A list that says what is asked still answers whole."""
+    a = assistant.answer("nghị định 118 về trung tâm phục vụ hành chính công hưng phú nói những gì")
+    assert a.found and a.decision.rule != "list_section" and "118/2025/NĐ-CP" in a.body
+    assert assistant.answer("an hải năm 2026 tuyên truyền những nội dung gì").decision.rule == "list_section"
+
+
 def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
     """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
     phép lái xe" whole and only half of the other; no "which one?" for it."""
