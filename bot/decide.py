@@ -373,9 +373,8 @@ class Decider:
         if not matches:
             return None
         best, p = matches[0], self.policy
-        named = ((best.coverage >= p.procedure_threshold and best.name_coverage >= p.procedure_name_coverage)
+        named = ((best.name_coverage >= p.procedure_name_coverage and best.coverage >= p.question_share_needed(best.name_coverage))
                  or (best.coverage >= p.procedure_whole_question and best.name_coverage >= p.procedure_whole_question_name)
-                 or (best.name_coverage >= p.procedure_whole_name and best.coverage >= p.procedure_whole_name_question)
                  or (best.named_colloquially and best.coverage >= p.procedure_threshold)
                  or (head_said(u.folded, best.title) >= p.procedure_name_head and best.coverage >= p.procedure_threshold))
         # a question that holds a procedure's whole name and asks its fee, papers or time is about that procedure:

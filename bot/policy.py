@@ -49,5 +49,15 @@ class Policy:
             raise ValueError(f"{path or POLICY_FILE}: unknown policy keys {sorted(unknown)}")
         return cls(**{**data, **{k: v for k, v in overrides.items() if v is not None}})
 
+    def question_share_needed(self, name_share: float) -> float:
+        """The share of the question a procedure's name must cover, given the share of the name the question says:
+        `procedure_threshold` up to `procedure_partial_name` (a name said in part may be a sibling's: "hành nghề
+        thú y" for "hành nghề dược"), falling in a straight line to `procedure_whole_name_question` at
+        `procedure_whole_name` — the more of a name is said, the more of the rest of the question may be the citizen's
+        situation ("gia hạn tạm trú" said whole in a long message)."""
+        low, high = self.procedure_partial_name, self.procedure_whole_name
+        t = min(1.0, max(0.0, (name_share - low) / (high - low)))
+        return self.procedure_threshold + t * (self.procedure_whole_name_question - self.procedure_threshold)
+
     def to_yaml(self) -> str:
         return yaml.safe_dump(asdict(self), allow_unicode=True, sort_keys=False)

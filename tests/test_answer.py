@@ -482,6 +482,16 @@ def test_a_sentence_naming_what_a_list_question_asks_beats_a_list_that_only_shar
     assert assistant.answer("an hải năm 2026 tuyên truyền những nội dung gì").decision.rule == "list_section"
 
 
+def test_the_more_of_a_name_is_said_the_more_of_the_message_may_be_the_citizens_situation(assistant):
+    """"Phiếu lý lịch tư pháp" said in a message about a niece studying abroad: most of the name is said, so the
+    rest may be the situation. A name said in part ("chứng chỉ hành nghề" of the vets' licence, for a doctor's)
+    still needs most of the question."""
+    a = assistant.answer("chau em sap di du hoc uc, can xin phieu ly lich tu phap nop xong bao lau lay duoc")
+    assert a.found and "3.000333" in [c.doc_id for c in a.citations] and "ngày" in a.body
+    doctor = assistant.answer("tôi là bác sĩ muốn mở phòng khám, xin chứng chỉ hành nghề khám bệnh ở Sở Y tế cần hồ sơ gì")
+    assert not doctor.found
+
+
 def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
     """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
     phép lái xe" whole and only half of the other; no "which one?" for it."""
