@@ -326,6 +326,9 @@ def _default_analyzer() -> Analyzer:
     return _DEFAULT_ANALYZER
 
 
+RE_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
 def asked_fields(question: str, analyzer: Analyzer | None = None) -> list[str]:
     """Every field the question asks about, in the order asked ("cần giấy tờ gì, mất mấy ngày")."""
     analyzer = analyzer or _default_analyzer()
@@ -334,6 +337,12 @@ def asked_fields(question: str, analyzer: Analyzer | None = None) -> list[str]:
     for _, name in sorted(found):
         if name not in seen:
             seen.append(name)
+    # "Gia đình tôi được phép sang Úc … muốn mang theo … Xin giấy phép thì xét trong bao lâu?": sentences before the
+    # last tell the situation, so what the last sentence asks is answered first
+    sentences = [s for s in RE_SENTENCE_END.split(question) if s.strip()]
+    if len(sentences) > 1 and len(seen) > 1:
+        last = asked_fields(sentences[-1], analyzer)
+        seen = [f for f in last if f in seen] + [f for f in seen if f not in last]
     return seen
 
 

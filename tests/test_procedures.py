@@ -227,6 +227,14 @@ def test_several_fields_in_the_order_asked():
     assert asked_fields("làm sổ đỏ cần giấy tờ gì và mất bao lâu") == ["papers", "time"]
 
 
+def test_the_last_sentence_says_what_is_asked_the_earlier_ones_the_situation():
+    """"được phép", "mang theo" tell what happened; the last sentence asks the time, which is answered first."""
+    asked = asked_fields("Nhà tôi được phép xây thêm tầng, tôi mang theo bản vẽ rồi. Xin cấp phép thì mất mấy ngày?")
+    assert asked[0] == "time" and set(asked) == {"time", "conditions", "papers"}
+    assert asked_fields("mua xe cũ thì làm bước gì trước") == ["steps"]
+    assert asked_fields("hồ sơ của tôi đang xử lý đến bước nào rồi") == []  # one's own file, not the steps
+
+
 def test_cue_inside_a_colloquial_name_is_not_a_field():
     # "công chứng giấy tờ" is a procedure name, not a question about papers
     assert asked_fields("công chứng giấy tờ ở phường bao nhiêu tiền") == ["fee"]
