@@ -392,6 +392,8 @@ class Decider:
             return None  # "phường Sơn Trà tập huấn … cho ai": a question naming a ward is about its own documents
         base = dict(coverage=best.coverage, threshold=p.procedure_threshold, procedures=matches,
                     field=u.procedure_field, fields=list(u.procedure_fields), hits=found.hits)
+        if u.procedure_fields == ["steps"] and not u.names_steps:
+            base.update(field=None, fields=[])  # "thủ tục tạm trú làm thế nào": the card says where, how long, how much
         close = [m for m in matches if best.score - m.score <= p.procedure_choice_margin]
         heads = [head_said(u.folded, m.title) >= p.procedure_name_head for m in close]
         if heads[0] and not any(heads[1:]):
@@ -401,8 +403,7 @@ class Decider:
                 return None  # no field asked and a guidance note covers it as well: answer it, don't ask which procedure
             return Decision(True, CHOICE, "procedure_choice", f"Có {len(close)} thủ tục khớp gần như nhau; trợ lý "
                             "hỏi lại người dân muốn hỏi thủ tục nào thay vì đoán.", **{**base, "procedures": close})
-        what = f"phần “{FIELD_NAMES.get(u.procedure_field, u.procedure_field)}”" if u.procedure_field \
-            else "thông tin chính"
+        what = f"phần “{FIELD_NAMES.get(base['field'], base['field'])}”" if base["field"] else "thông tin chính"
         papers = [p.name for p in best.record.papers]
         deadline = deadline_sentence(u.text, best.title, best.doc.body, papers) if u.asks_deadline else None
         if deadline:  # the citizen's own deadline, not the office's processing time

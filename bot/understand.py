@@ -95,6 +95,7 @@ class Understanding:
     personal_file: bool = False  # about the asker's own file: only the office handling it knows
     asks_sanction: bool = False  # a fine for not doing a procedure: records state fees, not fines
     asks_deadline: bool = False  # by when the citizen must do a procedure ("bao lâu thì phải khai tử")
+    names_steps: bool = False  # the steps themselves are asked ("các bước", "trình tự"), not just "làm thế nào"
     asks_document: bool = False  # about the document itself: who signed it, its number, its date
     document_facts: list[str] = field(default_factory=list)  # which: signer | number | date | recipients
     # syllable pairs of `asked` the citizen never wrote side by side: made at the edges of a synonym put in
@@ -253,6 +254,7 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
     u.asks_sanction = has_cue(said, LEXICON.strict_cues.get("sanction", [])) and (
         "phạt" in u.text.lower() or not has_vietnamese_diacritics(u.text))
     u.asks_deadline = has_cue(said, LEXICON.strict_cues.get("deadline", []))
+    u.names_steps = has_cue(said, LEXICON.strict_cues.get("steps_named", []))
     u.document_facts = [name.removeprefix("document_") for name, cues in LEXICON.strict_cues.items()
                         if name.startswith("document_") and has_cue(said, cues)]
     u.asks_document = bool(u.document_facts)

@@ -492,6 +492,14 @@ def test_the_more_of_a_name_is_said_the_more_of_the_message_may_be_the_citizens_
     assert not doctor.found
 
 
+def test_how_is_a_procedure_done_gets_the_card_and_its_steps_only_when_they_are_named(assistant):
+    """"Thủ tục khai tử làm thế nào" wants where, how long, how much; "gồm những bước nào" wants the steps."""
+    how = assistant.answer("thủ tục đăng ký khai tử làm thế nào")
+    assert how.found and "Thời hạn" in how.body and "Lệ phí" in how.body and "Các bước" not in how.body
+    steps = assistant.answer("đăng ký khai tử gồm những bước nào")
+    assert steps.found and "Các bước" in steps.body
+
+
 def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
     """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
     phép lái xe" whole and only half of the other; no "which one?" for it."""
