@@ -85,7 +85,7 @@ def written_words(text: str) -> list[str]:
 # "làm khai tử", "xin hộ chiếu": citizens say "làm" or "xin" for the action a name opens with ("Đăng ký khai tử",
 # "Cấp hộ chiếu phổ thông"). Read from the catalogue's own names: the two words after an opening action.
 NAME_ACTIONS = ("đăng ký", "cấp")
-GENERIC_VERBS = frozenset({"lam", "xin"})
+GENERIC_VERBS = frozenset({"lam", "xin", "di"})  # "làm/xin/đi khai tử" → "đăng ký khai tử"
 
 
 def action_heads(titles: list[str]) -> dict[tuple[str, str], str]:

@@ -40,6 +40,10 @@ FAMILY = (("nguoi", "nha"), ("nguoi", "than"), ("gia", "dinh"), ("ong", "noi"), 
           ("ba", "ngoai"), ("anh", "trai"), ("chi", "gai"), ("em", "trai"), ("em", "gai"), ("con", "trai"),
           ("con", "gai"), ("chau", "noi"), ("chau", "ngoai"), ("bo", "chong"), ("me", "chong"), ("bo", "vo"),
           ("me", "vo"), ("bo", "de"), ("me", "de"))
+# When it happened ("hôm qua", "tháng sau") is the citizen's situation, optional like kin.
+TEMPORAL = (("hom", "qua"), ("hom", "nay"), ("hom", "truoc"), ("hom", "kia"), ("bay", "gio"), ("tuan", "truoc"),
+            ("tuan", "sau"), ("tuan", "nay"), ("thang", "truoc"), ("thang", "sau"), ("thang", "nay"), ("nam", "ngoai"),
+            ("nam", "truoc"), ("nam", "sau"), ("hien", "nay"), ("hien", "gio"), ("luc", "nay"), ("sap", "toi"))
 # Accented fillers dropped only when written with these exact diacritics ("cần" ≠ "căn", "mình" ≠ "minh").
 ACCENTED_FILLERS = frozenset("""cần có mà thì là gì đâu mấy tôi mình muốn làm được phải của thế vậy thôi đó
     đã tại chị bạn hỏi nhé ạ à ơi nhá hả phường""".split())
@@ -278,7 +282,7 @@ def weighted_terms(toks: list[_Tok]) -> dict[str, tuple[float, bool, str | None]
                 break
     family: set[int] = set()
     for i in range(len(words)):
-        if tuple(words[i:i + 2]) in FAMILY and toks[i].kind == "q":
+        if (tuple(words[i:i + 2]) in FAMILY or tuple(words[i:i + 2]) in TEMPORAL) and toks[i].kind == "q":
             family.update((i, i + 1))
     for i, t in enumerate(toks):
         if i in generic or t.folded in PLAIN_STOP or (t.raw in ACCENTED_FILLERS | ACCENTED_ONLY and t.raw != t.folded):

@@ -500,6 +500,15 @@ def test_how_is_a_procedure_done_gets_the_card_and_its_steps_only_when_they_are_
     assert steps.found and "Các bước" in steps.body
 
 
+def test_when_and_where_it_happened_are_the_situation_and_going_to_do_it_names_the_action(assistant):
+    """"mới mất hôm qua ở nhà, mai chị đi khai tử": "hôm qua" tells when it happened, not which procedure, and "đi
+    khai tử" is "đăng ký khai tử"; "nộp những giấy gì" asks the papers."""
+    a = assistant.answer("chồng chị mới mất hôm qua ở nhà, mai chị đi khai tử thì mang giấy tờ gì")
+    assert a.found and "1.000656" in [c.doc_id for c in a.citations] and "Giấy báo tử" in a.body
+    b = assistant.answer("Bà ngoại em mất ở bệnh viện tuần trước, giờ nhà em đi khai tử ở phường thì nộp những giấy gì")
+    assert b.found and "Giấy báo tử" in b.body
+
+
 def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
     """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
     phép lái xe" whole and only half of the other; no "which one?" for it."""
