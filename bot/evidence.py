@@ -110,7 +110,8 @@ def context_terms(hit: Hit) -> frozenset[str]:
 # it answers "theo văn bản nào" and nothing else.
 RE_BASIS_UNIT = re.compile(r"^\W*(căn cứ|thực hiện (quyết định|công văn|kế hoạch|chỉ thị|nghị quyết|thông báo))", re.I)
 RE_BASIS_QUESTION = re.compile(r"\b(can cu|thuc hien theo|theo (quyet dinh|cong van|ke hoach|van ban)|"
-                               r"quyet dinh (nao|so)|van ban nao|cong van nao|nghi quyet nao|ban hanh (kem|theo))\b")
+                               r"quyet dinh (nao|so)|van ban nao|cong van nao|nghi quyet nao|ban hanh (kem|theo)|"
+                               r"dua (vao|tren|theo) (quyet dinh|cong van|ke hoach|van ban|nghi quyet)|van ban so)\b")
 
 
 RE_FIGURE = re.compile(r"\d+(?:[.,/]\d+)*%?")

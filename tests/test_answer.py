@@ -509,6 +509,12 @@ def test_when_and_where_it_happened_are_the_situation_and_going_to_do_it_names_t
     assert b.found and "Giấy báo tử" in b.body
 
 
+def test_what_a_plan_rests_on_is_asked_as_dua_vao_too(assistant):
+    """"dựa vào văn bản số mấy" asks the basis, like "căn cứ … nào": the preamble's decision answers, not the card."""
+    a = assistant.answer("xã phú thái làm kế hoạch tuyên truyền dựa vào văn bản số mấy")
+    assert a.found and "533/QĐ-UBND" in a.body
+
+
 def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
     """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
     phép lái xe" whole and only half of the other; no "which one?" for it."""
