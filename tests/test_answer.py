@@ -515,6 +515,12 @@ def test_what_a_plan_rests_on_is_asked_as_dua_vao_too(assistant):
     assert a.found and "533/QĐ-UBND" in a.body
 
 
+def test_money_for_a_plans_work_is_its_budget(assistant):
+    """"lấy tiền đâu ra", "tiền làm …" ask a plan's kinh phí (lexicon synonyms), not its card or closing lines."""
+    a = assistant.answer("phường hưng phú lấy tiền đâu ra để làm cải cách hành chính năm 2025")
+    assert a.found and "kinh phí" in a.body and "Số hiệu" not in a.body
+
+
 def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
     """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
     phép lái xe" whole and only half of the other; no "which one?" for it."""
