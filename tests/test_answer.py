@@ -521,6 +521,18 @@ def test_money_for_a_plans_work_is_its_budget(assistant):
     assert a.found and "kinh phí" in a.body and "Số hiệu" not in a.body
 
 
+@pytest.mark.parametrize("question,code", [
+    ("nghỉ việc ở công ty rồi muốn rút bảo hiểm xã hội thì nộp ở đâu", "1.001613"),
+    ("mẹ ốm, con lĩnh thay lương hưu cho mẹ được không", "1.001601"),
+    ("tờ 500 nghìn bị rách đôi, tiền rách thì đổi ở đâu", "2.001077"),
+    ("cây bàng trên vỉa hè trước nhà muốn chặt hạ thì xin phép ai", "1.002693"),
+])
+def test_everyday_names_of_social_insurance_money_and_trees(assistant, question, code):
+    """Lexicon names citizens use: "rút bảo hiểm xã hội", "lĩnh thay", "tiền rách", "chặt hạ"."""
+    a = assistant.answer(question)
+    assert a.found and code in [c.doc_id for c in a.citations]
+
+
 def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
     """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
     phép lái xe" whole and only half of the other; no "which one?" for it."""
