@@ -163,6 +163,9 @@ class Decider:
                                 "liệt kê trong văn bản, theo đúng thứ tự.", section=section[1],
                                 **{**base, "hits": [section[0]]})
         section = self._answering_section(u, hits)
+        if section is not None and u.figure_kind == "count" and not any(
+                FIGURE_KINDS["count"].search(unit) for unit, _ in section[1]):
+            section = None  # "tổng đài 1022 nhận bao nhiêu cuộc gọi": a note that counts nothing does not answer
         if section is not None:
             return Decision(True, ANSWER, "guidance_section", "Đoạn văn tìm được khớp câu hỏi là một mục "
                             "hướng dẫn; mỗi mục trả lời một câu hỏi, nên trợ lý trích cả mục đó kèm nguồn.",

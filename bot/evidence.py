@@ -119,7 +119,7 @@ RE_FIGURE = re.compile(r"\d+(?:[.,/]\d+)*%?")
 
 def new_figures(unit: str, folded_question: str, kind: str | None = None) -> list[str]:
     """Figures in a sentence that could answer 'how many / when': not a bare year, not echoed from the question;
-    of the kind asked, if one is (`kind`: money or percent — "6 tháng" does not say how much money)."""
+    of the kind asked, if one is (`kind`: money, percent or count — "6 tháng" does not say how much money)."""
     if kind and not FIGURE_KINDS[kind].search(unit):
         return []
     asked = set(RE_FIGURE.findall(folded_question))
@@ -129,6 +129,9 @@ def new_figures(unit: str, folded_question: str, kind: str | None = None) -> lis
 FIGURE_KINDS = {
     "money": re.compile(r"\d[\d.,]*\s*(?:đồng|triệu|tỷ|nghìn|ngàn|usd|vnđ|vnd)\b", re.I),
     "percent": re.compile(r"\d+(?:[.,]\d+)?\s*%|\d\s*phần trăm", re.I),
+    # so many things ("4.500 cuộc gọi", "90% hồ sơ"), not "ngày 15/7/2021" or "Nghị quyết số 76/NQ-CP"
+    "count": re.compile(r"\d[\d.,]*\s*%?\s+(?:hồ sơ|cuộc|lượt|người|thủ tục|tin|bài|văn bản|cái|chiếc|trường hợp|"
+                        r"ý kiến|phản ánh|kiến nghị|đơn vị|cán bộ)\b", re.I),
 }
 
 
@@ -198,7 +201,8 @@ def select_sentences(question: str, hits: list[Hit], idf: Callable[[str], float]
         topical_bigrams = {b for b in bigrams if set(b.split("_")) & topical}
         leaf = section_leaf(hit.chunk.section)
         for u, unit in enumerate(split_units(hit.chunk.passage, clauses)):
-            if need_number and not new_figures(unit, question, figure_kind) and not RE_VARIES.search(unit):
+            # "số đường dây nóng … khác nhau" answers "số mấy", never how much, what share or how many
+            if need_number and not new_figures(unit, question, figure_kind) and (figure_kind or not RE_VARIES.search(unit)):
                 continue
             if not wants_basis and RE_BASIS_UNIT.match(unit):
                 continue

@@ -59,6 +59,9 @@ RE_QUANTITY = re.compile(
 RE_MONEY_QUESTION = re.compile(r"\b(bao nhieu|bn|may|het|mat|ton) (tien|trieu|ty|nghin|ngan|dong)\b|"
                                r"\b(kinh phi|ngan sach|chi phi)( la| het| duoc)? (bao nhieu|bn|may)\b")
 RE_PERCENT_QUESTION = re.compile(r"%|\b(phan tram|ty le)\b")
+# "đã giải quyết bao nhiêu hồ sơ", "nhận bao nhiêu cuộc gọi": a count of things, never a date or a decision's number
+RE_COUNT_QUESTION = re.compile(r"\b(bao nhieu|bn|may) (ho so|cuoc goi|cuoc|luot|nguoi|thu tuc|tin bai|bai|van ban|"
+                               r"cai|chiec|truong hop|y kien|phan anh|kien nghi|don vi|can bo)\b")
 # "Phòng nào chủ trì …", "ai phụ trách …": the answer is the agency a plan's "Tổ chức thực hiện" section names.
 RE_AGENCY_QUESTION = re.compile(
     r"\b(phong nao|co quan nao|don vi nao|bo phan nao|ban nao|to chuc nao)\b|"
@@ -86,7 +89,7 @@ class Understanding:
     cities: set[str] = field(default_factory=set)  # provinces or cities named ("hai phong")
     asks_list: bool = False
     asks_quantity: bool = False
-    figure_kind: str | None = None  # money | percent: the figure asked must be of that kind
+    figure_kind: str | None = None  # money | percent | count: the figure asked must be of that kind
     asks_phone: bool = False
     asks_agency: bool = False  # which office or unit is responsible for something
     asks_tasks: bool = False  # what an office named in the question has to do
@@ -240,6 +243,8 @@ def understand(raw: str, max_chars: int, wards: dict[str, str] | None = None,
         u.asks_quantity, u.figure_kind = True, "money"
     elif RE_PERCENT_QUESTION.search(f"{u.folded} {u.text}"):
         u.asks_quantity, u.figure_kind = True, "percent"
+    elif RE_COUNT_QUESTION.search(u.folded):
+        u.asks_quantity, u.figure_kind = True, "count"
     u.asks_phone = bool(RE_PHONE_QUESTION.search(u.folded))
     u.asks_agency = bool(RE_AGENCY_QUESTION.search(u.folded))
     u.asks_tasks = bool(RE_TASK_QUESTION.search(u.folded))

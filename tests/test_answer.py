@@ -533,6 +533,15 @@ def test_everyday_names_of_social_insurance_money_and_trees(assistant, question,
     assert a.found and code in [c.doc_id for c in a.citations]
 
 
+def test_how_many_things_is_answered_by_a_count_never_by_a_date_or_a_decisions_number(assistant):
+    """"bao nhiêu cuộc gọi": the hotline notes count no calls (a date or "khác nhau" is no answer); "bao nhiêu hồ sơ"
+    is answered by "90% hồ sơ"."""
+    calls = assistant.answer("tổng đài 1800.1096 mỗi ngày nhận bao nhiêu cuộc gọi")
+    assert not calls.found
+    files = assistant.answer("phường hưng phú phấn đấu giải quyết đúng hạn bao nhiêu hồ sơ")
+    assert files.found and "90%" in files.body
+
+
 def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
     """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
     phép lái xe" whole and only half of the other; no "which one?" for it."""
