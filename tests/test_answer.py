@@ -542,6 +542,12 @@ def test_how_many_things_is_answered_by_a_count_never_by_a_date_or_a_decisions_n
     assert files.found and "90%" in files.body
 
 
+def test_opening_hours_asked_as_lam_viec_may_gio_are_not_in_a_plan(assistant):
+    """"làm việc mấy giờ": no plan states a centre's hours; quoting a plan's "cải cách tài chính công" is wrong."""
+    a = assistant.answer("bộ phận một cửa phường hưng phú làm việc mấy giờ")
+    assert not a.found and a.decision.rule == "office_info_not_in_plans"
+
+
 def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
     """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
     phép lái xe" whole and only half of the other; no "which one?" for it."""
