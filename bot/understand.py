@@ -57,7 +57,10 @@ RE_QUANTITY = re.compile(
 )
 # The kind of figure asked: a sum of money or a percentage must be answered by one of that kind, not by a date.
 RE_MONEY_QUESTION = re.compile(r"\b(bao nhieu|bn|may|het|mat|ton) (tien|trieu|ty|nghin|ngan|dong)\b|"
-                               r"\b(kinh phi|ngan sach|chi phi)( la| het| duoc)? (bao nhieu|bn|may)\b")
+                               r"\b(kinh phi|ngan sach|chi phi)( la| het| duoc)? (bao nhieu|bn|may)\b|"
+                               # a salary or allowance ("lương công chức … bao nhiêu 1 tháng"), not "chất lượng"
+                               r"(?<!chat )(?<!so )(?<!khoi )(?<!trong )(?<!dung )\b(luong|phu cap|thu nhap)\b"
+                               r"[^?]{0,60}\b(bao nhieu|bn)\b")
 RE_PERCENT_QUESTION = re.compile(r"%|\b(phan tram|ty le)\b")
 # "đã giải quyết bao nhiêu hồ sơ", "nhận bao nhiêu cuộc gọi": a count of things, never a date or a decision's number
 RE_COUNT_QUESTION = re.compile(r"\b(bao nhieu|bn|may) (ho so|cuoc goi|cuoc|luot|nguoi|thu tuc|tin bai|bai|van ban|"

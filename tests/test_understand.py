@@ -150,3 +150,11 @@ def test_a_social_network_is_not_filing_online():
 
     assert "mang xa hoi" in rewrite_query("phuong tuyen truyen tren mang xa hoi nao")
     assert "truc tuyen" in rewrite_query("lam ho chieu tren mang duoc khong")
+
+
+def test_a_salary_asked_is_a_sum_of_money_but_quality_is_not():
+    """"lương … bao nhiêu 1 tháng" must be answered by a sum ("1 tháng" and a date are not); "chất lượng", "số lượng"
+    fold to "luong" too and ask no money."""
+    assert understand("luong can bo mot cua phuong bao nhieu 1 thang", 500).figure_kind == "money"
+    assert understand("chat luong phuc vu dat bao nhieu phan tram", 500).figure_kind == "percent"
+    assert understand("so luong ho so truc tuyen la bao nhieu", 500).figure_kind != "money"
