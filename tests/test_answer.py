@@ -548,6 +548,12 @@ def test_opening_hours_asked_as_lam_viec_may_gio_are_not_in_a_plan(assistant):
     assert not a.found and a.decision.rule == "office_info_not_in_plans"
 
 
+def test_who_takes_part_is_what_a_plan_calls_doi_tuong_tham_du(assistant):
+    """"ai tham dự được": the plan's "Đối tượng tham dự: 100% cán bộ …" answers (lexicon synonym)."""
+    a = assistant.answer("phú thái năm 2025 tổ chức cuộc thi trực tuyến tuyên truyền cải cách hành chính, ai tham dự được")
+    assert a.found and "Đối tượng tham dự" in a.body
+
+
 def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
     """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
     phép lái xe" whole and only half of the other; no "which one?" for it."""
