@@ -55,12 +55,18 @@ LEVEL_ADJUST = {"huyện": -0.03, "trung ương": -0.01, "bộ": -0.01}
 AUDIENCE_FACTOR = 0.7
 AUDIENCE_TEXT = 600  # characters of the steps read for the audience
 OTHER_NAME_SAID = 0.6  # a rival whose name the question says no more of than this is no choice beside a name said whole
+RIVAL_NAME_SHARE = 0.5  # a rival whose name the question says less than half as much of as the best's is no choice
 # A citizen's question names the procedure and then their situation; words the record's own text has count too
 # (`procedure_record_words`), for the best-named candidates only: those whose name the question says most of ("Nhật
 # Bản" alone names no marriage) or whose long name's head it says.
 BODY_NAME_MIN = 0.6
 BODY_CANDIDATES = 12
 HEAD_SAID = 5  # syllables of a long name's head said in a row that name it (as Policy.procedure_name_head)
+# "Vợ chồng em hiếm muộn, định nhận một bé về nuôi. Đăng ký nuôi con nuôi ở xã thì lệ phí bao nhiêu?": sentences
+# before the one that asks tell the situation. The question is also read with only its last sentences' words
+# required — the fewest whose required words weigh this much (about two rare syllables); the others stay optional.
+CORE_MIN_WEIGHT = 8.0
+RE_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 # -- catalogue ------------------------------------------------------------------------------------
@@ -145,6 +151,8 @@ def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float 
         return False  # b is a special variant of a ("… lưu động", "… có yếu tố nước ngoài") nobody asked for
     if a.name_coverage >= 0.95 and b.name_coverage <= OTHER_NAME_SAID:
         return False  # the question says a's whole name and little of b's: b only shares words ("… để đăng ký thường trú")
+    if b.name_coverage < RIVAL_NAME_SHARE * a.name_coverage:
+        return False  # b's name is hardly said ("đăng ký nuôi" of "… nuôi trồng thuỷ sản lồng bè"): no alternative
     return not (a.coverage >= 0.95 and a.name_coverage >= named)
 
 
@@ -384,6 +392,7 @@ class ProcedureCatalog:
         acted = with_action(question, self.actions)  # "làm khai tử" read as "đăng ký khai tử" too
         if acted != question:
             variants.append((weighted_terms(self.analyzer.tokens(acted, with_names=False, proper=not used)[0]), [], set()))
+        variants += self._asking_sentence_variants(question, variants, used)
         best_score = np.zeros(len(self.records))
         best_cov = np.zeros(len(self.records))
         best_ncov = np.zeros(len(self.records))
@@ -423,6 +432,19 @@ class ProcedureCatalog:
             if bool(RE_FULL_ONLINE.search(out[0].title)) != online:  # in person unless asked online
                 out[0], out[1] = out[1], out[0]
         return out
+
+    def _asking_sentence_variants(self, question: str, variants: list, used: list) -> list:
+        """Each variant again with only the words of the question's last sentences required (`CORE_MIN_WEIGHT`)."""
+        sentences = [t for t in RE_SENTENCE_END.split(question.strip()) if t.strip()]
+        for start in range(len(sentences) - 1, 0, -1):
+            tail = with_action(" ".join(sentences[start:]), self.actions)
+            core = weighted_terms(self.analyzer.tokens(tail, with_names=bool(used), proper=not used)[0])
+            weight = sum(self.idf.get(t, 0.0 if "_" in t else UNKNOWN_WEIGHT) * f
+                         for t, (f, optional, _) in core.items() if not optional)
+            if weight >= CORE_MIN_WEIGHT:
+                return [({t: (f, optional or t not in core, acc) for t, (f, optional, acc) in terms.items()}, names, lex)
+                        for terms, names, lex in variants]
+        return []
 
     def asked_fields(self, question: str) -> list[str]:
         return asked_fields(question, self.analyzer)

@@ -554,6 +554,21 @@ def test_who_takes_part_is_what_a_plan_calls_doi_tuong_tham_du(assistant):
     assert a.found and "Đối tượng tham dự" in a.body
 
 
+@pytest.mark.parametrize("question,code", [
+    ("Vợ chồng tôi lấy nhau đã lâu mà chưa có con, muốn nhận một cháu bé ở trung tâm bảo trợ xã hội về nuôi. "
+     "Đăng ký nuôi con nuôi thì nộp hồ sơ ở đâu?", "2.001263"),
+    ("Bố tôi là thương binh, được hưởng trợ cấp hằng tháng, năm ngoái ông mất. Đăng ký khai tử cho ông ở xã thì "
+     "cần giấy gì?", "1.000656"),
+    ("Công ty tôi kinh doanh vận tải, có đăng ký thuế và giấy phép kinh doanh đầy đủ. Tôi muốn đăng ký kết hôn ở "
+     "phường thì lệ phí bao nhiêu?", "1.000894"),
+])
+def test_sentences_before_the_question_tell_the_situation_not_the_procedure(assistant, question, code):
+    """"Trợ cấp", "kinh doanh", "đăng ký thuế" in the story must not outweigh the procedure the last sentence names;
+    and a record whose name is hardly said ("đăng ký nuôi trồng thuỷ sản") is no choice beside it."""
+    a = assistant.answer(question)
+    assert a.found and a.kind == "answer" and [c.doc_id for c in a.citations][0] == code
+
+
 def test_a_name_said_whole_is_no_choice_beside_one_that_only_shares_words(assistant):
     """"đổi bằng lái ô tô hết hạn": the foreigners' licence exchange shares "bằng lái" but the question says "Đổi giấy
     phép lái xe" whole and only half of the other; no "which one?" for it."""
