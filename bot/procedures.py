@@ -55,7 +55,7 @@ LEVEL_ADJUST = {"huyện": -0.03, "trung ương": -0.01, "bộ": -0.01}
 AUDIENCE_FACTOR = 0.7
 AUDIENCE_TEXT = 600  # characters of the steps read for the audience
 OTHER_NAME_SAID = 0.6  # a rival whose name the question says no more of than this is no choice beside a name said whole
-RIVAL_NAME_SHARE = 0.5  # a rival whose name the question says less than half as much of as the best's is no choice
+RIVAL_NAME_SHARE = 0.35  # a rival whose name the question says about a third as much of as the best's or less is no choice
 # A citizen's question names the procedure and then their situation; words the record's own text has count too
 # (`procedure_record_words`), for the best-named candidates only: those whose name the question says most of ("Nhật
 # Bản" alone names no marriage) or whose long name's head it says.
