@@ -130,8 +130,9 @@ FIGURE_KINDS = {
     "money": re.compile(r"\d[\d.,]*\s*(?:đồng|triệu|tỷ|nghìn|ngàn|usd|vnđ|vnd)\b", re.I),
     "percent": re.compile(r"\d+(?:[.,]\d+)?\s*%|\d\s*phần trăm", re.I),
     # so many things ("4.500 cuộc gọi", "90% hồ sơ"), not "ngày 15/7/2021" or "Nghị quyết số 76/NQ-CP"
-    "count": re.compile(r"\d[\d.,]*\s*%?\s+(?:hồ sơ|cuộc|lượt|người|thủ tục|tin|bài|văn bản|cái|chiếc|trường hợp|"
-                        r"ý kiến|phản ánh|kiến nghị|đơn vị|cán bộ)\b", re.I),
+    "count": re.compile(r"(?<![\d/.,])\d+(?:[.,]\d+)*\s*%?\s+(?:hồ sơ|cuộc|lượt|người|thủ tục|tin|bài|văn bản|cái|chiếc|trường hợp|"
+                        r"ý kiến|phản ánh|kiến nghị|đơn vị|cán bộ|công chức|sở|ban|ngành|cơ quan|doanh nghiệp|hộ|"
+                        r"xã|phường|huyện|tỉnh|buổi|lớp|đợt|mô hình|sáng kiến|phóng sự|chuyên mục|dịch vụ)\b", re.I),
 }
 
 

@@ -1,7 +1,7 @@
 """Evidence is quoted, never invented: sentences are cut only where the answer is not."""
 import pytest
 
-from bot.evidence import _split_clauses, around_figure, split_units
+from bot.evidence import _split_clauses, around_figure, new_figures, split_units
 
 LONG = ("Từ đó, góp phần thực hiện hiệu quả Đề án “Tuyên truyền, phổ biến, nâng cao chất lượng về cung cấp và sử dụng "
         "hiệu quả dịch vụ công trực tuyến đến năm 2025, định hướng đến năm 2030” của cơ quan nhà nước các cấp, gắn với "
@@ -48,3 +48,13 @@ def test_a_figure_that_varies_by_place_is_answered_by_the_sentence_that_says_so(
     from bot.evidence import RE_VARIES
     assert RE_VARIES.search("Số đường dây nóng của mỗi xã, phường là khác nhau.")
     assert not RE_VARIES.search("Các phường có cách làm khác nhau để tuyên truyền.")
+
+
+def test_a_count_is_so_many_things_not_a_date_a_phone_number_or_a_decision():
+    """"bao nhiêu đơn vị" is answered by "12 sở, ban, ngành", "90% hồ sơ"; never by "ngày 21/01/2022, ban đầu",
+    "Tổng đài 1800.1096, người dân" or "Nghị quyết số 76/NQ-CP"."""
+    assert new_figures("Đoàn kiểm tra 12 sở, ban, ngành.", "kiem tra bao nhieu don vi", "count")
+    assert new_figures("Tối thiểu 90% hồ sơ được giải quyết đúng hạn.", "bao nhieu ho so", "count")
+    assert not new_figures("Vận hành thử nghiệm từ ngày 21/01/2022, ban đầu để tiếp nhận.", "bao nhieu cuoc goi", "count")
+    assert not new_figures("Ngoài Tổng đài 1800.1096, người dân có thể gửi đề nghị.", "bao nhieu cuoc goi", "count")
+    assert not new_figures("Nghị quyết số 76/NQ-CP của Chính phủ.", "bao nhieu ho so", "count")
