@@ -342,18 +342,18 @@ class Decider:
         names the principle itself. Two words the question says together, which the list never does and one sentence
         of the passages does, mean that sentence, not the list, is about what is asked."""
         hit, (_, _, text) = section
-        context, content = context_terms(hit), set(content_tokens(normalized_tokens(u.folded)))
-        words = normalized_tokens(f"{section_leaf(hit.chunk.section)} {text}")
-        listed = set(zip(words, words[1:]))
         tokens = normalized_tokens(u.folded)
-        pairs = {f"{a}_{b}" for a, b in zip(tokens, tokens[1:]) if a in content and b in content
+        context, content = context_terms(hit), set(content_tokens(tokens))
+        listed_words = normalized_tokens(f"{section_leaf(hit.chunk.section)} {text}")
+        listed = set(zip(listed_words, listed_words[1:]))
+        pairs = {(a, b) for a, b in zip(tokens, tokens[1:]) if a in content and b in content
                  and (a, b) not in listed and not {a, b} <= context}
         if not pairs:
             return False
         for other in hits[:5]:
             for unit in split_units(other.chunk.passage):
-                words = normalized_tokens(unit)
-                if pairs & {f"{a}_{b}" for a, b in zip(words, words[1:])}:
+                unit_words = normalized_tokens(unit)
+                if pairs & set(zip(unit_words, unit_words[1:])):
                     return True
         return False
 

@@ -330,7 +330,7 @@ def _default_analyzer() -> Analyzer:
     return _DEFAULT_ANALYZER
 
 
-RE_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+RE_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")  # where a citizen's message starts a new sentence
 
 
 def asked_fields(question: str, analyzer: Analyzer | None = None) -> list[str]:

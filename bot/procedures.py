@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.procedure_terms import (FIELDS, UNKNOWN_WEIGHT, Analyzer, _folded_words, accent_key, asked_field,
-                                 asked_fields, default_lexicon_dir, load_procedure_lexicon, raw_tokens, weighted_terms)
+from bot.procedure_terms import (FIELDS, RE_SENTENCE_END, UNKNOWN_WEIGHT, Analyzer, _folded_words, accent_key,
+                                 asked_field, asked_fields, default_lexicon_dir, load_procedure_lexicon, raw_tokens,
+                                 weighted_terms)
 from bot.procedure_names import (RE_FULL_ONLINE, RE_NAME_BOILERPLATE, RE_PAREN, action_heads, base_title, core_name,
                                  head_said, level_of, with_action,
                                  list_parts, unique_short_names, written_words)
@@ -66,7 +67,6 @@ HEAD_SAID = 5  # syllables of a long name's head said in a row that name it (as 
 # before the one that asks tell the situation. The question is also read with only its last sentences' words
 # required — the fewest whose required words weigh this much (about two rare syllables); the others stay optional.
 CORE_MIN_WEIGHT = 8.0
-RE_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 # -- catalogue ------------------------------------------------------------------------------------
