@@ -14,22 +14,21 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from bot.procedure_terms import (FIELDS, RE_SENTENCE_END, UNKNOWN_WEIGHT, Analyzer, _folded_words, accent_key,
                                  asked_field, asked_fields, default_lexicon_dir, load_procedure_lexicon, raw_tokens,
                                  weighted_terms)
-from bot.procedure_names import (RE_FULL_ONLINE, RE_NAME_BOILERPLATE, RE_PAREN, action_heads, base_title, core_name,
-                                 head_said, level_of, with_action,
-                                 list_parts, unique_short_names, written_words)
+from bot.procedure_names import (RE_FULL_ONLINE, RE_NAME_BOILERPLATE, RE_PAREN, action_heads, head_said, level_of,
+                                 with_action, list_parts, unique_short_names,
+                                 written_words)
+from bot.procedure_match import Matches, ProcedureMatch, _pairs, ambiguous, channel_siblings
 from bot.procedure_record_words import RecordWords, lexicon_terms
 from bot.procedure_text import sections
 from index.lexicon import Lexicon
 from index.procedure_record import PROCEDURE_TYPE, ProcedureRecord, procedure_fields
 from index.types import Document
-from index.vietnamese import STOPWORDS, fold
+from index.vietnamese import fold
 
 __all__ = ["FIELDS", "ProcedureCatalog", "ProcedureMatch", "Matches", "ambiguous", "asked_field", "asked_fields",
            "channel_siblings",
@@ -42,9 +41,6 @@ CITIZENS = re.compile(r"công dân|cá nhân|hộ gia đình", re.I)
 NAME_SHARE = 0.45  # how much of the score depends on the name being covered (special variants lose)
 ACCENT_MISMATCH = 0.5  # a name word spelled with other marks than the question's counts half ("đối" for "đổi")
 MIN_EVIDENCE = 4.0  # matched IDF weight below which coverage is scaled down (one rare syllable ≈ 5–7)
-# `ProcedureMatch.recognised`: any of these (coverage, name coverage) minimums — the name covers most of the
-# question and the question some of the name; a short question exactly; or a chatty question names it.
-RECOGNISE = ((0.6, 0.3), (0.95, 0.2), (0.3, 0.6))
 PAREN_FACTOR = 0.4  # words in a name's parentheses explain rather than name: "(áp dụng cho cả trường hợp …)"
 HEAD_FULL = 0.95  # a head names its record only when the question says all of it
 SIBLING_MARGIN = 0.05  # channel siblings this close are one service: the question's channel picks the record
@@ -55,8 +51,6 @@ LEVEL_ADJUST = {"huyện": -0.03, "trung ương": -0.01, "bộ": -0.01}
 # citizens' procedure unless the question names that group.
 AUDIENCE_FACTOR = 0.7
 AUDIENCE_TEXT = 600  # characters of the steps read for the audience
-OTHER_NAME_SAID = 0.6  # a rival whose name the question says no more of than this is no choice beside a name said whole
-RIVAL_NAME_SHARE = 0.35  # a rival whose name the question says about a third as much of as the best's or less is no choice
 # A citizen's question names the procedure and then their situation; words the record's own text has count too
 # (`procedure_record_words`), for the best-named candidates only: those whose name the question says most of ("Nhật
 # Bản" alone names no marriage) or whose long name's head it says.
@@ -70,92 +64,6 @@ CORE_MIN_WEIGHT = 8.0
 
 
 # -- catalogue ------------------------------------------------------------------------------------
-@dataclass
-class ProcedureMatch:
-    record: ProcedureRecord
-    doc: Document
-    score: float  # ranking score (coverage × how much of the name is covered, + ward bonus)
-    coverage: float  # share of the question's topical weight matched by the name: the confidence
-    matched_name: str  # the name (title or alias) that matched
-    name_coverage: float = 1.0  # share of the name's weight the question matched (low: a special variant)
-    name_words: frozenset = frozenset()  # the name's topical syllables (a variant adds words to its base)
-    via: list = field(default_factory=list)  # lexicon entries used ("sổ hồng" → …), for notes and "why"
-
-    @property
-    def title(self) -> str:
-        return self.record.title
-
-    @property
-    def recognised(self) -> bool:
-        """Evidence both ways: the name covers most of the question and the question much of the name,
-        or a chatty question names the procedure almost fully. Measured on 150 citizen questions about
-        catalogued procedures: 146 pass; of 25 meant to be outside it, 9 pass, most of them naming a real
-        catalogue procedure (thẻ BHYT, hộ nghèo, mã số thuế)."""
-        return any(self.coverage >= c and self.name_coverage >= n for c, n in RECOGNISE)
-
-    @property
-    def named_colloquially(self) -> bool:
-        """The question used a colloquial name ("photo công chứng") whose catalogue wording is all in this
-        procedure's name: the citizen named it, however long the official name is."""
-        return any(set(_folded_words(e.means)) - STOPWORDS <= self.name_words for e in self.via)
-
-    @property
-    def code(self) -> str:
-        return self.record.code
-
-    def why(self) -> str:
-        """For officers (console "why"): what matched, in plain Vietnamese."""
-        via = f" qua tên gọi “{'”, “'.join(e.term for e in self.via)}”" if self.via else ""
-        return (f"Nhận ra thủ tục “{self.title}” (mã {self.code}){via}: tên thủ tục khớp {self.coverage:.0%} "
-                f"từ khoá của câu hỏi, câu hỏi nêu {self.name_coverage:.0%} tên thủ tục.")
-
-
-class Matches(list):
-    """ProcedureMatch list, best first; `ambiguous` says whether to let the citizen choose."""
-
-    words: frozenset[str] = frozenset()  # the question's folded syllable pairs
-
-    @property
-    def ambiguous(self) -> bool:
-        return ambiguous(self, words=self.words)
-
-
-def _pairs(text: str) -> set[str]:
-    w = re.findall(r"[a-z0-9]+", fold(text))
-    return {f"{x}_{y}" for x, y in zip(w, w[1:])}
-
-
-def _extra_pairs(a: ProcedureMatch, b: ProcedureMatch) -> set[str]:
-    """Syllable pairs b's name adds to a's ("yeu_to", "nuoc_ngoai"): pairs, because single folded syllables
-    collide ("tố" in "yếu tố" and "tờ" in "giấy tờ" are both "to")."""
-    return _pairs(b.title) - _pairs(a.title)
-
-
-def channel_siblings(a: ProcedureMatch, b: ProcedureMatch) -> bool:
-    """One service published as a fully online procedure and an in-person (or partly online) one."""
-    return (a.code != b.code and core_name(a.title) == core_name(b.title)
-            and bool(RE_FULL_ONLINE.search(a.title)) != bool(RE_FULL_ONLINE.search(b.title)))
-
-
-def ambiguous(matches: list[ProcedureMatch], margin: float = 0.05, named: float = 0.8,
-              words: frozenset[str] = frozenset()) -> bool:
-    """Let the citizen choose: the two best are different procedures (not one name at several levels),
-    their scores are within `margin`, and the best is not named almost exactly by the question."""
-    if len(matches) < 2:
-        return False
-    a, b = matches[0], matches[1]
-    if base_title(a.title) == base_title(b.title) or channel_siblings(a, b) or a.score - b.score >= margin:
-        return False
-    if a.name_words and a.name_words < b.name_words and (b.coverage <= a.coverage
-                                                          or (words and not _extra_pairs(a, b) & words)):
-        return False  # b is a special variant of a ("… lưu động", "… có yếu tố nước ngoài") nobody asked for
-    if a.name_coverage >= 0.95 and b.name_coverage <= OTHER_NAME_SAID:
-        return False  # the question says a's whole name and little of b's: b only shares words ("… để đăng ký thường trú")
-    if b.name_coverage < RIVAL_NAME_SHARE * a.name_coverage:
-        return False  # b's name is hardly said ("đăng ký nuôi" of "… nuôi trồng thuỷ sản lồng bè"): no alternative
-    return not (a.coverage >= 0.95 and a.name_coverage >= named)
-
-
 class ProcedureCatalog:
     def __init__(self, docs: list[Document], records: list[ProcedureRecord], lexicon: Lexicon) -> None:
         self.docs = docs
